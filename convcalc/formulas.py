@@ -1,0 +1,207 @@
+"""Every shape, padding and parameter formula of convcalc, in one place.
+
+Pure integer functions of one spatial axis (or of a whole kernel), standard
+library only, so that the shape-only path stays fast and the kernels in
+``convcalc.kernels`` use the very same numbers.  Keras 3 is the reference:
+the equations follow ``keras/src/ops/operation_utils.py`` and
+``keras/src/backend/common/backend_utils.py``, kept in integers.
+
+Invalid arguments are not checked here (``convcalc.layers`` does that with
+messages that name the layer); the functions assume positive sizes.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+
+def effective_kernel(kernel_size: int, dilation_rate: int = 1) -> int:
+    """Span of a dilated kernel: ``ke = dilation_rate*(kernel_size-1) + 1``.
+
+    >>> effective_kernel(3, 2)
+    5
+    """
+    return dilation_rate * (kernel_size - 1) + 1
+
+
+def conv_output_length(
+    length: int, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
+) -> int:
+    """Conv2D output length along one axis.
+
+    valid: ``floor((n - ke) / s) + 1``; same: ``ceil(n / s)``.
+    The result may be zero or negative for "valid": the caller rejects it.
+
+    >>> conv_output_length(32, 8, padding="same")
+    32
+    >>> conv_output_length(5, 3, strides=2)
+    2
+    >>> conv_output_length(5, 3, strides=3, padding="same")
+    2
+    """
+    if padding == "same":
+        return -(-length // strides)
+    return (length - effective_kernel(kernel_size, dilation_rate)) // strides + 1
+
+
+def conv_padding(
+    length: int, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
+) -> tuple[int, int]:
+    """Conv2D padding (before, after) along one axis, as TensorFlow splits it.
+
+    same: ``total = max((out-1)*s + ke - n, 0)``, ``before = total // 2``,
+    ``after = total - before``: the odd pixel goes to the bottom/right.
+    valid: ``(0, 0)``.
+
+    >>> conv_padding(32, 8, padding="same")
+    (3, 4)
+    >>> conv_padding(5, 3, strides=2, padding="same")
+    (1, 1)
+    >>> conv_padding(6, 3, strides=2, padding="same")
+    (0, 1)
+    """
+    if padding != "same":
+        return (0, 0)
+    out = conv_output_length(length, kernel_size, strides, padding, dilation_rate)
+    total = max((out - 1) * strides + effective_kernel(kernel_size, dilation_rate) - length, 0)
+    return (total // 2, total - total // 2)
+
+
+def conv_transpose_output_length(
+    length: int,
+    kernel_size: int,
+    strides: int = 1,
+    padding: str = "valid",
+    output_padding: int | None = None,
+    dilation_rate: int = 1,
+) -> int:
+    """Conv2DTranspose output length along one axis.
+
+    valid: ``(n-1)*s + ke + op`` where ``op=None`` means ``max(ke, s) - ke``;
+    same: ``n*s`` when ``op`` is None, else ``(n-1)*s + ke%2 + op``.
+
+    >>> conv_transpose_output_length(5, 3, strides=2)
+    11
+    >>> conv_transpose_output_length(5, 3, strides=2, padding="same")
+    10
+    >>> conv_transpose_output_length(5, 3, strides=2, padding="same", output_padding=0)
+    9
+    >>> conv_transpose_output_length(1, 2, strides=2, padding="same", output_padding=0)
+    0
+    """
+    ke = effective_kernel(kernel_size, dilation_rate)
+    if padding == "same":
+        if output_padding is None:
+            return length * strides
+        return (length - 1) * strides + ke % 2 + output_padding
+    if output_padding is None:
+        output_padding = max(ke, strides) - ke
+    return (length - 1) * strides + ke + output_padding
+
+
+def conv_transpose_padding(
+    kernel_size: int,
+    strides: int = 1,
+    padding: str = "valid",
+    output_padding: int | None = None,
+    dilation_rate: int = 1,
+) -> tuple[int, int]:
+    """Conv2DTranspose padding (before, after) along one axis.
+
+    The padding of the equivalent direct convolution (stride 1, kernel
+    flipped) over the input with ``s-1`` zeros inserted between pixels, as
+    Keras computes it for JAX. valid: ``(ke-1, ke-1+op)``; same:
+    ``pad_len = s+ke-2`` (op None) or ``ke + ke%2 - 2 + op``,
+    ``before = min(pad_len//2 + pad_len%2, ke-1)``, ``after = pad_len - before``.
+
+    >>> conv_transpose_padding(3, strides=2)
+    (2, 2)
+    >>> conv_transpose_padding(2, strides=3)
+    (1, 2)
+    >>> conv_transpose_padding(3, strides=2, padding="same")
+    (2, 1)
+    >>> conv_transpose_padding(4, strides=2, padding="same", output_padding=1)
+    (2, 1)
+    """
+    ke = effective_kernel(kernel_size, dilation_rate)
+    if padding != "same":
+        if output_padding is None:
+            output_padding = max(ke, strides) - ke
+        return (ke - 1, ke - 1 + output_padding)
+    if output_padding is None:
+        pad_len = strides + ke - 2
+    else:
+        pad_len = ke + ke % 2 - 2 + output_padding
+    before = min(pad_len // 2 + pad_len % 2, ke - 1)
+    return (before, pad_len - before)
+
+
+def conv_kernel_shape(
+    kernel_size: tuple[int, ...], in_channels: int, filters: int, groups: int = 1
+) -> tuple[int, ...]:
+    """Keras Conv kernel layout: ``(*kernel_size, in_channels/groups, filters)``.
+
+    >>> conv_kernel_shape((2, 2), 3, 1)
+    (2, 2, 3, 1)
+    >>> conv_kernel_shape((3, 3), 64, 64, groups=64)
+    (3, 3, 1, 64)
+    """
+    return (*kernel_size, in_channels // groups, filters)
+
+
+def conv_transpose_kernel_shape(
+    kernel_size: tuple[int, ...], in_channels: int, filters: int
+) -> tuple[int, ...]:
+    """Keras ConvTranspose kernel layout: ``(*kernel_size, filters, in_channels)``.
+
+    >>> conv_transpose_kernel_shape((4, 4), 128, 64)
+    (4, 4, 64, 128)
+    """
+    return (*kernel_size, filters, in_channels)
+
+
+def lora_shapes(kernel_shape: tuple[int, ...], lora_rank: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shapes of the two LoRA factors Keras adds to a conv kernel.
+
+    ``lora_kernel_a``: ``kernel_shape[:-1] + (r,)``; ``lora_kernel_b``: ``(r, filters)``.
+
+    >>> lora_shapes((3, 3, 16, 32), 4)
+    ((3, 3, 16, 4), (4, 32))
+    """
+    return ((*kernel_shape[:-1], lora_rank), (lora_rank, kernel_shape[-1]))
+
+
+def weight_count(shape: tuple[int, ...]) -> int:
+    """Number of scalars in a weight of this shape: the product of its sizes.
+
+    >>> weight_count((2, 2, 3, 1))
+    12
+    """
+    return prod(shape)
+
+
+def conv_params(
+    kernel_shape: tuple[int, ...], filters: int, use_bias: bool = True, lora_rank: int | None = None
+) -> tuple[int, int]:
+    """(trainable, non_trainable) parameters of a Conv2D or Conv2DTranspose.
+
+    ``kh*kw*(C_in/groups)*filters (+filters)`` for Conv2D and
+    ``kh*kw*filters*C_in (+filters)`` for Conv2DTranspose, that is
+    ``prod(kernel_shape) + filters*use_bias``. With ``lora_rank`` (Conv2D) the
+    kernel becomes non-trainable and the two LoRA factors are trainable.
+
+    >>> conv_params((2, 2, 3, 1), 1)
+    (13, 0)
+    >>> conv_params((8, 8, 1, 10), 10, use_bias=False)
+    (640, 0)
+    >>> conv_params((4, 4, 64, 128), 64)
+    (131136, 0)
+    >>> conv_params((3, 3, 16, 32), 32, lora_rank=4)
+    (736, 4608)
+    """
+    kernel = weight_count(kernel_shape)
+    bias = filters if use_bias else 0
+    if lora_rank:
+        a, b = lora_shapes(kernel_shape, lora_rank)
+        return (weight_count(a) + weight_count(b) + bias, kernel)
+    return (kernel + bias, 0)

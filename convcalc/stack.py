@@ -1,0 +1,212 @@
+"""A stack of layers applied in order: the result behind every table and JSON.
+
+:func:`compute_stack` parses the specs, resolves the input and the data
+format, names the layers as Keras would, and runs each layer's geometry.
+Every user mistake becomes a :class:`ConvcalcError` naming the layer by its
+1-based index and spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from .config import DataFormat
+from .errors import ConvcalcError
+from .layers import CHECKS, Layer, build_layer
+from .parse import Call, parse_call
+
+INPUT_NAMES = frozenset({"Input", "InputLayer"})
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer's row. Shapes include the batch axis first (``None`` unless known)."""
+
+    index: int
+    name: str
+    type: str
+    spec: str
+    data_format: str
+    input_shape: tuple[int | None, ...]
+    output_shape: tuple[int | None, ...]
+    padding: tuple[tuple[int, int], tuple[int, int]] | None
+    kernel_shape: tuple[int, ...] | None
+    trainable_params: int
+    non_trainable_params: int
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+
+@dataclass(frozen=True)
+class StackResult:
+    """The whole stack: where the data format came from, shapes, rows, totals."""
+
+    data_format: DataFormat
+    input_shape: tuple[int | None, ...]
+    layers: tuple[LayerRow, ...]
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...]:
+        return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(row.trainable_params for row in self.layers)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(row.non_trainable_params for row in self.layers)
+
+    @property
+    def total_params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+
+@dataclass(frozen=True)
+class StackInput:
+    """The input of a stack: its shape without the batch, and the batch size if known."""
+
+    shape: tuple[int, ...] | None
+    batch: int | None = None
+
+
+def parse_input_call(call: Call) -> StackInput:
+    """``Input(shape=(32, 32, 3), batch_size=8)`` or ``Input(batch_shape=(8, 32, 32, 3))``."""
+    allowed = ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape", "name", "optional")
+    bound = dict(zip(allowed, call.args))
+    if len(call.args) > len(allowed):
+        raise ConvcalcError(f"Input takes at most {len(allowed)} positional arguments.")
+    for key, value in call.kwargs:
+        if key not in allowed:
+            raise ConvcalcError(f"Input got an unknown argument {key!r}; give shape=(height, width, channels).")
+        bound[key] = value
+    shape, batch = bound.get("shape"), bound.get("batch_size")
+    if bound.get("batch_shape") is not None:
+        batch_shape = bound["batch_shape"]
+        if not isinstance(batch_shape, tuple) or len(batch_shape) < 2:
+            raise ConvcalcError(f"batch_shape must be a tuple (batch, ...); got batch_shape={batch_shape!r}.")
+        batch, shape = batch_shape[0], batch_shape[1:]
+    if shape is None:
+        raise ConvcalcError("Input needs shape=(height, width, channels).")
+    shape = CHECKS["input_shape"](shape if isinstance(shape, tuple) else (shape,), "shape")
+    if batch is not None:
+        batch = CHECKS["filters"](batch, "batch_size")
+    return StackInput(shape, batch)
+
+
+def parse_layers(specs: list[str]) -> tuple[StackInput | None, list[Layer]]:
+    """Parse every spec; an ``Input(...)`` may open the stack."""
+    stack_input, layers = None, []
+    for position, spec in enumerate(specs):
+        index = len(layers) + 1
+        try:
+            call = parse_call(spec)
+            if call.short in INPUT_NAMES:
+                if position != 0:
+                    raise ConvcalcError("Input(...) may only open the stack, as its first spec.")
+                stack_input = parse_input_call(call)
+                continue
+            layers.append(build_layer(call))
+        except ConvcalcError as error:
+            label = spec.strip() if len(spec) <= 80 else spec.strip()[:77] + "..."
+            where = "the input" if position == 0 and spec.lstrip().startswith(tuple(INPUT_NAMES)) else f"layer {index}"
+            raise error.within(f"{where} {label}") from None
+    return stack_input, layers
+
+
+def compute_stack(
+    specs: list[str],
+    data_format: DataFormat,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int | None = None,
+) -> StackResult:
+    """Parse and compute a whole stack.
+
+    >>> from convcalc.config import DataFormat
+    >>> r = compute_stack(["Conv2D(10, 8, padding='same')"], DataFormat("channels_last", "default"), (32, 32, 3))
+    >>> r.output_shape, r.total_params
+    ((None, 32, 32, 10), 1930)
+    """
+    stack_input, layers = parse_layers(specs)
+    shape, batch = _resolve_input(stack_input, layers, input_shape, batch)
+    rows = []
+    names = _layer_names(layers)
+    current = shape
+    for index, (layer, name) in enumerate(zip(layers, names), start=1):
+        fmt = layer.data_format or data_format.value
+        try:
+            result = layer.compute(current, fmt)
+        except ConvcalcError as error:
+            raise error.within(f"layer {index} {layer.spec}") from None
+        rows.append(
+            LayerRow(
+                index=index,
+                name=name,
+                type=layer.type_name,
+                spec=layer.spec,
+                data_format=fmt,
+                input_shape=(batch, *current),
+                output_shape=(batch, *result.output_shape),
+                padding=result.padding,
+                kernel_shape=result.kernel_shape,
+                trainable_params=result.trainable_params,
+                non_trainable_params=result.non_trainable_params,
+            )
+        )
+        current = result.output_shape
+    source = data_format
+    if layers and layers[0].data_format:
+        source = DataFormat(layers[0].data_format, "layer")
+    return StackResult(source, (batch, *shape), tuple(rows))
+
+
+def _resolve_input(
+    stack_input: StackInput | None, layers: list[Layer], option: tuple[int, ...] | None, batch: int | None
+) -> tuple[tuple[int, ...], int | None]:
+    candidates = []
+    if option is not None:
+        candidates.append(("--input", option))
+    if stack_input is not None:
+        candidates.append(("Input(shape=...)", stack_input.shape))
+        if batch is None:
+            batch = stack_input.batch
+    if layers and layers[0].input_shape is not None:
+        candidates.append(("input_shape= of layer 1", layers[0].input_shape))
+    for layer_index, layer in enumerate(layers[1:], start=2):
+        if layer.input_shape is not None:
+            raise ConvcalcError(f"layer {layer_index} {layer.spec}: input_shape= is only meaningful on the first layer.")
+    if not candidates:
+        raise ConvcalcError(
+            "no input shape: give --input 32x32x3, open the stack with Input(shape=(32, 32, 3)), "
+            "or pass input_shape= to the first layer."
+        )
+    (first_source, first), *others = candidates
+    for source, other in others:
+        if other != first:
+            raise ConvcalcError(f"the input shape is given twice and differs: {first_source} {first} and {source} {other}.")
+    return first, batch
+
+
+def _layer_names(layers: list[Layer]) -> list[str]:
+    """Keras's default names (``conv2d``, ``conv2d_1``, ...) unless ``name=`` is given; all unique."""
+    counters: dict[str, int] = {}
+    names = []
+    for layer in layers:
+        name = layer.name
+        if name is None:
+            base = layer.default_name()
+            count = counters.get(base, 0)
+            counters[base] = count + 1
+            name = base if count == 0 else f"{base}_{count}"
+        names.append(name)
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names, start=1):
+        if name in seen:
+            raise ConvcalcError(
+                f"layer {index} {layers[index - 1].spec}: the name {name!r} is already used by layer "
+                f"{seen[name]}; Keras requires unique layer names."
+            )
+        seen[name] = index
+    return names
+
