@@ -108,7 +108,10 @@ def _print(result, output_format: OutputFormat) -> None:
     if output_format is OutputFormat.table:
         from rich.console import Console
 
-        Console().print(render.to_table(result))
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=max(console.width, 200))  # piped: never fold a row
+        console.print(render.to_table(result))
         return
     text = {
         OutputFormat.json: render.to_json,

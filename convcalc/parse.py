@@ -90,11 +90,11 @@ def parse_call(text: str) -> Call:
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         raise ConvcalcError(
-            f"{source!r} is not valid Python call syntax ({exc.msg}{where}); "
+            f"the spec is not valid Python call syntax ({exc.msg}{where}); "
             "write a Keras call such as Conv2D(16, 3, padding='same')."
         ) from None
     except (RecursionError, MemoryError, ValueError):
-        raise ConvcalcError(f"the layer spec cannot be read (too deeply nested or not text).") from None
+        raise ConvcalcError("the layer spec cannot be read (too deeply nested or not text).") from None
     node = tree.body
     # Pasted functional code: ``Conv2D(8, 3)(x)`` applies the layer to a tensor.
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Call):

@@ -163,9 +163,9 @@ def to_table(result: StackResult):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="Stack", title_justify="left", show_lines=False)
+    table = Table(show_lines=False)
     for header in HEADERS:
-        table.add_column(header, justify="right" if header == "Param #" else "left", overflow="fold")
+        table.add_column(header, justify="right" if header == "Param #" else "left", no_wrap=True)
     for row in result.layers:
         table.add_row(*_cells(row))
     return Group(table, Text("\n".join(totals_lines(result))))

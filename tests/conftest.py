@@ -1,0 +1,26 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+
+
+@pytest.fixture(autouse=True)
+def isolated_keras_home(tmp_path, monkeypatch):
+    """No user's ~/.keras/keras.json may change a test's data format."""
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    return home
+
+
+def run(*args, input=None):
+    """Invoke the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+def run_json(*args):
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
