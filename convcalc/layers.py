@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import formulas
+from . import formulas, initializers
 from .errors import ConvcalcError
 from .parse import LAYER_PREFIXES, Call, Reference
 
@@ -26,18 +26,15 @@ DATA_FORMATS = ("channels_last", "channels_first")
 # ``regularizers.get`` and ``constraints.get`` (keras 3.15).
 ACTIVATIONS = frozenset(
     "relu leaky_relu relu6 softmax celu elu selu softplus softsign squareplus soft_shrink "
-    "sparse_plus silu swish gelu glu tanh tanh_shrink threshold sigmoid sparse_sigmoid "
+    "sparse_plus silu swish gelu tanh tanh_shrink sigmoid sparse_sigmoid "
     "exponential hard_sigmoid hard_silu hard_swish hard_tanh hard_shrink linear mish "
     "log_softmax log_sigmoid sparsemax".split()
 )
-INITIALIZERS = frozenset(
-    "Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity IdentityInitializer "
-    "LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal RandomUniform "
-    "STFT STFTInitializer TruncatedNormal VarianceScaling Zeros constant glorot_normal "
-    "glorot_uniform he_normal he_uniform identity lecun_normal lecun_uniform normal one ones "
-    "orthogonal random_normal random_uniform stft truncated_normal uniform variance_scaling "
-    "zero zeros".split()
-)
+# Keras accepts these names but a conv layer cannot use them as Keras does.
+UNSUPPORTED_ACTIVATIONS = {
+    "glu": "it halves the last axis, so the layer's output shape is not the convolution's",
+    "threshold": "it needs threshold and default_value, which Keras cannot pass to a layer's activation",
+}
 REGULARIZERS = frozenset("L1 L1L2 L2 OrthogonalRegularizer l1 l1l2 l1_l2 l2 orthogonal_regularizer".split())
 CONSTRAINTS = frozenset("MaxNorm MinMaxNorm NonNeg UnitNorm max_norm min_max_norm non_neg unit_norm".split())
 DTYPES = frozenset(
@@ -137,6 +134,8 @@ def _named(kind: str, known: frozenset[str], allow_reference: bool = False) -> C
             short = value.short
         else:
             raise ConvcalcError(f"{name} must be the name of a Keras {kind}; got {name}={value!r}.")
+        if short in UNSUPPORTED.get(kind, {}):
+            raise ConvcalcError(f"{name}={value!r} is not supported: {UNSUPPORTED[kind][short]}.")
         if short not in known:
             close = difflib.get_close_matches(short, sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -144,6 +143,16 @@ def _named(kind: str, known: frozenset[str], allow_reference: bool = False) -> C
         return value
 
     return check
+
+
+UNSUPPORTED = {"activation": UNSUPPORTED_ACTIVATIONS}
+
+
+def _initializer(value: Any, name: str) -> Any:
+    value = _named("initializer", initializers.NAMES)(value, name)
+    if value is not None:
+        initializers.resolve(value, name)
+    return value
 
 
 def _number_or_none(value: Any, name: str) -> Any:
@@ -198,8 +207,8 @@ CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "groups": _positive_int,
     "activation": _named("activation", ACTIVATIONS, allow_reference=True),
     "use_bias": _bool,
-    "kernel_initializer": _named("initializer", INITIALIZERS),
-    "bias_initializer": _named("initializer", INITIALIZERS),
+    "kernel_initializer": _initializer,
+    "bias_initializer": _initializer,
     "kernel_regularizer": _named("regularizer", REGULARIZERS),
     "bias_regularizer": _named("regularizer", REGULARIZERS),
     "activity_regularizer": _named("regularizer", REGULARIZERS),
