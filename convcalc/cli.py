@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -78,6 +79,24 @@ def shape(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
     ] = OutputFormat.table,
+    run: Annotated[
+        bool, typer.Option("--run", help="Execute the stack with convcalc's NumPy kernels and check every shape.")
+    ] = False,
+    sample: Annotated[
+        Optional[Path], typer.Option("--sample", help="Input batch for --run (.npy, batch axis first).")
+    ] = None,
+    fill: Annotated[
+        Optional[str], typer.Option("--fill", help="Run on a constant sample instead: one value, or one per channel (1,100,10000).")
+    ] = None,
+    weights: Annotated[
+        Optional[Path], typer.Option("--weights", help="Weights for --run (.npz, '<layer name>/kernel', '<layer name>/bias').")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the default sample and of initializers.")] = 0,
+    save: Annotated[Optional[Path], typer.Option("--save", help="Write the stack's output to this .npy file.")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Print the output values (small outputs).")] = False,
+    max_memory: Annotated[
+        Optional[str], typer.Option("--max-memory", help="Refuse runs needing more, e.g. 2GiB (default: half the available memory).")
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
 ) -> None:
     """Print each layer's output shape, per-side padding and parameter count.
@@ -85,9 +104,11 @@ def shape(
     Example: convcalc shape --input 32x32x3 "Conv2D(10, 8, padding='same')" --format json
     """
     from .config import resolve_data_format
-    from .parse import parse_shape
+    from .parse import parse_numbers, parse_shape, parse_size
     from .stack import compute_stack
 
+    run = run or any(v is not None for v in (sample, fill, weights, save)) or show
+    outcome = None
     try:
         if not layers:
             raise ConvcalcError(
@@ -96,13 +117,51 @@ def shape(
             )
         fmt = resolve_data_format(data_format.value if data_format else None)
         input_shape = parse_shape(input) if input is not None else None
-        result = compute_stack(list(layers), fmt, input_shape, batch)
+        limit = parse_size(max_memory) if max_memory is not None else None
+        fill_values = parse_numbers(fill, "--fill") if fill is not None else None
+        if sample is not None and fill is not None:
+            raise ConvcalcError("give either --sample or --fill, not both.")
+        input_label = "--input"
+        if run and sample is not None:
+            from .run import sample_shape
+
+            header = sample_shape(sample)[0]
+            batch = header[0] if batch is None and header else batch
+            if input_shape is None and len(header) > 1:
+                input_shape, input_label = header[1:], "--sample"
+        result = compute_stack(list(layers), fmt, input_shape, batch, input_label)
+        if run:
+            from .run import RunOptions, run_stack
+
+            options = RunOptions(sample=sample, fill=fill_values, weights=weights, seed=seed, max_memory=limit, save=save)
+            outcome = run_stack(result, options, _progress(output_format))
     except ConvcalcError as error:
         _fail(error, debug)
-    _print(result, output_format)
+    _print(result, output_format, outcome, show)
 
 
-def _print(result, output_format: OutputFormat) -> None:
+def _progress(output_format: OutputFormat):
+    """A Rich progress bar on a terminal for table output; nothing in JSON or when piped."""
+    if output_format is not OutputFormat.table or not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = None
+
+    def advance(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("running layers", total=total)
+        bar.update(task, completed=done)
+        if done == total:
+            bar.stop()
+
+    return advance
+
+
+def _print(result, output_format: OutputFormat, outcome=None, show: bool = False) -> None:
     from . import render
 
     if output_format is OutputFormat.table:
@@ -111,11 +170,14 @@ def _print(result, output_format: OutputFormat) -> None:
         console = Console()
         if not console.is_terminal:
             console = Console(width=max(console.width, 200))  # piped: never fold a row
-        console.print(render.to_table(result))
+        console.print(render.to_table(result, outcome))
+    elif output_format is OutputFormat.json:
+        sys.stdout.write(render.to_json(result, outcome, values=show) + "\n")
         return
-    text = {
-        OutputFormat.json: render.to_json,
-        OutputFormat.csv: render.to_csv,
-        OutputFormat.markdown: render.to_markdown,
-    }[output_format](result)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        render_text = render.to_csv if output_format is OutputFormat.csv else render.to_markdown
+        sys.stdout.write(render_text(result, outcome))
+    if show and outcome is not None:
+        from .run import show_text
+
+        sys.stdout.write(show_text(outcome.output, result.layers[-1].data_format) + "\n")

@@ -185,3 +185,36 @@ def parse_shape(text: str, what: str = "--input") -> tuple[int, ...]:
     if any(size <= 0 for size in sizes):
         raise ConvcalcError(f"{what} {text!r} has a size of 0; every size must be at least 1.")
     return sizes
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 2**10, "m": 1000**2, "mb": 1000**2, "mib": 2**20,
+          "g": 1000**3, "gb": 1000**3, "gib": 2**30, "t": 1000**4, "tb": 1000**4, "tib": 2**40}
+
+
+def parse_size(text: str, what: str = "--max-memory") -> int:
+    """A memory size in bytes: ``512MiB``, ``2GB``, ``1.5GiB``, ``1000000``.
+
+    >>> parse_size("512MiB"), parse_size("2GB"), parse_size("4096")
+    (536870912, 2000000000, 4096)
+    """
+    match = _SIZE.match(text)
+    unit = (match.group(2) or "").lower() if match else None
+    if not match or unit not in _UNITS:
+        raise ConvcalcError(f"{what} {text!r} is not a size; write it like 512MiB, 2GiB or 1000000 (bytes).")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def parse_numbers(text: str, what: str) -> tuple[float, ...]:
+    """Comma-separated numbers: ``1,100,10000``.
+
+    >>> parse_numbers("1, 100,1e4", "--fill")
+    (1.0, 100.0, 10000.0)
+    """
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ConvcalcError(f"{what} {text!r} is not a list of numbers; write it like 1,100,10000.") from None
+    if not all(abs(v) < float("inf") for v in values):
+        raise ConvcalcError(f"{what} {text!r} must hold finite numbers.")
+    return values

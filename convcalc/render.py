@@ -52,9 +52,13 @@ def layer_dict(row: LayerRow) -> dict[str, Any]:
     }
 
 
-def stack_dict(result: StackResult) -> dict[str, Any]:
-    """The JSON object of SPEC 3 (keys there never change meaning; more may be added)."""
-    return {
+def stack_dict(result: StackResult, run=None) -> dict[str, Any]:
+    """The JSON object of SPEC 3 (keys there never change meaning; more may be added).
+
+    With a run (SPEC 4): ``measured_shape`` and ``seconds`` per layer, and a
+    top-level ``run`` object.
+    """
+    data = {
         "data_format": result.data_format.value,
         "data_format_source": result.data_format.source,
         "input_shape": _plain(result.input_shape),
@@ -65,10 +69,36 @@ def stack_dict(result: StackResult) -> dict[str, Any]:
         "param_bytes": param_bytes(result.total_params),
         "layers": [layer_dict(row) for row in result.layers],
     }
+    if run is not None:
+        for layer, measured in zip(data["layers"], run.layers):
+            layer["measured_shape"] = list(measured.measured_shape)
+            layer["shape_agrees"] = measured.agrees
+            layer["seconds"] = round(measured.seconds, 6)
+        data["run"] = run_dict(run)
+    return data
 
 
-def to_json(result: StackResult) -> str:
-    return json.dumps(stack_dict(result), indent=2)
+def run_dict(run) -> dict[str, Any]:
+    return {
+        "batch": run.batch,
+        "seed": run.seed,
+        "sample": run.sample,
+        "weights": run.weights,
+        "dtype": run.dtype,
+        "output_shape": list(run.output.shape),
+        "estimated_bytes": run.estimated_bytes,
+        "max_memory_bytes": run.max_memory_bytes,
+        "seconds": round(run.seconds, 6),
+        "saved": run.saved,
+        "all_shapes_agree": all(layer.agrees for layer in run.layers),
+    }
+
+
+def to_json(result: StackResult, run=None, values: bool = False) -> str:
+    data = stack_dict(result, run)
+    if run is not None and values:
+        data["run"]["output"] = run.output.tolist()
+    return json.dumps(data, indent=2)
 
 
 def shape_text(shape) -> str:
@@ -115,7 +145,12 @@ def totals_lines(result: StackResult) -> list[str]:
     ]
 
 
-def _cells(row: LayerRow) -> list[str]:
+def measured_text(measured) -> str:
+    return f"{shape_text(measured.measured_shape)} {'ok' if measured.agrees else 'DIFFERS'}"
+
+
+def _cells(row: LayerRow, measured=None) -> list[str]:
+    extra = [] if measured is None else [measured_text(measured), f"{measured.seconds * 1000:.1f} ms"]
     return [
         f"{row.name} ({row.type})",
         shape_text(row.input_shape),
@@ -123,28 +158,49 @@ def _cells(row: LayerRow) -> list[str]:
         padding_text(row.padding),
         shape_text(row.kernel_shape),
         f"{row.params:,}",
+        *extra,
     ]
 
 
 HEADERS = ["Layer (type)", "Input shape", "Output shape", "Padding t, b, l, r", "Kernel", "Param #"]
+RUN_HEADERS = ["Measured", "Time"]
 
 
-def to_markdown(result: StackResult) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    for row in result.layers:
-        cells = [c.replace("|", "\\|") for c in _cells(row)]
+def _rows(result: StackResult, run):
+    measured = run.layers if run is not None else [None] * len(result.layers)
+    return zip(result.layers, measured)
+
+
+def run_lines(run) -> list[str]:
+    if run is None:
+        return []
+    lines = [
+        f"Ran on {run.sample}, batch {run.batch}, {run.dtype}, in {run.seconds * 1000:.1f} ms "
+        f"(estimated peak memory {readable_size(run.estimated_bytes)})",
+    ]
+    if run.saved:
+        lines.append(f"Saved the output {shape_text(run.output.shape)} to {run.saved}")
+    return lines
+
+
+def to_markdown(result: StackResult, run=None) -> str:
+    headers = HEADERS + (RUN_HEADERS if run is not None else [])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row, measured in _rows(result, run):
+        cells = [c.replace("|", "\\|") for c in _cells(row, measured)]
         cells[0] = f"`{row.name}` ({row.type})"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.extend(f"- {line}" for line in totals_lines(result))
+    lines.extend(f"- {line}" for line in totals_lines(result) + run_lines(run))
     return "\n".join(lines) + "\n"
 
 
-def to_csv(result: StackResult) -> str:
+def to_csv(result: StackResult, run=None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in result.layers:
+    writer.writerow(CSV_COLUMNS + (("measured_shape", "seconds") if run is not None else ()))
+    for row, measured in _rows(result, run):
+        extra = [] if measured is None else [shape_text(measured.measured_shape), f"{measured.seconds:.6f}"]
         pads = padding_dict(row.padding) or {}
         writer.writerow(
             [
@@ -152,20 +208,21 @@ def to_csv(result: StackResult) -> str:
                 shape_text(row.input_shape), shape_text(row.output_shape),
                 pads.get("top", ""), pads.get("bottom", ""), pads.get("left", ""), pads.get("right", ""),
                 shape_text(row.kernel_shape), row.params, row.trainable_params, row.non_trainable_params,
+                *extra,
             ]
         )
     return out.getvalue()
 
 
-def to_table(result: StackResult):
+def to_table(result: StackResult, run=None):
     """A Rich renderable like ``model.summary()``: a table, then the totals."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     table = Table(show_lines=False)
-    for header in HEADERS:
-        table.add_column(header, justify="right" if header == "Param #" else "left", no_wrap=True)
-    for row in result.layers:
-        table.add_row(*_cells(row))
-    return Group(table, Text("\n".join(totals_lines(result))))
+    for header in HEADERS + (RUN_HEADERS if run is not None else []):
+        table.add_column(header, justify="right" if header in ("Param #", "Time") else "left", no_wrap=True)
+    for row, measured in _rows(result, run):
+        table.add_row(*_cells(row, measured))
+    return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))

@@ -8,7 +8,7 @@ Every user mistake becomes a :class:`ConvcalcError` naming the layer by its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from .config import DataFormat
 from .errors import ConvcalcError
 from .layers import CHECKS, Layer, build_layer
@@ -32,6 +32,7 @@ class LayerRow:
     kernel_shape: tuple[int, ...] | None
     trainable_params: int
     non_trainable_params: int
+    layer: Layer | None = field(default=None, compare=False, repr=False)
 
     @property
     def params(self) -> int:
@@ -120,6 +121,7 @@ def compute_stack(
     data_format: DataFormat,
     input_shape: tuple[int, ...] | None = None,
     batch: int | None = None,
+    input_label: str = "--input",
 ) -> StackResult:
     """Parse and compute a whole stack.
 
@@ -129,7 +131,7 @@ def compute_stack(
     ((None, 32, 32, 10), 1930)
     """
     stack_input, layers = parse_layers(specs)
-    shape, batch = _resolve_input(stack_input, layers, input_shape, batch)
+    shape, batch = _resolve_input(stack_input, layers, input_shape, batch, input_label)
     rows = []
     names = _layer_names(layers)
     current = shape
@@ -152,6 +154,7 @@ def compute_stack(
                 kernel_shape=result.kernel_shape,
                 trainable_params=result.trainable_params,
                 non_trainable_params=result.non_trainable_params,
+                layer=layer,
             )
         )
         current = result.output_shape
@@ -162,11 +165,15 @@ def compute_stack(
 
 
 def _resolve_input(
-    stack_input: StackInput | None, layers: list[Layer], option: tuple[int, ...] | None, batch: int | None
+    stack_input: StackInput | None,
+    layers: list[Layer],
+    option: tuple[int, ...] | None,
+    batch: int | None,
+    label: str = "--input",
 ) -> tuple[tuple[int, ...], int | None]:
     candidates = []
     if option is not None:
-        candidates.append(("--input", option))
+        candidates.append((label, option))
     if stack_input is not None:
         candidates.append(("Input(shape=...)", stack_input.shape))
         if batch is None:

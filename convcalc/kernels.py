@@ -1,0 +1,870 @@
+"""NumPy Conv2D and Conv2DTranspose, computed as Keras 3 (TensorFlow) computes them.
+
+Two implementations of each, side by side:
+
+- ``conv2d_naive`` / ``conv2d_transpose_naive``: readable loops, the
+  reference the tests and the benchmark compare against.  The transposed
+  one is *defined* as Keras does for JAX: a stride-1 cross-correlation with
+  the spatially flipped kernel over the input with ``strides - 1`` zeros
+  inserted between pixels, padded by ``formulas.conv_transpose_padding``.
+- ``conv2d`` / ``conv2d_transpose`` (public, SPEC 4): the same numbers from
+  BLAS matrix products.  Conv2D gathers each chunk's windows into a matrix
+  (im2col) and does one GEMM per chunk; depthwise convolutions multiply and
+  accumulate tap by tap instead; Conv2DTranspose does one GEMM per chunk and
+  scatter-adds each kernel tap's product into a strided slice of the output
+  (no zero insertion).
+
+Work is split into chunks (samples, then bands of rows of one sample) so that
+temporary memory stays under ``max_scratch_bytes`` (default
+``DEFAULT_SCRATCH_BYTES``) whatever the batch size.  ``conv2d_memory`` and
+``conv2d_transpose_memory`` tell, from shapes alone, how many bytes a call
+will allocate (its output plus its scratch), so the CLI can refuse a run
+before allocating anything.
+
+Shapes and per-side padding come from ``convcalc.formulas`` only.  Arrays are
+float32, or float64 when the input is float64 (integers and float16 are
+computed in float32).  This module imports NumPy: the shape-only path never
+imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import formulas
+
+__all__ = [
+    "DEFAULT_SCRATCH_BYTES",
+    "conv2d",
+    "conv2d_memory",
+    "conv2d_naive",
+    "conv2d_scratch_bytes",
+    "conv2d_transpose",
+    "conv2d_transpose_memory",
+    "conv2d_transpose_naive",
+    "conv2d_transpose_scratch_bytes",
+]
+
+DEFAULT_SCRATCH_BYTES = 256 * 2**20
+"""Default bound on the temporary memory of one ``conv2d``/``conv2d_transpose`` call."""
+
+# Below the hard bound, chunks are also kept near a size whose working set
+# stays in the caches: one GEMM per sample is faster than one per batch here
+# because the gathered windows are still in L2/L3 when the GEMM reads them.
+# The element-wise depthwise path is memory bound and wants smaller chunks.
+_GEMM_CHUNK_BYTES = 8 * 2**20
+_DEPTHWISE_CHUNK_BYTES = 2**20
+# ... but a GEMM with few rows pays more for threading than it gains.
+_MIN_GEMM_ROWS = 1024
+
+DATA_FORMATS = ("channels_last", "channels_first")
+PADDINGS = ("valid", "same")
+
+
+# --------------------------------------------------------------------------
+# Arguments and geometry (shared by the fast, naive and memory functions)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Every number one call needs, validated; spatial pairs are (rows, cols).
+
+    ``pads`` is the padding of the direct convolution actually computed:
+    for Conv2D ``formulas.conv_padding``; for Conv2DTranspose
+    ``formulas.conv_transpose_padding`` (padding of the equivalent direct
+    convolution over the zero-inserted input).
+    """
+
+    transpose: bool
+    batch: int
+    in_size: tuple[int, int]
+    in_channels: int
+    kernel_size: tuple[int, int]
+    filters: int
+    groups: int
+    strides: tuple[int, int]
+    dilation_rate: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    out_size: tuple[int, int]
+    channels_first: bool
+    dtype: np.dtype
+
+    @property
+    def effective_kernel(self) -> tuple[int, int]:
+        return tuple(formulas.effective_kernel(k, d) for k, d in zip(self.kernel_size, self.dilation_rate))
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        if self.channels_first:
+            return (self.batch, self.filters, *self.out_size)
+        return (self.batch, *self.out_size, self.filters)
+
+
+def _pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """An int or a 2-sequence of ints, as Keras accepts ``strides=2`` or ``(2, 1)``."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    else:
+        try:
+            pair = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}") from None
+        if len(pair) != 2 or any(isinstance(v, bool) for v in value):
+            raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def _compute_dtype(dtype, what: str) -> np.dtype:
+    """float64 stays float64; every other real dtype is computed in float32."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"{what} must hold real numbers, got dtype {dtype}")
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
+def _common_args(op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format):
+    """Check what Conv2D and Conv2DTranspose share; returns normalized values."""
+    x_shape, kernel_shape = tuple(x_shape), tuple(kernel_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{op}: x must be 4-D (batch, rows, cols, channels or channels first), got x of shape {x_shape}")
+    if len(kernel_shape) != 4:
+        raise ValueError(f"{op}: kernel must be 4-D, got kernel of shape {kernel_shape} (x of shape {x_shape})")
+    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
+    if not isinstance(data_format, str) or data_format.lower() not in DATA_FORMATS:
+        raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    strides = _pair(strides, "strides", 1)
+    dilation_rate = _pair(dilation_rate, "dilation_rate", 1)
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(
+            f"{op}: strides > 1 is not supported together with dilation_rate > 1 "
+            f"(strides={strides}, dilation_rate={dilation_rate})"
+        )
+    if min(kernel_shape) < 1:
+        raise ValueError(f"{op}: every size of the kernel must be positive, got kernel of shape {kernel_shape}")
+    channels_first = data_format.lower() == "channels_first"
+    if channels_first:
+        batch, channels, rows, cols = x_shape
+    else:
+        batch, rows, cols, channels = x_shape
+    if batch < 0 or min(rows, cols, channels) < 1:
+        raise ValueError(f"{op}: x of shape {x_shape} ({data_format.lower()}) has an empty spatial or channel axis")
+    return padding.lower(), strides, dilation_rate, channels_first, batch, (rows, cols), channels
+
+
+def _check_bias(op, bias_shape, filters, kernel_shape):
+    if bias_shape is not None and tuple(bias_shape) != (filters,):
+        raise ValueError(
+            f"{op}: bias must have shape ({filters},), one per filter of kernel of shape "
+            f"{tuple(kernel_shape)}, got bias of shape {tuple(bias_shape)}"
+        )
+
+
+def _check_output(op, out_size, x_shape, kernel_shape):
+    if min(out_size) < 1:
+        raise ValueError(
+            f"{op}: the output would be {out_size[0]}x{out_size[1]}: x of shape {tuple(x_shape)} is too "
+            f"small for kernel of shape {tuple(kernel_shape)} with these strides, padding and dilation"
+        )
+
+
+def _conv2d_geometry(
+    x_shape, kernel_shape, bias_shape, strides, padding, dilation_rate, groups, data_format, dtype
+) -> _Geometry:
+    op = "conv2d"
+    padding, strides, dilation_rate, channels_first, batch, in_size, channels = _common_args(
+        op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format
+    )
+    kh, kw, group_channels, filters = kernel_shape
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
+    if channels % groups or filters % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide both the input channels and the filters; "
+            f"x of shape {tuple(x_shape)} has {channels} channels, kernel of shape {tuple(kernel_shape)} "
+            f"has {filters} filters"
+        )
+    if group_channels * groups != channels:
+        raise ValueError(
+            f"{op}: kernel of shape {tuple(kernel_shape)} expects {group_channels * groups} input channels "
+            f"({group_channels} per group, groups={groups}), but x of shape {tuple(x_shape)} "
+            f"({'channels_first' if channels_first else 'channels_last'}) has {channels}"
+        )
+    _check_bias(op, bias_shape, filters, kernel_shape)
+    pads = tuple(
+        formulas.conv_padding(n, k, s, padding, d)
+        for n, k, s, d in zip(in_size, (kh, kw), strides, dilation_rate)
+    )
+    out_size = tuple(
+        formulas.conv_output_length(n, k, s, padding, d)
+        for n, k, s, d in zip(in_size, (kh, kw), strides, dilation_rate)
+    )
+    _check_output(op, out_size, x_shape, kernel_shape)
+    return _Geometry(
+        False, batch, in_size, channels, (kh, kw), filters, groups, strides, dilation_rate,
+        pads, out_size, channels_first, _compute_dtype(dtype, "x"),
+    )
+
+
+def _conv2d_transpose_geometry(
+    x_shape, kernel_shape, bias_shape, strides, padding, output_padding, dilation_rate, data_format, dtype
+) -> _Geometry:
+    op = "conv2d_transpose"
+    padding, strides, dilation_rate, channels_first, batch, in_size, channels = _common_args(
+        op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format
+    )
+    kh, kw, filters, kernel_channels = kernel_shape
+    if kernel_channels != channels:
+        raise ValueError(
+            f"{op}: kernel of shape {tuple(kernel_shape)} (kh, kw, filters, in_channels) expects "
+            f"{kernel_channels} input channels, but x of shape {tuple(x_shape)} "
+            f"({'channels_first' if channels_first else 'channels_last'}) has {channels}"
+        )
+    if output_padding is None:
+        output_padding = (None, None)
+    else:
+        output_padding = _pair(output_padding, "output_padding", 0)
+        if any(p >= s for p, s in zip(output_padding, strides)):
+            raise ValueError(
+                f"{op}: output_padding must be less than strides, got "
+                f"output_padding={output_padding}, strides={strides}"
+            )
+    _check_bias(op, bias_shape, filters, kernel_shape)
+    pads = tuple(
+        formulas.conv_transpose_padding(k, s, padding, p, d)
+        for k, s, p, d in zip((kh, kw), strides, output_padding, dilation_rate)
+    )
+    out_size = tuple(
+        formulas.conv_transpose_output_length(n, k, s, padding, p, d)
+        for n, k, s, p, d in zip(in_size, (kh, kw), strides, output_padding, dilation_rate)
+    )
+    _check_output(op, out_size, x_shape, kernel_shape)
+    return _Geometry(
+        True, batch, in_size, channels, (kh, kw), filters, 1, strides, dilation_rate,
+        pads, out_size, channels_first, _compute_dtype(dtype, "x"),
+    )
+
+
+def _as_arrays(x, kernel, bias):
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    _compute_dtype(kernel.dtype, "kernel")
+    if bias is not None:
+        bias = np.asarray(bias)
+        _compute_dtype(bias.dtype, "bias")
+    return x, kernel, bias
+
+
+def _channels_last(x: np.ndarray, geometry: _Geometry) -> np.ndarray:
+    """A channels_last view of x (no copy)."""
+    return x.transpose(0, 2, 3, 1) if geometry.channels_first else x
+
+
+# --------------------------------------------------------------------------
+# Naive references
+# --------------------------------------------------------------------------
+
+
+def _correlate_naive(xp: np.ndarray, kernel: np.ndarray, strides, dilation_rate, groups: int) -> np.ndarray:
+    """Cross-correlation of an already padded input ("valid" over ``xp``), one output pixel at a time.
+
+    xp : ndarray of shape (n, hp, wp, c)
+    kernel : ndarray of shape (kh, kw, c // groups, filters)
+    returns : ndarray of shape (n, oh, ow, filters), where
+        ``out[:, i, j, f] = sum_{a, b, c} xp[:, i*sh + a*dh, j*sw + b*dw, c] * kernel[a, b, c, f]``
+        over the input channels ``c`` of the group of filter ``f``.
+    """
+    n, hp, wp, channels = xp.shape
+    kh, kw, group_channels, filters = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation_rate
+    oh = formulas.conv_output_length(hp, kh, sh, "valid", dh)
+    ow = formulas.conv_output_length(wp, kw, sw, "valid", dw)
+    group_filters = filters // groups
+    out = np.zeros((n, oh, ow, filters), dtype=xp.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            # The taps of a dilated kernel are dh (dw) input pixels apart.
+            window = xp[:, i * sh : i * sh + (kh - 1) * dh + 1 : dh, j * sw : j * sw + (kw - 1) * dw + 1 : dw, :]
+            for g in range(groups):
+                # Group g sees input channels [g*cg, (g+1)*cg) and makes filters [g*fg, (g+1)*fg).
+                x_g = window[..., g * group_channels : (g + 1) * group_channels]
+                k_g = kernel[..., g * group_filters : (g + 1) * group_filters]
+                out[:, i, j, g * group_filters : (g + 1) * group_filters] = np.tensordot(
+                    x_g, k_g, axes=([1, 2, 3], [0, 1, 2])
+                )
+    return out
+
+
+def _finish_naive(y: np.ndarray, bias, geometry: _Geometry) -> np.ndarray:
+    if bias is not None:
+        y += bias.astype(geometry.dtype)
+    if geometry.channels_first:
+        y = y.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(y)
+
+
+def conv2d_naive(
+    x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, data_format="channels_last"
+) -> np.ndarray:
+    """Reference Conv2D by loops: pad as TensorFlow does, then correlate window by window.
+
+    x : ndarray of shape (n, h, w, c), or (n, c, h, w) for channels_first
+    kernel : ndarray of shape (kh, kw, c // groups, filters)
+    bias : ndarray of shape (filters,), or None
+    returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
+
+    Arguments and dtypes as for :func:`conv2d`.  Slow; for tests and benchmarks.
+
+    >>> conv2d_naive(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), strides=2, padding="same")[0, :, :, 0].tolist()
+    [[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]]
+    """
+    x, kernel, bias = _as_arrays(x, kernel, bias)
+    geometry = _conv2d_geometry(
+        x.shape, kernel.shape, None if bias is None else bias.shape,
+        strides, padding, dilation_rate, groups, data_format, x.dtype,
+    )
+    x = _channels_last(x, geometry).astype(geometry.dtype)
+    # formulas.conv_padding splits "same" as TensorFlow does: when the total
+    # padding is odd, the extra pixel goes to the bottom and the right.
+    (top, bottom), (left, right) = geometry.pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    y = _correlate_naive(xp, kernel.astype(geometry.dtype), geometry.strides, geometry.dilation_rate, geometry.groups)
+    assert y.shape[1:3] == geometry.out_size, (y.shape, geometry)
+    return _finish_naive(y, bias, geometry)
+
+
+def conv2d_transpose_naive(
+    x,
+    kernel,
+    bias=None,
+    strides=1,
+    padding="valid",
+    output_padding=None,
+    dilation_rate=1,
+    data_format="channels_last",
+) -> np.ndarray:
+    """Reference Conv2DTranspose: zero insertion, padding, flipped kernel, stride-1 correlation.
+
+    x : ndarray of shape (n, h, w, c_in), or (n, c_in, h, w) for channels_first
+    kernel : ndarray of shape (kh, kw, filters, c_in)
+    bias : ndarray of shape (filters,), or None
+    returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
+
+    This is TensorFlow's ``conv2d_transpose`` (the gradient of ``conv2d`` with
+    respect to its input) written the way Keras computes it for JAX:
+    ``strides - 1`` zeros between input pixels, then the per-side padding of
+    ``formulas.conv_transpose_padding``, then a stride-1 (dilated)
+    cross-correlation with the kernel flipped in both spatial axes and its
+    channel axes swapped.  Slow; for tests and benchmarks.
+
+    >>> conv2d_transpose_naive(np.full((1, 1, 1, 1), 2.0), np.arange(4.0).reshape(2, 2, 1, 1), strides=2)[0, :, :, 0].tolist()
+    [[0.0, 2.0], [4.0, 6.0]]
+    """
+    x, kernel, bias = _as_arrays(x, kernel, bias)
+    geometry = _conv2d_transpose_geometry(
+        x.shape, kernel.shape, None if bias is None else bias.shape,
+        strides, padding, output_padding, dilation_rate, data_format, x.dtype,
+    )
+    x = _channels_last(x, geometry).astype(geometry.dtype)
+    n, (h, w), c = geometry.batch, geometry.in_size, geometry.in_channels
+    sh, sw = geometry.strides
+    # s - 1 zeros between neighbouring input pixels, none outside them.
+    dilated = np.zeros((n, (h - 1) * sh + 1, (w - 1) * sw + 1, c), dtype=geometry.dtype)
+    dilated[:, ::sh, ::sw, :] = x
+    # Not symmetric in general: "valid" puts output_padding after (bottom/right);
+    # "same" puts the larger half before, capped at ke - 1 (Keras's JAX rule).
+    (top, bottom), (left, right) = geometry.pads
+    padded = np.pad(dilated, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    # Flip the taps (a correlation with a flipped kernel is a convolution) and
+    # swap (filters, c_in) to the direct layout (c_in, filters).
+    flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2).astype(geometry.dtype)
+    y = _correlate_naive(padded, flipped, (1, 1), geometry.dilation_rate, 1)
+    assert y.shape[1:3] == geometry.out_size, (y.shape, geometry)
+    return _finish_naive(y, bias, geometry)
+
+
+# --------------------------------------------------------------------------
+# Chunking: how many samples / rows per chunk, and what a chunk allocates
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a fast call splits its work, and what it allocates besides its output.
+
+    A chunk is ``samples`` whole samples, or (when ``samples == 1``) a band
+    of ``rows`` rows of one sample: output rows for Conv2D, input rows for
+    Conv2DTranspose.  ``chunk_bytes(samples, rows)`` is exact for the
+    buffers the fast code allocates; ``fixed_bytes`` is the kernel matrix.
+    """
+
+    method: str
+    samples: int
+    rows: int
+    scratch_bytes: int
+
+
+def _fits(limit: int, cost: Callable[[int], int], top: int) -> int:
+    """The largest k in [1, top] with cost(k) <= limit (cost increasing), or 1."""
+    lo, hi = 1, top
+    if cost(top) <= limit:
+        return top
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if cost(mid) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _split(
+    batch: int, rows: int, chunk_bytes: Callable[[int, int], int], max_bytes: int, target: int, row_items: int
+) -> tuple[int, int]:
+    """(samples, rows) per chunk: under max_bytes always, near target when that keeps GEMMs tall.
+
+    row_items is the number of GEMM rows (pixels) per row of a chunk.
+    """
+    batch = max(batch, 1)
+    # A chunk of at least _MIN_GEMM_ROWS pixels, if the hard bound allows it.
+    min_rows = -(-_MIN_GEMM_ROWS // row_items)
+    if min_rows <= rows:
+        floor_bytes = chunk_bytes(1, min_rows)
+    else:
+        floor_bytes = chunk_bytes(min(batch, -(-min_rows // rows)), rows)
+    limit = min(max_bytes, max(target, floor_bytes))
+    if chunk_bytes(1, rows) <= limit:
+        return _fits(limit, lambda k: chunk_bytes(k, rows), batch), rows
+    return 1, _fits(limit, lambda k: chunk_bytes(1, k), rows)
+
+
+def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:
+    """Method and chunking of the fast Conv2D for this geometry."""
+    max_bytes = DEFAULT_SCRATCH_BYTES if max_scratch_bytes is None else max_scratch_bytes
+    item = g.dtype.itemsize
+    (kh, kw), (sh, sw) = g.kernel_size, g.strides
+    (keh, kew) = g.effective_kernel
+    (oh, ow), c, f = g.out_size, g.in_channels, g.filters
+    group_channels = c // g.groups
+    padded_width = (ow - 1) * sw + kew
+    # The input can be read in place when nothing is padded, cast or transposed.
+    needs_tile = not x_contiguous_cl or any(p for pair in g.pads for p in pair)
+    if g.groups > 1 and group_channels == 1:
+        method = "depthwise"
+    elif g.groups == 1 and kh == kw == 1 and (sh, sw) == (1, 1):
+        method = "gemm"  # a 1x1 stride-1 convolution is one matrix product
+    else:
+        method = "im2col"
+
+    def chunk_bytes(samples: int, rows: int) -> int:
+        pixels = samples * rows * ow
+        total = samples * ((rows - 1) * sh + keh) * padded_width * c if needs_tile else 0
+        if method == "im2col":
+            total += pixels * kh * kw * c
+            if g.groups > 1:
+                total += pixels * f  # the grouped product, before interleaving groups
+        elif method == "depthwise":
+            total += pixels * f  # one tap's products
+        if g.channels_first:
+            total += pixels * f  # the channels_last result of the chunk
+        return total * item
+
+    if method == "gemm" and not needs_tile and not g.channels_first:
+        samples, rows = max(g.batch, 1), oh  # nothing to allocate: one GEMM
+    else:
+        target = _DEPTHWISE_CHUNK_BYTES if method == "depthwise" else _GEMM_CHUNK_BYTES
+        samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes, target, ow)
+    kernel_bytes = kh * kw * c * f // g.groups * item
+    return _Plan(method, samples, rows, chunk_bytes(samples, rows) + kernel_bytes)
+
+
+def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:
+    """Chunking of the fast Conv2DTranspose (chunks of input rows)."""
+    max_bytes = DEFAULT_SCRATCH_BYTES if max_scratch_bytes is None else max_scratch_bytes
+    item = g.dtype.itemsize
+    (kh, kw), (sh, _) = g.kernel_size, g.strides
+    (keh, _) = g.effective_kernel
+    (h, w), c, f = g.in_size, g.in_channels, g.filters
+    (oh, ow) = g.out_size
+
+    def chunk_bytes(samples: int, rows: int) -> int:
+        pixels = samples * rows * w
+        total = pixels * kh * kw * f  # every tap's product of the chunk
+        if not x_contiguous_cl:
+            total += pixels * c  # the chunk as a contiguous (pixels, c_in) matrix
+        if g.channels_first:
+            total += samples * min(oh, (rows - 1) * sh + keh) * ow * f  # output rows it touches
+        return total * item
+
+    samples, rows = _split(g.batch, h, chunk_bytes, max_bytes, _GEMM_CHUNK_BYTES, w)
+    kernel_bytes = kh * kw * c * f * item
+    return _Plan("gemm-scatter", samples, rows, chunk_bytes(samples, rows) + kernel_bytes)
+
+
+def _chunks(batch: int, rows: int, plan: _Plan):
+    """(first sample, end sample, first row, end row) of each chunk."""
+    for n0 in range(0, batch, plan.samples):
+        for r0 in range(0, rows, plan.rows):
+            yield n0, min(batch, n0 + plan.samples), r0, min(rows, r0 + plan.rows)
+
+
+def _reads_in_place(x: np.ndarray, dtype: np.dtype, channels_first: bool) -> bool:
+    """Whether x can be used as channels_last compute array without a copy."""
+    return not channels_first and x.dtype == dtype and x.strides[3] == x.itemsize
+
+
+# --------------------------------------------------------------------------
+# Memory estimates (for the CLI's guard): from shapes only
+# --------------------------------------------------------------------------
+
+
+def conv2d_scratch_bytes(
+    x_shape,
+    kernel_shape,
+    strides=1,
+    padding="valid",
+    dilation_rate=1,
+    groups=1,
+    data_format="channels_last",
+    *,
+    dtype="float32",
+    max_scratch_bytes: int | None = None,
+) -> int:
+    """Peak bytes of the temporary buffers of :func:`conv2d` (output excluded).
+
+    Counts the largest chunk's padded input tile, its gathered windows (or
+    per-tap products) and, for channels_first, its channels_last result, plus
+    the kernel as a matrix.  Assumes x is a contiguous array of ``dtype``.
+    Stays under ``max_scratch_bytes`` (default ``DEFAULT_SCRATCH_BYTES``)
+    unless one output row of one sample needs more.
+
+    >>> conv2d_scratch_bytes((8, 56, 56, 64), (3, 3, 64, 64), padding="same") < 16 * 2**20
+    True
+    """
+    g = _conv2d_geometry(x_shape, kernel_shape, None, strides, padding, dilation_rate, groups, data_format, dtype)
+    return _conv2d_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes).scratch_bytes
+
+
+def conv2d_memory(
+    x_shape,
+    kernel_shape,
+    strides=1,
+    padding="valid",
+    dilation_rate=1,
+    groups=1,
+    data_format="channels_last",
+    *,
+    dtype="float32",
+    max_scratch_bytes: int | None = None,
+) -> int:
+    """Bytes :func:`conv2d` allocates for these shapes: its output plus its scratch.
+
+    The input itself is not counted (the caller already holds it).
+
+    >>> conv2d_memory((1, 5, 5, 1), (3, 3, 1, 1), strides=2, padding="same")
+    592
+    """
+    g = _conv2d_geometry(x_shape, kernel_shape, None, strides, padding, dilation_rate, groups, data_format, dtype)
+    scratch = _conv2d_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes).scratch_bytes
+    return int(np.prod(g.output_shape)) * g.dtype.itemsize + scratch
+
+
+def conv2d_transpose_scratch_bytes(
+    x_shape,
+    kernel_shape,
+    strides=1,
+    padding="valid",
+    output_padding=None,
+    dilation_rate=1,
+    data_format="channels_last",
+    *,
+    dtype="float32",
+    max_scratch_bytes: int | None = None,
+) -> int:
+    """Peak bytes of the temporary buffers of :func:`conv2d_transpose` (output excluded).
+
+    Counts the largest chunk's per-tap products (pixels x kh*kw*filters), its
+    input as a contiguous matrix when x must be cast or transposed and, for
+    channels_first, the output rows it touches; plus the kernel as a matrix.
+
+    >>> conv2d_transpose_scratch_bytes((8, 16, 16, 128), (4, 4, 64, 128), strides=2, padding="same") < 16 * 2**20
+    True
+    """
+    g = _conv2d_transpose_geometry(
+        x_shape, kernel_shape, None, strides, padding, output_padding, dilation_rate, data_format, dtype
+    )
+    return _conv2d_transpose_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes).scratch_bytes
+
+
+def conv2d_transpose_memory(
+    x_shape,
+    kernel_shape,
+    strides=1,
+    padding="valid",
+    output_padding=None,
+    dilation_rate=1,
+    data_format="channels_last",
+    *,
+    dtype="float32",
+    max_scratch_bytes: int | None = None,
+) -> int:
+    """Bytes :func:`conv2d_transpose` allocates for these shapes: its output plus its scratch.
+
+    >>> conv2d_transpose_memory((1, 1, 1, 1), (3, 3, 1, 1), strides=2)
+    108
+    """
+    g = _conv2d_transpose_geometry(
+        x_shape, kernel_shape, None, strides, padding, output_padding, dilation_rate, data_format, dtype
+    )
+    plan = _conv2d_transpose_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes)
+    return int(np.prod(g.output_shape)) * g.dtype.itemsize + plan.scratch_bytes
+
+
+# --------------------------------------------------------------------------
+# Fast Conv2D
+# --------------------------------------------------------------------------
+
+
+def _input_tile(x_cl: np.ndarray, n0: int, n1: int, row0: int, row1: int, width: int, g: _Geometry, copy: bool):
+    """Rows [row0, row1) and columns [0, width) of the padded input of samples [n0, n1).
+
+    Coordinates are those of the padded input; positions in the padding are
+    zeros.  Returns a view of x when no copy is needed.
+    """
+    (top, _), (left, _) = g.pads
+    (h, w) = g.in_size
+    if not copy:
+        return x_cl[n0:n1, row0:row1, :width]
+    tile = np.zeros((n1 - n0, row1 - row0, width, g.in_channels), dtype=g.dtype)
+    # The part of the tile that lies inside the input; the rest stays zero.
+    src_r0, src_r1 = max(row0 - top, 0), min(row1 - top, h)
+    src_c0, src_c1 = max(-left, 0), min(width - left, w)
+    if src_r0 < src_r1 and src_c0 < src_c1:
+        tile[:, src_r0 + top - row0 : src_r1 + top - row0, src_c0 + left : src_c1 + left] = x_cl[
+            n0:n1, src_r0:src_r1, src_c0:src_c1
+        ]
+    return tile
+
+
+def _windows(tile: np.ndarray, rows: int, cols: int, g: _Geometry) -> np.ndarray:
+    """Read-only view (n, rows, cols, kh, kw, c) of every window of the kernel over the tile.
+
+    ``view[:, i, j, a, b] = tile[:, i*sh + a*dh, j*sw + b*dw]``: no copy.
+    """
+    sn, sr, sc, sch = tile.strides
+    (kh, kw), (sh, sw), (dh, dw) = g.kernel_size, g.strides, g.dilation_rate
+    return as_strided(
+        tile,
+        shape=(tile.shape[0], rows, cols, kh, kw, tile.shape[3]),
+        strides=(sn, sr * sh, sc * sw, sr * dh, sc * dw, sch),
+        writeable=False,
+    )
+
+
+def conv2d(
+    x,
+    kernel,
+    bias=None,
+    strides=1,
+    padding="valid",
+    dilation_rate=1,
+    groups=1,
+    data_format="channels_last",
+    *,
+    max_scratch_bytes: int | None = None,
+) -> np.ndarray:
+    """Keras Conv2D: cross-correlation of x with kernel, plus bias.
+
+    x : ndarray of shape (n, h, w, c), or (n, c, h, w) for channels_first
+    kernel : ndarray of shape (kh, kw, c // groups, filters)
+    bias : ndarray of shape (filters,), or None
+    returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
+
+    ``strides`` and ``dilation_rate`` are ints or (rows, cols) pairs;
+    ``padding`` "valid" or "same" (split as TensorFlow does, the odd pixel
+    bottom/right); ``groups`` splits channels and filters into independent
+    groups (``groups == c`` is a depthwise convolution).  The result is
+    float64 when x is float64, float32 otherwise.  Temporary memory stays
+    under ``max_scratch_bytes`` (default ``DEFAULT_SCRATCH_BYTES``) unless
+    one output row of one sample needs more; see :func:`conv2d_memory`.
+
+    >>> rgb = np.stack([np.full((3, 3), v) for v in (1, 100, 10000)], axis=-1)[None]
+    >>> conv2d(rgb, np.ones((2, 2, 3, 1)), bias=np.zeros(1))[0, :, :, 0].tolist()
+    [[40404.0, 40404.0], [40404.0, 40404.0]]
+    """
+    x, kernel, bias = _as_arrays(x, kernel, bias)
+    g = _conv2d_geometry(
+        x.shape, kernel.shape, None if bias is None else bias.shape,
+        strides, padding, dilation_rate, groups, data_format, x.dtype,
+    )
+    x_cl = _channels_last(x, g)
+    in_place = _reads_in_place(x, g.dtype, g.channels_first)
+    plan = _conv2d_plan(g, in_place, max_scratch_bytes)
+    copy_tile = not in_place or any(p for pair in g.pads for p in pair)
+
+    (kh, kw), (sh, sw), (keh, kew) = g.kernel_size, g.strides, g.effective_kernel
+    (oh, ow), c, f, groups = g.out_size, g.in_channels, g.filters, g.groups
+    group_channels, group_filters = c // groups, f // groups
+    kernel = kernel.astype(g.dtype, copy=False)
+    if plan.method == "depthwise":
+        # Filter g*m + j reads channel g only: kernel[a, b, 0, :] as (c, m).
+        taps = kernel.reshape(kh, kw, c, group_filters)
+    elif groups == 1:
+        # Rows ordered (a, b, channel) like the gathered windows.
+        matrix = np.ascontiguousarray(kernel.reshape(kh * kw * c, f))
+    else:
+        # One (kh*kw*cg, fg) matrix per group, for a matmul batched over groups.
+        matrix = np.ascontiguousarray(
+            kernel.reshape(kh, kw, group_channels, groups, group_filters)
+            .transpose(3, 0, 1, 2, 4)
+            .reshape(groups, kh * kw * group_channels, group_filters)
+        )
+    bias = None if bias is None else bias.astype(g.dtype)
+
+    out = np.empty(g.output_shape, dtype=g.dtype)
+    out_cl = _channels_last(out, g)
+    width = (ow - 1) * sw + kew
+    for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
+        nb, rb = n1 - n0, r1 - r0
+        pixels = nb * rb * ow
+        tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, copy_tile)
+        windows = _windows(tile, rb, ow, g)
+        # Results go straight into out unless it is channels_first.
+        target = np.empty((nb, rb, ow, f), g.dtype) if g.channels_first else out[n0:n1, r0:r1]
+        if plan.method == "depthwise":
+            target = target.reshape(nb, rb, ow, c, group_filters)
+            products = np.empty_like(target)
+            for a in range(kh):
+                for b in range(kw):
+                    tap = windows[:, :, :, a, b, :, None]
+                    if a == b == 0:
+                        np.multiply(tap, taps[a, b], out=target)
+                    else:
+                        np.multiply(tap, taps[a, b], out=products)
+                        target += products
+            target = target.reshape(nb, rb, ow, f)
+        elif plan.method == "gemm":
+            # A view when the tile is contiguous, which it is for 1x1 stride 1.
+            np.matmul(windows.reshape(pixels, c), matrix, out=target.reshape(pixels, f))
+        elif groups == 1:
+            columns = np.empty((nb, rb, ow, kh, kw, c), dtype=g.dtype)
+            np.copyto(columns, windows)
+            np.matmul(columns.reshape(pixels, kh * kw * c), matrix, out=target.reshape(pixels, f))
+        else:
+            # Gather windows group-major, (groups, pixels, kh*kw*cg), for one batched matmul.
+            columns = np.empty((groups, nb, rb, ow, kh, kw, group_channels), dtype=g.dtype)
+            np.copyto(
+                columns,
+                windows.reshape(nb, rb, ow, kh, kw, groups, group_channels).transpose(5, 0, 1, 2, 3, 4, 6),
+            )
+            products = np.matmul(columns.reshape(groups, pixels, kh * kw * group_channels), matrix)
+            target.reshape(pixels, groups, group_filters)[...] = products.transpose(1, 0, 2)
+        if bias is not None:
+            target += bias
+        if g.channels_first:
+            out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Fast Conv2DTranspose
+# --------------------------------------------------------------------------
+
+
+def _tap_span(tap_offset: int, i0: int, i1: int, stride: int, out_len: int) -> tuple[int, int, int]:
+    """Input indices [lo, hi) within [i0, i1) whose contribution lands in the output.
+
+    Input pixel i of a tap whose offset is ``tap_offset`` lands on output
+    ``o = i*stride + tap_offset``; returns (lo, hi, o of lo).
+    """
+    lo = max(i0, -(tap_offset // stride))  # ceil(-offset / stride): first o >= 0
+    hi = min(i1, (out_len - 1 - tap_offset) // stride + 1)  # last o <= out_len - 1
+    return lo, hi, lo * stride + tap_offset
+
+
+def conv2d_transpose(
+    x,
+    kernel,
+    bias=None,
+    strides=1,
+    padding="valid",
+    output_padding=None,
+    dilation_rate=1,
+    data_format="channels_last",
+    *,
+    max_scratch_bytes: int | None = None,
+) -> np.ndarray:
+    """Keras Conv2DTranspose (TensorFlow's conv2d_transpose), plus bias.
+
+    x : ndarray of shape (n, h, w, c_in), or (n, c_in, h, w) for channels_first
+    kernel : ndarray of shape (kh, kw, filters, c_in)
+    bias : ndarray of shape (filters,), or None
+    returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
+
+    Each input pixel spreads ``x[i, j] @ kernel[a, b].T`` onto output
+    ``(i*sh + a*dh - crop_h, j*sw + b*dw - crop_w)``: one GEMM gives every
+    tap's products, which are added into strided slices of the output.  The
+    crop is ``ke - 1 - before`` with ``before`` from
+    ``formulas.conv_transpose_padding``, so the result equals
+    :func:`conv2d_transpose_naive`.  Arguments, dtypes and
+    ``max_scratch_bytes`` as for :func:`conv2d`; ``output_padding`` (int or
+    pair, each less than its stride) adds rows/columns at the bottom/right.
+
+    >>> conv2d_transpose(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1)), strides=2)[0, :, :, 0].tolist()[2]
+    [2.0, 2.0, 4.0, 2.0, 2.0]
+    """
+    x, kernel, bias = _as_arrays(x, kernel, bias)
+    g = _conv2d_transpose_geometry(
+        x.shape, kernel.shape, None if bias is None else bias.shape,
+        strides, padding, output_padding, dilation_rate, data_format, x.dtype,
+    )
+    x_cl = _channels_last(x, g)
+    in_place = _reads_in_place(x, g.dtype, g.channels_first)
+    plan = _conv2d_transpose_plan(g, in_place, max_scratch_bytes)
+
+    (kh, kw), (sh, sw), (dh, dw) = g.kernel_size, g.strides, g.dilation_rate
+    (h, w), (oh, ow), c, f = g.in_size, g.out_size, g.in_channels, g.filters
+    (keh, kew) = g.effective_kernel
+    # The full (uncropped) result starts ke - 1 - before pixels before the
+    # output: "same" pads more before than after, so it crops more at the top.
+    (top, _), (left, _) = g.pads
+    crop_h, crop_w = keh - 1 - top, kew - 1 - left
+    # (c_in, kh*kw*filters): one GEMM makes every tap's products at once.
+    matrix = np.ascontiguousarray(kernel.astype(g.dtype, copy=False).transpose(3, 0, 1, 2).reshape(c, kh * kw * f))
+
+    out = np.zeros(g.output_shape, dtype=g.dtype)
+    if bias is not None:
+        out += bias.astype(g.dtype).reshape((f, 1, 1) if g.channels_first else (f,))
+    for n0, n1, i0, i1 in _chunks(g.batch, h, plan):
+        nb, rb = n1 - n0, i1 - i0
+        pixels = nb * rb * w
+        rows = np.ascontiguousarray(x_cl[n0:n1, i0:i1], dtype=g.dtype).reshape(pixels, c)
+        products = np.matmul(rows, matrix).reshape(nb, rb, w, kh, kw, f)
+        if g.channels_first:
+            # Accumulate the output rows this chunk touches channels_last, then add them transposed.
+            o0 = max(i0 * sh - crop_h, 0)
+            o1 = min((i1 - 1) * sh + keh - crop_h, oh)
+            target = np.zeros((nb, o1 - o0, ow, f), dtype=g.dtype)
+        else:
+            o0, target = 0, out[n0:n1]
+        for a in range(kh):
+            lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
+            if lo >= hi:
+                continue  # this tap row falls entirely into the crop
+            out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
+            for b in range(kw):
+                clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
+                if clo >= chi:
+                    continue
+                out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
+                target[:, out_rows, out_cols] += products[:, lo - i0 : hi - i0, clo:chi, a, b]
+        if g.channels_first:
+            out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
+    return out

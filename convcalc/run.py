@@ -1,0 +1,316 @@
+"""``--run``: execute a computed stack with convcalc's NumPy kernels (SPEC 4).
+
+The memory a run needs is estimated from shapes alone, before anything is
+allocated; a run over the limit is refused.  Each layer's measured output
+shape is compared with the formula's: a difference is a bug in convcalc and
+raises :class:`InconsistencyError` (exit 3).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import initializers, kernels
+from .activations import apply_activation
+from .errors import ConvcalcError, ExitCode
+from .formulas import weight_count
+from .stack import LayerRow, StackResult
+
+MEMORY_SHARE = 0.5  # of the memory available when the run starts
+
+
+class InconsistencyError(ConvcalcError):
+    """A measured shape differs from the computed one: a bug in convcalc."""
+
+    exit_code = ExitCode.INCONSISTENT
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    sample: Path | None = None
+    fill: tuple[float, ...] | None = None
+    weights: Path | None = None
+    seed: int = 0
+    max_memory: int | None = None
+    save: Path | None = None
+
+
+@dataclass(frozen=True)
+class LayerRun:
+    measured_shape: tuple[int, ...]
+    seconds: float
+    agrees: bool
+
+
+@dataclass(frozen=True)
+class RunResult:
+    layers: tuple[LayerRun, ...]
+    output: Any  # ndarray of the stack's output shape
+    batch: int
+    seed: int
+    sample: str
+    weights: str | None
+    dtype: str
+    estimated_bytes: int
+    max_memory_bytes: int
+    seconds: float
+    saved: str | None
+
+
+def available_memory() -> int:
+    """MemAvailable from /proc/meminfo, else physical memory, in bytes."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+def default_max_memory() -> int:
+    return int(available_memory() * MEMORY_SHARE)
+
+
+def sample_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of a ``.npy`` file, read from its header only."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise ConvcalcError(f"--sample {path}: no such file.") from None
+    except (OSError, ValueError) as exc:
+        raise ConvcalcError(f"--sample {path} is not a readable NumPy .npy file ({exc}).") from None
+    if not isinstance(array, np.ndarray):
+        raise ConvcalcError(f"--sample {path} holds several arrays; give one .npy array with the batch axis first.")
+    if array.dtype.kind not in "biuf":
+        raise ConvcalcError(f"--sample {path} has dtype {array.dtype}; it must hold numbers.")
+    return tuple(array.shape), array.dtype
+
+
+def filled_sample(shape: tuple[int, ...], values: tuple[float, ...], data_format: str, dtype) -> np.ndarray:
+    """A batch whose channels are constants: ``(1, 100, 10000)`` is the seed threads' RGB image."""
+    channel_axis = -1 if data_format == "channels_last" else 1
+    channels = shape[channel_axis]
+    if len(values) not in (1, channels):
+        raise ConvcalcError(f"--fill gives {len(values)} values, but the input has {channels} channels; give 1 or {channels}.")
+    per_channel = np.broadcast_to(np.asarray(values, dtype), (channels,))
+    view = [1] * len(shape)
+    view[channel_axis] = channels
+    return np.broadcast_to(per_channel.reshape(view), shape).copy()
+
+
+def run_dtype(sample_dtype: np.dtype | None) -> np.dtype:
+    """float64 stays float64; everything else runs in float32."""
+    return np.dtype(np.float64) if sample_dtype == np.float64 else np.dtype(np.float32)
+
+
+def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
+    """Peak bytes of a run: all weights, plus for the worst layer its input,
+    output and the kernels' bounded scratch space."""
+    size = dtype.itemsize
+    weights = sum(weight_count(shape) for row in result.layers for shape in _weight_shapes(row).values())
+    peak = 0
+    for row in result.layers:
+        outputs = batch * weight_count(row.output_shape[1:])
+        data = batch * weight_count(row.input_shape[1:]) + outputs
+        scratch = min(kernels.DEFAULT_SCRATCH_BYTES, 2 * outputs * size)
+        peak = max(peak, data * size + scratch)
+    return weights * size + peak
+
+
+def check_memory(estimate: int, limit: int) -> None:
+    if estimate > limit:
+        raise ConvcalcError(
+            f"the run would need about {_size(estimate)} of memory, over the limit of {_size(limit)}; "
+            "use a smaller --batch or input, or raise --max-memory."
+        )
+
+
+def _size(count: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"
+
+
+def load_weights(path: Path, result: StackResult, dtype: np.dtype) -> dict[str, np.ndarray]:
+    """Arrays named ``<layer name>/<weight>``, checked against the stack's layers and shapes."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise ConvcalcError(f"--weights {path}: no such file.") from None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ConvcalcError(f"--weights {path} is not a readable .npz archive ({exc}).") from None
+    expected = {}
+    for row in result.layers:
+        for weight, shape in _weight_shapes(row).items():
+            expected[f"{row.name}/{weight}"] = (row, shape)
+    for name, array in arrays.items():
+        if name not in expected:
+            known = ", ".join(sorted(expected)) or "none"
+            raise ConvcalcError(f"--weights {path}: {name!r} names no weight of this stack; its weights are: {known}.")
+        row, shape = expected[name]
+        if tuple(array.shape) != shape:
+            raise ConvcalcError(
+                f"--weights {path}: layer {row.index} {row.name} ({row.spec}) needs {name} of shape {shape} "
+                f"(Keras layout), but the file has shape {tuple(array.shape)}."
+            )
+    return {name: array.astype(dtype, copy=False) for name, array in arrays.items()}
+
+
+def _weight_shapes(row: LayerRow) -> dict[str, tuple[int, ...]]:
+    if row.kernel_shape is None:
+        return {}
+    args = row.layer.args
+    shapes = {"kernel": row.kernel_shape}
+    if args["use_bias"]:
+        shapes["bias"] = (args["filters"],)
+    if args.get("lora_rank"):
+        from .formulas import lora_shapes
+
+        shapes["lora_kernel_a"], shapes["lora_kernel_b"] = lora_shapes(row.kernel_shape, args["lora_rank"])
+    return shapes
+
+
+def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype: np.dtype) -> dict[str, np.ndarray]:
+    """The layer's weights: from the file where given, else from its initializers (seeded)."""
+    args = row.layer.args
+    weights = {}
+    for position, (weight, shape) in enumerate(_weight_shapes(row).items()):
+        name = f"{row.name}/{weight}"
+        if name in given:
+            weights[weight] = given[name]
+            continue
+        initializer = {"kernel": args["kernel_initializer"], "bias": args["bias_initializer"],
+                       "lora_kernel_a": "he_uniform", "lora_kernel_b": "zeros"}[weight]
+        if initializer is None:
+            initializer = "glorot_uniform" if weight == "kernel" else "zeros"
+        stream = np.random.SeedSequence([seed, row.index, position])
+        weights[weight] = initializers.initialize(initializer, shape, stream, dtype.name)
+    if "lora_kernel_a" in weights:
+        args_alpha = args.get("lora_alpha") or args["lora_rank"]
+        a, b = weights.pop("lora_kernel_a"), weights.pop("lora_kernel_b")
+        delta = (a.reshape(-1, a.shape[-1]) @ b).reshape(weights["kernel"].shape)
+        weights["kernel"] = weights["kernel"] + (args_alpha / args["lora_rank"]) * delta
+    return weights
+
+
+def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """One layer of the stack, exactly as Keras's ``call``: convolution, bias, activation."""
+    args = row.layer.args
+    common = dict(
+        bias=weights.get("bias"),
+        strides=args["strides"],
+        padding=args["padding"],
+        dilation_rate=args["dilation_rate"],
+        data_format=row.data_format,
+    )
+    if row.type == "Conv2D":
+        y = kernels.conv2d(x, weights["kernel"], groups=args["groups"], **common)
+    elif row.type == "Conv2DTranspose":
+        y = kernels.conv2d_transpose(x, weights["kernel"], output_padding=args["output_padding"], **common)
+    else:  # pragma: no cover - every layer type convcalc knows is listed above
+        raise InconsistencyError(f"--run has no kernel for {row.type}.")
+    return apply_activation(args["activation"], y)
+
+
+def run_stack(
+    result: StackResult,
+    options: RunOptions,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Execute every layer on the sample (or a seeded standard normal batch)."""
+    batch = result.input_shape[0] or 1
+    expected_input = (batch, *result.input_shape[1:])
+    sample_dtype = None
+    if options.sample is not None:
+        shape, sample_dtype = sample_shape(options.sample)
+        if len(shape) != len(expected_input) or shape[1:] != expected_input[1:]:
+            raise ConvcalcError(
+                f"--sample {options.sample} has shape {shape}, but the stack's input is "
+                f"(batch, {', '.join(map(str, expected_input[1:]))}) in {result.data_format.value} order."
+            )
+        batch = shape[0]
+        expected_input = shape
+    dtype = run_dtype(sample_dtype)
+    limit = options.max_memory if options.max_memory is not None else default_max_memory()
+    estimate = estimate_bytes(result, dtype, batch)
+    check_memory(estimate, limit)
+
+    given = load_weights(options.weights, result, dtype) if options.weights is not None else {}
+    if options.sample is not None:
+        x = np.load(options.sample, allow_pickle=False).astype(dtype, copy=False)
+        sample = str(options.sample)
+    elif options.fill is not None:
+        x = filled_sample(expected_input, options.fill, result.data_format.value, dtype)
+        sample = "constant " + ", ".join(f"{v:g}" for v in options.fill) + (" per channel" if len(options.fill) > 1 else "")
+    else:
+        x = np.random.default_rng(options.seed).standard_normal(expected_input, dtype=np.float32).astype(dtype)
+        sample = f"standard normal, seed {options.seed}"
+
+    runs = []
+    start = time.perf_counter()
+    for position, row in enumerate(result.layers):
+        weights = _layer_weights(row, given, options.seed, dtype)
+        began = time.perf_counter()
+        y = execute_layer(row, x, weights)
+        seconds = time.perf_counter() - began
+        expected = (batch, *row.output_shape[1:])
+        measured = tuple(y.shape)
+        if measured != expected:
+            raise InconsistencyError(
+                f"layer {row.index} {row.spec}: the kernels produced shape {measured} but the formulas give "
+                f"{expected}. This is a bug in convcalc; please report it."
+            )
+        runs.append(LayerRun(measured, seconds, True))
+        x = y
+        if progress is not None:
+            progress(position + 1, len(result.layers))
+    total = time.perf_counter() - start
+    saved = None
+    if options.save is not None:
+        saved = save_array(options.save, x)
+    return RunResult(
+        layers=tuple(runs), output=x, batch=batch, seed=options.seed, sample=sample,
+        weights=str(options.weights) if options.weights is not None else None, dtype=dtype.name,
+        estimated_bytes=estimate, max_memory_bytes=limit, seconds=total, saved=saved,
+    )
+
+
+def save_array(path: Path, array: np.ndarray) -> str:
+    """Write ``array`` to ``path`` (.npy) whole or not at all: a temporary file, then a rename."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        with open(temporary, "wb") as handle:
+            np.save(handle, array)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ConvcalcError(f"--save {path}: cannot write ({exc.strerror or exc}).") from None
+    return str(path)
+
+
+def show_text(array: np.ndarray, data_format: str, limit: int = 4096) -> str:
+    """Small outputs as the seed threads print them: NumPy's repr, then each channel as a matrix."""
+    if array.size > limit:
+        return f"(output of shape {array.shape} has {array.size} values; --show prints at most {limit})"
+    parts = [repr(array)]
+    channel_axis = -1 if data_format == "channels_last" else 1
+    channels = np.moveaxis(array, channel_axis, 1)
+    for n, sample in enumerate(channels):
+        for c, matrix in enumerate(sample):
+            parts.append(f"sample {n}, channel {c}:\n{np.array2string(matrix)}")
+    return "\n\n".join(parts)

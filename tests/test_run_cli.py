@@ -1,0 +1,163 @@
+"""`--run` through the CLI: the seed examples, weights, samples, the memory guard, bad input."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from conftest import run, run_json
+
+RGB_LAYER = "Conv2D(filters=1, kernel_size=2, activation='relu', kernel_initializer='ones', bias_initializer='zeros')"
+
+
+def rgb_image():
+    red, green, blue = (np.full((3, 3), v, dtype=np.float32) for v in (1, 100, 10000))
+    return np.expand_dims(np.stack([red, green, blue], axis=-1), 0)
+
+
+def test_seed_rgb_image_sums_channels_to_40404(tmp_path):
+    np.save(tmp_path / "x.npy", rgb_image())
+    out = run_json("shape", RGB_LAYER, "--run", "--sample", tmp_path / "x.npy", "--save", tmp_path / "y.npy")
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (1, 2, 2, 1)
+    assert y.ravel().tolist() == [40404.0] * 4
+    assert out["total_params"] == 13
+    assert out["layers"][0]["measured_shape"] == [1, 2, 2, 1]
+    assert out["run"]["saved"] == str(tmp_path / "y.npy")
+
+
+def test_seed_rgb_image_in_one_command_with_fill():
+    result = run("shape", "--input", "3x3x3", RGB_LAYER, "--fill", "1,100,10000", "--show")
+    assert result.exit_code == 0, result.stderr
+    assert "array([[[[40404.]," in result.stdout
+    assert "sample 0, channel 0:\n[[40404. 40404.]\n [40404. 40404.]]" in result.stdout
+
+
+def test_seed_5x5_ones_same_strides_2(tmp_path):
+    out = run(
+        "shape", "--input", "5x5x1", "Conv2D(1, 3, padding='same', strides=2, kernel_initializer='ones')",
+        "--fill", "1", "--save", tmp_path / "y.npy", "--format", "json",
+    )
+    assert out.exit_code == 0, out.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert y[0, :, :, 0].tolist() == [[4, 6, 4], [6, 9, 6], [4, 6, 4]]
+
+
+def test_json_run_keys_and_every_layer_measured():
+    out = run_json(
+        "shape", "--input", "12x10x3", "--batch", "2", "--run",
+        "Conv2D(8, 3, strides=2, padding='same', activation='gelu')",
+        "Conv2DTranspose(4, 3, strides=2, output_padding=1)",
+        "Conv2D(6, (1, 3), groups=2, activation='softmax')",
+    )
+    assert [layer["measured_shape"] for layer in out["layers"]] == [
+        [2, 6, 5, 8], [2, 14, 12, 4], [2, 14, 10, 6]
+    ]
+    assert all(layer["shape_agrees"] for layer in out["layers"])
+    run_info = out["run"]
+    assert run_info["batch"] == 2 and run_info["dtype"] == "float32" and run_info["all_shapes_agree"]
+    assert run_info["sample"] == "standard normal, seed 0"
+    assert run_info["estimated_bytes"] > 0
+
+
+def test_channels_first_run_and_softmax_over_width(tmp_path):
+    out = run(
+        "shape", "--input", "2x4x5", "--data-format", "channels_first",
+        "Conv2D(3, 3, padding='same', activation='softmax')", "--save", tmp_path / "y.npy", "--format", "json",
+    )
+    assert out.exit_code == 0, out.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (1, 3, 4, 5)
+    np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_weights_file_is_used_and_checked(tmp_path):
+    kernel = np.arange(2 * 2 * 3 * 1, dtype=np.float32).reshape(2, 2, 3, 1)
+    np.savez(tmp_path / "w.npz", **{"conv2d/kernel": kernel, "conv2d/bias": np.array([0.5], np.float32)})
+    x = rgb_image()
+    np.save(tmp_path / "x.npy", x)
+    run_json("shape", "Conv2D(1, 2)", "--sample", tmp_path / "x.npy", "--weights", tmp_path / "w.npz",
+             "--save", tmp_path / "y.npy")
+    expected = sum(kernel[i, j, c, 0] * x[0, 0 + i, 0 + j, c] for i in range(2) for j in range(2) for c in range(3)) + 0.5
+    assert np.load(tmp_path / "y.npy")[0, 0, 0, 0] == pytest.approx(expected)
+
+
+def test_seeded_runs_repeat_and_float64_is_kept(tmp_path):
+    args = ["shape", "--input", "6x6x2", "Conv2D(3, 3)", "--seed", "7"]
+    run(*args, "--save", tmp_path / "a.npy")
+    run(*args, "--save", tmp_path / "b.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+    np.save(tmp_path / "x.npy", np.ones((1, 6, 6, 2)))
+    run(*args, "--sample", tmp_path / "x.npy", "--save", tmp_path / "c.npy")
+    assert np.load(tmp_path / "c.npy").dtype == np.float64
+
+
+def test_table_shows_measured_column():
+    result = run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "--run")
+    assert result.exit_code == 0
+    assert "Measured" in result.stdout and "(1, 6, 6, 4) ok" in result.stdout
+
+
+def bad(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 3), np.float32))
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "junk.npy").write_text("not numpy")
+    np.savez(tmp_path / "wrong.npz", **{"conv2d/kernel": np.zeros((3, 3, 3, 5), np.float32)})
+    np.savez(tmp_path / "unknown.npz", **{"dense/kernel": np.zeros((3, 3), np.float32)})
+    return {
+        "missing-sample": (["--sample", tmp_path / "nope.npy"], ["no such file"]),
+        "unreadable-sample": (["--sample", tmp_path / "junk.npy"], ["not a readable NumPy .npy file"]),
+        "object-sample": (["--sample", tmp_path / "obj.npy"], ["not a readable NumPy .npy file"]),
+        "wrong-sample-shape": (["--input", "9x9x3", "--sample", tmp_path / "x.npy"], ["has shape (1, 8, 8, 3)", "(batch, 9, 9, 3)"]),
+        "wrong-weight-shape": (["--input", "8x8x3", "--weights", tmp_path / "wrong.npz"], ["conv2d", "(3, 3, 3, 4)", "(3, 3, 3, 5)"]),
+        "unknown-weight": (["--input", "8x8x3", "--weights", tmp_path / "unknown.npz"], ["'dense/kernel'", "conv2d/kernel"]),
+        "missing-weights": (["--input", "8x8x3", "--weights", tmp_path / "nope.npz"], ["no such file"]),
+        "bad-fill": (["--input", "8x8x3", "--fill", "1,2"], ["--fill gives 2 values", "3 channels"]),
+        "bad-max-memory": (["--input", "8x8x3", "--run", "--max-memory", "lots"], ["--max-memory", "not a size"]),
+        "sample-and-fill": (["--input", "8x8x3", "--sample", tmp_path / "x.npy", "--fill", "1"], ["either --sample or --fill"]),
+        "unwritable-save": (["--input", "8x8x3", "--save", tmp_path / "no" / "dir" / "y.npy"], ["--save", "cannot write"]),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing-sample", "unreadable-sample", "object-sample", "wrong-sample-shape", "wrong-weight-shape",
+     "unknown-weight", "missing-weights", "bad-fill", "bad-max-memory", "sample-and-fill", "unwritable-save"],
+)
+def test_bad_run_input_exits_2(case, tmp_path):
+    args, words = bad(tmp_path)[case]
+    result = run("shape", "Conv2D(4, 3)", *args, "--format", "json")
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == "" and result.stderr.startswith("Error: ")
+    for word in words:
+        assert str(word) in result.stderr, (word, result.stderr)
+
+
+def test_memory_guard_refuses_quickly_before_allocating():
+    began = time.perf_counter()
+    result = run("shape", "--input", "4000x4000x512", "--batch", "64", "Conv2D(64, 3)", "--run", "--format", "json")
+    elapsed = time.perf_counter() - began
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "would need about" in result.stderr and "GiB" in result.stderr
+    assert elapsed < 5  # generous: the refusal itself is immediate
+
+
+def test_memory_guard_respects_an_explicit_limit():
+    args = ["shape", "--input", "64x64x16", "Conv2D(16, 3)", "--run", "--format", "json"]
+    assert run(*args, "--max-memory", "10MiB").exit_code == 0
+    refused = run(*args, "--max-memory", "100KiB")
+    assert refused.exit_code == 2 and "over the limit of 100.0 KiB" in refused.stderr
+
+
+def test_no_partial_file_when_the_run_is_refused(tmp_path):
+    target = tmp_path / "y.npy"
+    result = run("shape", "--input", "64x64x16", "Conv2D(16, 3)", "--save", target, "--max-memory", "1KiB")
+    assert result.exit_code == 2 and not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_bar_never_in_json():
+    result = run("shape", "--input", "8x8x3", *["Conv2D(3, 3, padding='same')"] * 20, "--run", "--format", "json")
+    json.loads(result.stdout)
+    assert result.stderr == ""
