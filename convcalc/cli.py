@@ -6,6 +6,7 @@ exit code in one place, :func:`_fail`.
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -20,7 +21,7 @@ app = typer.Typer(
     name="convcalc",
     help="Output shapes, per-side padding and parameter counts of Keras Conv2D / Conv2DTranspose stacks.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -54,6 +55,16 @@ def main(
     """Output shapes, per-side padding and parameter counts of Keras conv stacks, as Keras 3 computes them."""
 
 
+def complete_layer(incomplete: str) -> list[str]:
+    """TAB on a layer argument: the layer names convcalc knows, as the start of a call."""
+    from .layers import known_layer_names
+
+    prefix, _, word = incomplete.rpartition(".")
+    prefix = prefix + "." if prefix else ""
+    names = ["Input", *known_layer_names()]
+    return [f"{prefix}{name}(" for name in names if name.lower().startswith(word.lower())]
+
+
 def _fail(error: ConvcalcError, debug: bool) -> None:
     if debug:
         raise error
@@ -65,17 +76,22 @@ def _fail(error: ConvcalcError, debug: bool) -> None:
 def shape(
     layers: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Layer specs as Keras calls, e.g. \"Conv2D(10, 8, padding='same')\".", show_default=False),
+        typer.Argument(
+            help="Layer specs as Keras calls, e.g. \"Conv2D(10, 8, padding='same')\".",
+            show_default=False,
+            metavar="LAYER...",
+            autocompletion=complete_layer,
+        ),
     ] = None,
     input: Annotated[
         Optional[str],
-        typer.Option("--input", "-i", help="Input shape without the batch: 32x32x3, 32,32,3 or '(32, 32, 3)'."),
+        typer.Option("--input", "-i", metavar="SHAPE", help="Input shape without the batch: 32x32x3, 32,32,3 or '(32, 32, 3)'."),
     ] = None,
     data_format: Annotated[
         Optional[DataFormatChoice],
         typer.Option("--data-format", help="Default data format (else keras.json, else channels_last)."),
     ] = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", min=1, help="Batch size shown in shapes.")] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", min=1, metavar="N", help="Batch size shown in shapes.")] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
     ] = OutputFormat.table,
@@ -83,25 +99,28 @@ def shape(
         bool, typer.Option("--run", help="Execute the stack with convcalc's NumPy kernels and check every shape.")
     ] = False,
     sample: Annotated[
-        Optional[Path], typer.Option("--sample", help="Input batch for --run (.npy, batch axis first).")
+        Optional[Path], typer.Option("--sample", metavar="X.npy", help="Input batch for --run (.npy, batch axis first).")
     ] = None,
     fill: Annotated[
-        Optional[str], typer.Option("--fill", help="Run on a constant sample instead: one value, or one per channel (1,100,10000).")
+        Optional[str], typer.Option("--fill", metavar="VALUES", help="Run on a constant sample instead: one value, or one per channel (1,100,10000).")
     ] = None,
     weights: Annotated[
-        Optional[Path], typer.Option("--weights", help="Weights for --run (.npz, '<layer name>/kernel', '<layer name>/bias').")
+        Optional[Path], typer.Option("--weights", metavar="W.npz", help="Weights for --run (.npz, '<layer name>/kernel', '<layer name>/bias').")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the default sample and of initializers.")] = 0,
-    save: Annotated[Optional[Path], typer.Option("--save", help="Write the stack's output to this .npy file.")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the default sample and of initializers.")] = 0,
+    save: Annotated[Optional[Path], typer.Option("--save", metavar="Y.npy", help="Write the stack's output to this .npy file.")] = None,
     show: Annotated[bool, typer.Option("--show", help="Print the output values (small outputs).")] = False,
     max_memory: Annotated[
-        Optional[str], typer.Option("--max-memory", help="Refuse runs needing more, e.g. 2GiB (default: half the available memory).")
+        Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Refuse runs needing more, e.g. 2GiB (default: half the available memory).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
 ) -> None:
     """Print each layer's output shape, per-side padding and parameter count.
 
-    Example: convcalc shape --input 32x32x3 "Conv2D(10, 8, padding='same')" --format json
+    \b
+    Examples:
+      convcalc shape --input 32x32x3 "Conv2D(10, 8, padding='same')" --format json
+      convcalc shape --input 3x3x3 "Conv2D(1, 2, kernel_initializer='ones')" --fill 1,100,10000 --show
     """
     from .config import resolve_data_format
     from .parse import parse_numbers, parse_shape, parse_size
@@ -168,8 +187,10 @@ def _print(result, output_format: OutputFormat, outcome=None, show: bool = False
         from rich.console import Console
 
         console = Console()
-        if not console.is_terminal:
-            console = Console(width=max(console.width, 200))  # piped: never fold a row
+        if not console.is_terminal or os.environ.get("NO_COLOR"):
+            # plain text: no escape codes at all, and when piped, never fold a row
+            width = console.width if console.is_terminal else max(console.width, 200)
+            console = Console(color_system=None, width=width)
         console.print(render.to_table(result, outcome))
     elif output_format is OutputFormat.json:
         sys.stdout.write(render.to_json(result, outcome, values=show) + "\n")

@@ -222,7 +222,7 @@ def to_table(result: StackResult, run=None):
 
     table = Table(show_lines=False)
     for header in HEADERS + (RUN_HEADERS if run is not None else []):
-        table.add_column(header, justify="right" if header in ("Param #", "Time") else "left", no_wrap=True)
+        table.add_column(header, justify="right" if header in ("Param #", "Time") else "left")
     for row, measured in _rows(result, run):
         table.add_row(*_cells(row, measured))
     return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))
