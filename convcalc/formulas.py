@@ -205,3 +205,69 @@ def conv_params(
         a, b = lora_shapes(kernel_shape, lora_rank)
         return (weight_count(a) + weight_count(b) + bias, kernel)
     return (kernel + bias, 0)
+
+
+def depthwise_kernel_shape(kernel_size: tuple[int, ...], in_channels: int, depth_multiplier: int) -> tuple[int, ...]:
+    """Keras depthwise kernel layout: ``(*kernel_size, in_channels, depth_multiplier)``.
+
+    >>> depthwise_kernel_shape((3, 3), 32, 1)
+    (3, 3, 32, 1)
+    """
+    return (*kernel_size, in_channels, depth_multiplier)
+
+
+def pointwise_kernel_shape(in_channels: int, depth_multiplier: int, filters: int, rank: int = 2) -> tuple[int, ...]:
+    """SeparableConv's 1x1 kernel: ``(1, 1, in_channels*depth_multiplier, filters)``.
+
+    >>> pointwise_kernel_shape(32, 1, 64)
+    (1, 1, 32, 64)
+    """
+    return (*(1,) * rank, in_channels * depth_multiplier, filters)
+
+
+def padded_length(length: int, before: int, after: int) -> int:
+    """ZeroPadding: ``n + before + after``; Cropping is the same with negative amounts.
+
+    >>> padded_length(224, 3, 3), padded_length(28, -1, -2)
+    (230, 25)
+    """
+    return length + before + after
+
+
+def upsampled_length(length: int, size: int) -> int:
+    """UpSampling: ``n * size``.
+
+    >>> upsampled_length(7, 2)
+    14
+    """
+    return length * size
+
+
+def dense_params(in_features: int, units: int, use_bias: bool = True, lora_rank: int | None = None) -> tuple[int, int]:
+    """(trainable, non_trainable) of Dense: kernel ``(in, units)`` plus bias; LoRA as for conv.
+
+    >>> dense_params(1024, 10)
+    (10250, 0)
+    """
+    return conv_params((in_features, units), units, use_bias, lora_rank)
+
+
+def batch_norm_params(features: int, center: bool = True, scale: bool = True) -> tuple[int, int]:
+    """(trainable, non_trainable) of BatchNormalization over ``features`` channels.
+
+    gamma and beta are trainable (when ``scale``/``center``); the moving mean
+    and variance are not.
+
+    >>> batch_norm_params(64)
+    (128, 128)
+    """
+    return (features * (int(center) + int(scale)), 2 * features)
+
+
+def flat_length(shape: tuple[int, ...]) -> int:
+    """Flatten: the product of every axis but the batch.
+
+    >>> flat_length((7, 7, 512))
+    25088
+    """
+    return prod(shape)

@@ -23,15 +23,19 @@ CSV_COLUMNS = (
 
 def _plain(value: Any) -> Any:
     """Tuples become lists, recursively, so ``json.dumps`` writes arrays."""
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     return value
 
 
 def padding_dict(padding) -> dict[str, int] | None:
-    """``((top, bottom), (left, right))`` as SPEC 3's ``{"top", "bottom", "left", "right"}``."""
+    """``((top, bottom), (left, right))`` as SPEC 3's ``{"top", "bottom", "left", "right"}``;
+    one axis (1-D layers) as ``{"left", "right"}``."""
     if padding is None:
         return None
+    if len(padding) == 1:
+        (left, right), = padding
+        return {"left": left, "right": right}
     (top, bottom), (left, right) = padding
     return {"top": top, "bottom": bottom, "left": left, "right": right}
 
@@ -45,6 +49,8 @@ def layer_dict(row: LayerRow) -> dict[str, Any]:
         "input_shape": _plain(row.input_shape),
         "output_shape": _plain(row.output_shape),
         "padding": padding_dict(row.padding),
+        **({"cropping": padding_dict(row.cropping)} if row.cropping is not None else {}),
+        **({"connected_to": list(row.connected_to)} if row.connected_to else {}),
         "kernel_shape": _plain(row.kernel_shape),
         "params": row.params,
         "trainable_params": row.trainable_params,
@@ -102,17 +108,20 @@ def to_json(result: StackResult, run=None, values: bool = False) -> str:
 
 
 def shape_text(shape) -> str:
-    """Keras's way of printing a shape: ``(None, 32, 32, 10)``."""
+    """Keras's way of printing a shape: ``(None, 32, 32, 10)``; several shapes separated by commas."""
     if shape is None:
         return ""
+    if isinstance(shape, list):
+        return ", ".join(shape_text(s) for s in shape)
     return "(" + ", ".join("None" if n is None else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def padding_text(padding) -> str:
+def padding_text(padding, cropping=None) -> str:
+    if cropping is not None:
+        return "crop " + ", ".join(str(v) for pair in cropping for v in pair)
     if padding is None:
         return ""
-    (top, bottom), (left, right) = padding
-    return f"{top}, {bottom}, {left}, {right}"
+    return ", ".join(str(v) for pair in padding for v in pair)
 
 
 def param_bytes(params: int, bytes_per_param: int = 4) -> int:
@@ -155,7 +164,7 @@ def _cells(row: LayerRow, measured=None) -> list[str]:
         f"{row.name} ({row.type})",
         shape_text(row.input_shape),
         shape_text(row.output_shape),
-        padding_text(row.padding),
+        padding_text(row.padding, row.cropping),
         shape_text(row.kernel_shape),
         f"{row.params:,}",
         *extra,

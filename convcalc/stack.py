@@ -28,11 +28,13 @@ class LayerRow:
     data_format: str
     input_shape: tuple[int | None, ...]
     output_shape: tuple[int | None, ...]
-    padding: tuple[tuple[int, int], tuple[int, int]] | None
+    padding: tuple[tuple[int, int], ...] | None
     kernel_shape: tuple[int, ...] | None
     trainable_params: int
     non_trainable_params: int
     layer: Layer | None = field(default=None, compare=False, repr=False)
+    cropping: tuple[tuple[int, int], ...] | None = None
+    connected_to: tuple[str, ...] = ()
 
     @property
     def params(self) -> int:
@@ -96,24 +98,24 @@ def parse_input_call(call: Call) -> StackInput:
     return StackInput(shape, batch)
 
 
-def parse_layers(specs: list[str]) -> tuple[StackInput | None, list[Layer]]:
-    """Parse every spec; an ``Input(...)`` may open the stack."""
-    stack_input, layers = None, []
-    for position, spec in enumerate(specs):
+def parse_layers(specs: list[str]) -> tuple[list[StackInput], list[Layer]]:
+    """Parse every spec; ``Input(...)`` specs may open the stack (several feed a merge layer)."""
+    inputs, layers = [], []
+    for spec in specs:
         index = len(layers) + 1
+        label = spec.strip() if len(spec) <= 80 else spec.strip()[:77] + "..."
         try:
             call = parse_call(spec)
             if call.short in INPUT_NAMES:
-                if position != 0:
-                    raise ConvcalcError("Input(...) may only open the stack, as its first spec.")
-                stack_input = parse_input_call(call)
+                if layers:
+                    raise ConvcalcError("Input(...) may only open the stack, before every layer.")
+                inputs.append(parse_input_call(call))
                 continue
             layers.append(build_layer(call))
         except ConvcalcError as error:
-            label = spec.strip() if len(spec) <= 80 else spec.strip()[:77] + "..."
-            where = "the input" if position == 0 and spec.lstrip().startswith(tuple(INPUT_NAMES)) else f"layer {index}"
+            where = f"layer {index}" if layers or not label.startswith(tuple(INPUT_NAMES)) else "the input"
             raise error.within(f"{where} {label}") from None
-    return stack_input, layers
+    return inputs, layers
 
 
 def compute_stack(
@@ -130,8 +132,16 @@ def compute_stack(
     >>> r.output_shape, r.total_params
     ((None, 32, 32, 10), 1930)
     """
-    stack_input, layers = parse_layers(specs)
-    shape, batch = _resolve_input(stack_input, layers, input_shape, batch, input_label)
+    inputs, layers = parse_layers(specs)
+    if len(inputs) > 1:
+        if input_shape is not None:
+            raise ConvcalcError(f"{input_label} cannot be combined with several Input(...) specs.")
+        if not layers or not layers[0].multiple_inputs:
+            raise ConvcalcError("several Input(...) specs must be followed by a merge layer such as Add() or Concatenate().")
+        batch = batch if batch is not None else inputs[0].batch
+        shape = [stack_input.shape for stack_input in inputs]
+    else:
+        shape, batch = _resolve_input(inputs[0] if inputs else None, layers, input_shape, batch, input_label)
     rows = []
     names = _layer_names(layers)
     current = shape
@@ -141,6 +151,7 @@ def compute_stack(
             result = layer.compute(current, fmt)
         except ConvcalcError as error:
             raise error.within(f"layer {index} {layer.spec}") from None
+        batched_input = [(batch, *s) for s in current] if isinstance(current, list) else (batch, *current)
         rows.append(
             LayerRow(
                 index=index,
@@ -148,9 +159,10 @@ def compute_stack(
                 type=layer.type_name,
                 spec=layer.spec,
                 data_format=fmt,
-                input_shape=(batch, *current),
+                input_shape=batched_input,
                 output_shape=(batch, *result.output_shape),
                 padding=result.padding,
+                cropping=result.cropping,
                 kernel_shape=result.kernel_shape,
                 trainable_params=result.trainable_params,
                 non_trainable_params=result.non_trainable_params,
@@ -161,7 +173,8 @@ def compute_stack(
     source = data_format
     if layers and layers[0].data_format:
         source = DataFormat(layers[0].data_format, "layer")
-    return StackResult(source, (batch, *shape), tuple(rows))
+    batched = [(batch, *s) for s in shape] if isinstance(shape, list) else (batch, *shape)
+    return StackResult(source, batched, tuple(rows))
 
 
 def _resolve_input(

@@ -19,7 +19,10 @@ EXPECTED = {
     "convcalc sh": ["shape"],
     "convcalc shape --data-format ": ["channels_first", "channels_last"],
     "convcalc shape --format ": ["csv", "json", "markdown", "table"],
-    "convcalc shape Conv": ["Conv2D(", "Conv2DTranspose(", "Convolution2D(", "Convolution2DTranspose("],
+    "convcalc shape Conv": [
+        "Conv1D(", "Conv1DTranspose(", "Conv2D(", "Conv2DTranspose(",
+        "Convolution1D(", "Convolution1DTranspose(", "Convolution2D(", "Convolution2DTranspose(",
+    ],
 }
 
 
@@ -42,7 +45,8 @@ def test_layer_names_complete_to_calls():
     assert complete_layer("Conv2DT") == ["Conv2DTranspose("]
     assert "keras.layers.Conv2D(" in complete_layer("keras.layers.Con")
     assert complete_layer("In") == ["Input("]
-    assert complete_layer("Dense") == []
+    assert complete_layer("Dense") == ["Dense("]
+    assert complete_layer("Bogus") == []
 
 
 BASH = r"""

@@ -1,0 +1,234 @@
+"""Convolution layers: Conv1D/2D, their transposes, DepthwiseConv2D, SeparableConv2D."""
+
+from __future__ import annotations
+
+from . import formulas
+from .arguments import check_string, optional_tuple_of, tuple_of
+from .errors import ConvcalcError
+from .layer_base import REQUIRED, Layer, LayerShape, join_channels, split_channels
+
+BIAS_TAIL = (
+    ("activation", None),
+    ("use_bias", True),
+)
+INIT_TAIL = (
+    ("kernel_initializer", "glorot_uniform"),
+    ("bias_initializer", "zeros"),
+    ("kernel_regularizer", None),
+    ("bias_regularizer", None),
+    ("activity_regularizer", None),
+    ("kernel_constraint", None),
+    ("bias_constraint", None),
+)
+
+
+def _rank_checks(rank: int, causal: bool = False) -> dict:
+    checks = {
+        "kernel_size": tuple_of(rank),
+        "strides": tuple_of(rank),
+        "dilation_rate": tuple_of(rank),
+        "output_padding": optional_tuple_of(rank, allow_zero=True),
+    }
+    if causal:
+        checks["padding"] = check_string(("valid", "same", "causal"), lower=True)
+    return checks
+
+
+class _Conv(Layer):
+    """Shared by every convolution: strides with dilation, axes, non-positive outputs."""
+
+    rank = 2
+
+    def validate(self) -> None:
+        strides, dilation = self.args["strides"], self.args["dilation_rate"]
+        if max(strides) > 1 and max(dilation) > 1:
+            raise ConvcalcError(
+                f"strides > 1 is not supported together with dilation_rate > 1 "
+                f"(Keras rule); got strides={strides} and dilation_rate={dilation}."
+            )
+
+    def _axes(self, shape, data_format):
+        return split_channels(self, shape, data_format, self.rank)
+
+    def _check_output(self, spatial_in, spatial_out) -> None:
+        if min(spatial_out) > 0:
+            return
+        a = self.args
+        spans = tuple(formulas.effective_kernel(k, d) for k, d in zip(a["kernel_size"], a["dilation_rate"]))
+        x = "x".join
+        raise ConvcalcError(
+            f"the output size would be {x(map(str, spatial_out))}, which is not positive: "
+            f"the input is {x(map(str, spatial_in))} and the kernel spans {x(map(str, spans))} "
+            f"(kernel_size={a['kernel_size']}, dilation_rate={a['dilation_rate']}, "
+            f"strides={a['strides']}, padding={a['padding']!r})."
+        )
+
+    def _direct(self, spatial):
+        """Output lengths and per-side padding of a direct convolution over ``spatial``."""
+        a = self.args
+        axes = list(zip(spatial, a["kernel_size"], a["strides"], a["dilation_rate"]))
+        if a["padding"] == "causal":  # Conv1D: everything padded on the left, like Keras
+            out = tuple(formulas.conv_output_length(n, k, s, "same", d) for n, k, s, d in axes)
+            pads = tuple((formulas.effective_kernel(k, d) - 1, 0) for _, k, _, d in axes)
+        else:
+            out = tuple(formulas.conv_output_length(n, k, s, a["padding"], d) for n, k, s, d in axes)
+            pads = tuple(formulas.conv_padding(n, k, s, a["padding"], d) for n, k, s, d in axes)
+        self._check_output(spatial, out)
+        return out, pads
+
+
+class _Convolution(_Conv):
+    """Conv1D and Conv2D: ``filters`` kernels spanning ``channels/groups`` channels each."""
+
+    keyword_only = (("lora_rank", None), ("lora_alpha", None)) + Layer.keyword_only
+
+    def validate(self) -> None:
+        filters, groups = self.args["filters"], self.args["groups"]
+        if filters % groups:
+            raise ConvcalcError(
+                f"filters must be evenly divisible by groups; got filters={filters}, groups={groups}."
+            )
+        super().validate()
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        spatial, channels = self._axes(input_shape, data_format)
+        if channels % a["groups"]:
+            raise ConvcalcError(
+                f"the input's {channels} channels must be evenly divisible by groups={a['groups']} "
+                f"(input shape {input_shape}, {data_format})."
+            )
+        out, pads = self._direct(spatial)
+        kernel = formulas.conv_kernel_shape(a["kernel_size"], channels, a["filters"], a["groups"])
+        trainable, frozen = formulas.conv_params(kernel, a["filters"], a["use_bias"], a.get("lora_rank"))
+        return self.shape(
+            join_channels(out, a["filters"], data_format),
+            padding=pads, kernel_shape=kernel, trainable_params=trainable, non_trainable_params=frozen,
+        )
+
+
+class Conv2D(_Convolution):
+    """``keras.layers.Conv2D``: cross-correlation over height and width."""
+
+    type_name = "Conv2D"
+    signature = (
+        ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
+        ("data_format", None), ("dilation_rate", 1), ("groups", 1), *BIAS_TAIL, *INIT_TAIL,
+    )
+
+
+class Conv1D(_Convolution):
+    """``keras.layers.Conv1D``: over steps; ``padding='causal'`` pads the left only."""
+
+    type_name = "Conv1D"
+    rank = 1
+    signature = Conv2D.signature
+    checks = _rank_checks(1, causal=True)
+
+
+class _Transpose(_Conv):
+    """Conv1DTranspose and Conv2DTranspose: the gradient of the direct convolution."""
+
+    def validate(self) -> None:
+        op, strides = self.args["output_padding"], self.args["strides"]
+        if op is not None:
+            for axis, (p, s) in enumerate(zip(op, strides)):
+                if p >= s:
+                    raise ConvcalcError(
+                        f"output_padding must be smaller than strides on every axis (Keras rule); "
+                        f"on axis {axis} output_padding is {p} and strides is {s} "
+                        f"(output_padding={op}, strides={strides})."
+                    )
+        super().validate()
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        spatial, channels = self._axes(input_shape, data_format)
+        ops = a["output_padding"] or (None,) * self.rank
+        axes = list(zip(spatial, a["kernel_size"], a["strides"], ops, a["dilation_rate"]))
+        out = tuple(
+            formulas.conv_transpose_output_length(n, k, s, a["padding"], p, d) for n, k, s, p, d in axes
+        )
+        self._check_output(spatial, out)
+        pads = tuple(formulas.conv_transpose_padding(k, s, a["padding"], p, d) for _, k, s, p, d in axes)
+        kernel = formulas.conv_transpose_kernel_shape(a["kernel_size"], channels, a["filters"])
+        trainable, frozen = formulas.conv_params(kernel, a["filters"], a["use_bias"])
+        return self.shape(
+            join_channels(out, a["filters"], data_format),
+            padding=pads, kernel_shape=kernel, trainable_params=trainable, non_trainable_params=frozen,
+        )
+
+
+class Conv2DTranspose(_Transpose):
+    """``keras.layers.Conv2DTranspose``: upsampling by the gradient of Conv2D."""
+
+    type_name = "Conv2DTranspose"
+    signature = (
+        ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
+        ("output_padding", None), ("data_format", None), ("dilation_rate", 1), *BIAS_TAIL, *INIT_TAIL,
+    )
+
+
+class Conv1DTranspose(_Transpose):
+    """``keras.layers.Conv1DTranspose``."""
+
+    type_name = "Conv1DTranspose"
+    rank = 1
+    signature = Conv2DTranspose.signature
+    checks = _rank_checks(1)
+
+
+class DepthwiseConv2D(_Conv):
+    """``keras.layers.DepthwiseConv2D``: one ``depth_multiplier`` set of kernels per channel."""
+
+    type_name = "DepthwiseConv2D"
+    signature = (
+        ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"), ("depth_multiplier", 1),
+        ("data_format", None), ("dilation_rate", 1), *BIAS_TAIL,
+        ("depthwise_initializer", "glorot_uniform"), ("bias_initializer", "zeros"),
+        ("depthwise_regularizer", None), ("bias_regularizer", None), ("activity_regularizer", None),
+        ("depthwise_constraint", None), ("bias_constraint", None),
+    )
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        spatial, channels = self._axes(input_shape, data_format)
+        out, pads = self._direct(spatial)
+        kernel = formulas.depthwise_kernel_shape(a["kernel_size"], channels, a["depth_multiplier"])
+        outputs = channels * a["depth_multiplier"]
+        trainable, frozen = formulas.conv_params(kernel, outputs, a["use_bias"])
+        return self.shape(
+            join_channels(out, outputs, data_format),
+            padding=pads, kernel_shape=kernel, trainable_params=trainable, non_trainable_params=frozen,
+        )
+
+
+class SeparableConv2D(_Conv):
+    """``keras.layers.SeparableConv2D``: depthwise, then a 1x1 pointwise convolution."""
+
+    type_name = "SeparableConv2D"
+    signature = (
+        ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
+        ("data_format", None), ("dilation_rate", 1), ("depth_multiplier", 1), *BIAS_TAIL,
+        ("depthwise_initializer", "glorot_uniform"), ("pointwise_initializer", "glorot_uniform"),
+        ("bias_initializer", "zeros"), ("depthwise_regularizer", None), ("pointwise_regularizer", None),
+        ("bias_regularizer", None), ("activity_regularizer", None), ("depthwise_constraint", None),
+        ("pointwise_constraint", None), ("bias_constraint", None),
+    )
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        spatial, channels = self._axes(input_shape, data_format)
+        out, pads = self._direct(spatial)
+        depthwise = formulas.depthwise_kernel_shape(a["kernel_size"], channels, a["depth_multiplier"])
+        pointwise = formulas.pointwise_kernel_shape(channels, a["depth_multiplier"], a["filters"])
+        trainable = (
+            formulas.weight_count(depthwise) + formulas.weight_count(pointwise) + a["filters"] * a["use_bias"]
+        )
+        return self.shape(
+            join_channels(out, a["filters"], data_format),
+            padding=pads, kernel_shape=depthwise, trainable_params=trainable,
+        )
+
+
+LAYERS = (Conv1D, Conv2D, Conv1DTranspose, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D)

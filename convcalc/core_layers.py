@@ -1,0 +1,154 @@
+"""Dense, activations as layers, and the regularization layers that keep shapes."""
+
+from __future__ import annotations
+
+from . import formulas
+from .arguments import check_any_literal, check_axes, check_number, check_number_or_none, check_positive_int
+from .errors import ConvcalcError
+from .layer_base import REQUIRED, Layer, LayerShape, expect_rank
+from .convolution import INIT_TAIL
+
+
+class _SameShape(Layer):
+    """Layers whose output has their input's shape and which have no weights."""
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        return self.shape(input_shape)
+
+
+class Dense(Layer):
+    """``units`` outputs for every position of the last axis."""
+
+    type_name = "Dense"
+    signature = (("units", REQUIRED), ("activation", None), ("use_bias", True), *INIT_TAIL,
+                 ("lora_rank", None), ("lora_alpha", None), ("quantization_config", None))
+    checks = {"units": check_positive_int, "quantization_config": check_any_literal}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        if not input_shape:
+            raise ConvcalcError("Dense needs an input with at least one axis besides the batch.")
+        trainable, frozen = formulas.dense_params(input_shape[-1], a["units"], a["use_bias"], a["lora_rank"])
+        return self.shape(
+            (*input_shape[:-1], a["units"]), kernel_shape=(input_shape[-1], a["units"]),
+            trainable_params=trainable, non_trainable_params=frozen,
+        )
+
+
+class Activation(_SameShape):
+    type_name = "Activation"
+    signature = (("activation", REQUIRED),)
+
+    def validate(self) -> None:
+        if self.args["activation"] is None:
+            raise ConvcalcError("Activation needs an activation, e.g. Activation('relu').")
+
+
+def _non_negative(what: str):
+    def check(value, name):
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConvcalcError(f"{name} of a {what} layer cannot be None or negative; got {name}={value!r}.")
+        return value
+
+    return check
+
+
+def _optional_non_negative(value, name):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise ConvcalcError(f"max_value of a ReLU layer cannot be negative; got {name}={value!r}.")
+    return value
+
+
+class ReLU(_SameShape):
+    type_name = "ReLU"
+    signature = (("max_value", None), ("negative_slope", 0.0), ("threshold", 0.0))
+    checks = {"max_value": _optional_non_negative, "negative_slope": _non_negative("ReLU"), "threshold": _non_negative("ReLU")}
+
+
+class LeakyReLU(_SameShape):
+    type_name = "LeakyReLU"
+    signature = (("negative_slope", 0.3),)
+    keyword_only = (("alpha", None),) + Layer.keyword_only  # Keras 2's name for negative_slope
+    checks = {"negative_slope": _non_negative("LeakyReLU"), "alpha": check_number_or_none}
+
+    def validate(self) -> None:
+        if self.args["alpha"] is not None:
+            self.args["negative_slope"] = _non_negative("LeakyReLU")(self.args["alpha"], "alpha")
+
+
+class ELU(_SameShape):
+    type_name = "ELU"
+    signature = (("alpha", 1.0),)
+    checks = {"alpha": check_number}
+
+
+class Softmax(_SameShape):
+    type_name = "Softmax"
+    signature = (("axis", -1),)
+    checks = {"axis": check_axes}
+
+
+def _shared_axes(value, name):
+    if value is None:
+        return None
+    value = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(value, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
+        raise ConvcalcError(f"{name} must be None or a list of axes (1-based, batch excluded); got {name}={value!r}.")
+    return value
+
+
+class PReLU(Layer):
+    """A learned slope per position; ``shared_axes`` (1-based) share one slope along those axes."""
+
+    type_name = "PReLU"
+    signature = (("alpha_initializer", "Zeros"), ("alpha_regularizer", None), ("alpha_constraint", None),
+                 ("shared_axes", None))
+    checks = {"shared_axes": _shared_axes}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        shared = self.args["shared_axes"] or ()
+        for axis in shared:
+            if axis > len(input_shape):
+                raise ConvcalcError(f"shared_axes={shared} names axis {axis}, but the input has {len(input_shape)} axes besides the batch.")
+        alpha = tuple(1 if i + 1 in shared else n for i, n in enumerate(input_shape))
+        return self.shape(input_shape, kernel_shape=alpha, trainable_params=formulas.weight_count(alpha))
+
+
+def _rate(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConvcalcError(f"{name} must be a number between 0 and 1; got {name}={value!r}.")
+    return value
+
+
+class Dropout(_SameShape):
+    type_name = "Dropout"
+    signature = (("rate", REQUIRED), ("noise_shape", None), ("seed", None))
+    checks = {"rate": _rate, "noise_shape": check_any_literal}
+
+
+class SpatialDropout2D(_SameShape):
+    type_name = "SpatialDropout2D"
+    signature = (("rate", REQUIRED), ("data_format", None), ("seed", None), ("name", None), ("dtype", None))
+    keyword_only = ()
+    checks = {"rate": _rate}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        expect_rank(self, input_shape, 3, "(height, width, channels)")
+        return self.shape(input_shape)
+
+
+class GaussianNoise(_SameShape):
+    type_name = "GaussianNoise"
+    signature = (("stddev", REQUIRED), ("seed", None))
+    checks = {"stddev": _rate}
+
+
+class Rescaling(_SameShape):
+    """``x * scale + offset``: no weights."""
+
+    type_name = "Rescaling"
+    signature = (("scale", REQUIRED), ("offset", 0.0))
+    checks = {"scale": check_any_literal, "offset": check_any_literal}
+
+
+LAYERS = (Dense, Activation, ReLU, LeakyReLU, ELU, Softmax, PReLU, Dropout, SpatialDropout2D, GaussianNoise, Rescaling)

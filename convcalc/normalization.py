@@ -1,0 +1,79 @@
+"""Normalization layers: their weights are per feature along ``axis``."""
+
+from __future__ import annotations
+
+from . import formulas
+from .arguments import check_any_literal, check_axes, check_bool
+from .errors import ConvcalcError
+from .layer_base import Layer, LayerShape, normalize_axis
+
+
+def _axes(layer: Layer, axis, shape) -> tuple[int, ...]:
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted({normalize_axis(layer, a, len(shape)) for a in axes}))
+
+
+class BatchNormalization(Layer):
+    """gamma and beta are trainable; the moving mean and variance are not (Keras counts both)."""
+
+    type_name = "BatchNormalization"
+    signature = (
+        ("axis", -1), ("momentum", 0.99), ("epsilon", 1e-3), ("center", True), ("scale", True),
+        ("beta_initializer", "zeros"), ("gamma_initializer", "ones"), ("moving_mean_initializer", "zeros"),
+        ("moving_variance_initializer", "ones"), ("beta_regularizer", None), ("gamma_regularizer", None),
+        ("beta_constraint", None), ("gamma_constraint", None), ("renorm", False), ("renorm_clipping", None),
+        ("renorm_momentum", 0.99), ("synchronized", False),
+    )
+    checks = {"axis": check_axes, "renorm": check_bool, "renorm_clipping": check_any_literal,
+              "renorm_momentum": check_any_literal, "synchronized": check_bool}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        if isinstance(a["axis"], tuple):
+            raise ConvcalcError(f"axis must be a single integer for BatchNormalization; got axis={a['axis']!r}.")
+        features = input_shape[normalize_axis(self, a["axis"], len(input_shape))]
+        trainable, frozen = formulas.batch_norm_params(features, a["center"], a["scale"])
+        if a["renorm"]:  # moving_stddev, renorm_mean and renorm_stddev
+            frozen += 3 * features
+        return self.shape(input_shape, trainable_params=trainable, non_trainable_params=frozen)
+
+
+class LayerNormalization(Layer):
+    type_name = "LayerNormalization"
+    signature = (
+        ("axis", -1), ("epsilon", 1e-3), ("center", True), ("scale", True), ("beta_initializer", "zeros"),
+        ("gamma_initializer", "ones"), ("beta_regularizer", None), ("gamma_regularizer", None),
+        ("beta_constraint", None), ("gamma_constraint", None),
+    )
+    keyword_only = (("rms_scaling", False),) + Layer.keyword_only
+    checks = {"axis": check_axes, "rms_scaling": check_bool}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        features = formulas.weight_count(tuple(input_shape[i] for i in _axes(self, a["axis"], input_shape)))
+        center = a["center"] and not a["rms_scaling"]
+        return self.shape(input_shape, trainable_params=features * (int(center) + int(a["scale"])))
+
+
+class Normalization(Layer):
+    """Without ``mean``/``variance`` Keras keeps a non-trainable mean, variance and count to adapt."""
+
+    type_name = "Normalization"
+    signature = (("axis", -1), ("mean", None), ("variance", None), ("invert", False))
+    checks = {"axis": lambda v, n: None if v is None else check_axes(v, n), "mean": check_any_literal,
+              "variance": check_any_literal, "invert": check_bool}
+
+    def validate(self) -> None:
+        if (self.args["mean"] is None) != (self.args["variance"] is None):
+            raise ConvcalcError("Normalization needs both mean and variance, or neither (to adapt).")
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        if a["mean"] is not None:
+            return self.shape(input_shape)
+        kept = () if a["axis"] is None else _axes(self, a["axis"], input_shape)
+        features = formulas.weight_count(tuple(input_shape[i] for i in kept))
+        return self.shape(input_shape, non_trainable_params=2 * features + 1)
+
+
+LAYERS = (BatchNormalization, LayerNormalization, Normalization)
