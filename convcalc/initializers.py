@@ -23,13 +23,16 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
     "RandomNormal": (("mean", 0.0), ("stddev", 0.05), ("seed", None)),
     "RandomUniform": (("minval", -0.05), ("maxval", 0.05), ("seed", None)),
     "TruncatedNormal": (("mean", 0.0), ("stddev", 0.05), ("seed", None)),
-    "VarianceScaling": (("scale", 1.0), ("mode", "fan_in"), ("distribution", "truncated_normal"), ("seed", None)),
-    "GlorotUniform": (("seed", None),),
-    "GlorotNormal": (("seed", None),),
-    "HeUniform": (("seed", None),),
-    "HeNormal": (("seed", None),),
-    "LecunUniform": (("seed", None),),
-    "LecunNormal": (("seed", None),),
+    "VarianceScaling": (
+        ("scale", 1.0), ("mode", "fan_in"), ("distribution", "truncated_normal"), ("seed", None),
+        ("input_axes", None), ("output_axes", None),
+    ),
+    "GlorotUniform": (("seed", None), ("input_axes", None), ("output_axes", None)),
+    "GlorotNormal": (("seed", None), ("input_axes", None), ("output_axes", None)),
+    "HeUniform": (("seed", None), ("input_axes", None), ("output_axes", None)),
+    "HeNormal": (("seed", None), ("input_axes", None), ("output_axes", None)),
+    "LecunUniform": (("seed", None), ("input_axes", None), ("output_axes", None)),
+    "LecunNormal": (("seed", None), ("input_axes", None), ("output_axes", None)),
     "Orthogonal": (("gain", 1.0), ("seed", None)),
     "Identity": (("gain", 1.0),),
     "STFT": (("side", "real"), ("window", "hann"), ("scaling", "density"), ("periodic", False)),
@@ -59,7 +62,7 @@ def resolve(value: str | Call, what: str = "initializer") -> tuple[str, dict[str
     """Canonical class name and arguments (Keras defaults filled in).
 
     >>> resolve("he_normal")
-    ('HeNormal', {'seed': None})
+    ('HeNormal', {'seed': None, 'input_axes': None, 'output_axes': None})
     >>> from convcalc.parse import parse_call
     >>> resolve(parse_call("keras.initializers.Constant(2.0)"))
     ('Constant', {'value': 2.0})

@@ -158,8 +158,10 @@ def measured_text(measured) -> str:
     return f"{shape_text(measured.measured_shape)} {'ok' if measured.agrees else 'DIFFERS'}"
 
 
-def _cells(row: LayerRow, measured=None) -> list[str]:
+def _cells(row: LayerRow, measured=None, graph: bool = False) -> list[str]:
     extra = [] if measured is None else [measured_text(measured), f"{measured.seconds * 1000:.1f} ms"]
+    if graph:
+        extra.append(", ".join(row.connected_to) or "-")
     return [
         f"{row.name} ({row.type})",
         shape_text(row.input_shape),
@@ -173,6 +175,15 @@ def _cells(row: LayerRow, measured=None) -> list[str]:
 
 HEADERS = ["Layer (type)", "Input shape", "Output shape", "Padding t, b, l, r", "Kernel", "Param #"]
 RUN_HEADERS = ["Measured", "Time"]
+
+
+def _headers(result: StackResult, run) -> list[str]:
+    """The columns: a run adds Measured and Time; a model graph adds Connected to, as model.summary()."""
+    return HEADERS + (RUN_HEADERS if run is not None else []) + (["Connected to"] if _is_graph(result) else [])
+
+
+def _is_graph(result: StackResult) -> bool:
+    return any(row.connected_to for row in result.layers)
 
 
 def _rows(result: StackResult, run):
@@ -193,10 +204,10 @@ def run_lines(run) -> list[str]:
 
 
 def to_markdown(result: StackResult, run=None) -> str:
-    headers = HEADERS + (RUN_HEADERS if run is not None else [])
+    headers = _headers(result, run)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row, measured in _rows(result, run):
-        cells = [c.replace("|", "\\|") for c in _cells(row, measured)]
+        cells = [c.replace("|", "\\|") for c in _cells(row, measured, _is_graph(result))]
         cells[0] = f"`{row.name}` ({row.type})"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -207,7 +218,7 @@ def to_markdown(result: StackResult, run=None) -> str:
 def to_csv(result: StackResult, run=None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS + (("measured_shape", "seconds") if run is not None else ()))
+    writer.writerow(CSV_COLUMNS + (("measured_shape", "seconds") if run is not None else ()) + ("connected_to",))
     for row, measured in _rows(result, run):
         extra = [] if measured is None else [shape_text(measured.measured_shape), f"{measured.seconds:.6f}"]
         pads = padding_dict(row.padding) or {}
@@ -217,7 +228,7 @@ def to_csv(result: StackResult, run=None) -> str:
                 shape_text(row.input_shape), shape_text(row.output_shape),
                 pads.get("top", ""), pads.get("bottom", ""), pads.get("left", ""), pads.get("right", ""),
                 shape_text(row.kernel_shape), row.params, row.trainable_params, row.non_trainable_params,
-                *extra,
+                *extra, " ".join(row.connected_to),
             ]
         )
     return out.getvalue()
@@ -230,8 +241,8 @@ def to_table(result: StackResult, run=None):
     from rich.text import Text
 
     table = Table(show_lines=False)
-    for header in HEADERS + (RUN_HEADERS if run is not None else []):
+    for header in _headers(result, run):
         table.add_column(header, justify="right" if header in ("Param #", "Time") else "left")
     for row, measured in _rows(result, run):
-        table.add_row(*_cells(row, measured))
+        table.add_row(*_cells(row, measured, _is_graph(result)))
     return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))

@@ -46,11 +46,14 @@ class StackResult:
     """The whole stack: where the data format came from, shapes, rows, totals."""
 
     data_format: DataFormat
-    input_shape: tuple[int | None, ...]
+    input_shape: tuple[int | None, ...] | list
     layers: tuple[LayerRow, ...]
+    outputs: tuple[int | None, ...] | list | None = None  # a model's outputs, when not the last row's
 
     @property
-    def output_shape(self) -> tuple[int | None, ...]:
+    def output_shape(self) -> tuple[int | None, ...] | list:
+        if self.outputs is not None:
+            return self.outputs
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
     @property
