@@ -9,11 +9,10 @@ ZeroPadding2D is a size, not a mode).
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Callable
 
 from . import initializers
-from .errors import ConvcalcError
+from .errors import ConvcalcError, did_you_mean
 from .parse import Call, Reference
 
 REQUIRED = object()
@@ -115,8 +114,7 @@ def named(kind: str, known: frozenset[str], allow_reference: bool = False) -> Ca
         if short in UNSUPPORTED.get(kind, {}):
             raise ConvcalcError(f"{name}={value!r} is not supported: {UNSUPPORTED[kind][short]}.")
         if short not in known:
-            close = difflib.get_close_matches(short, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(short, sorted(known))
             raise ConvcalcError(f"{name}={value!r} is not a Keras {kind}{hint}.")
         return value
 

@@ -30,3 +30,11 @@ class ConvcalcError(Exception):
     def within(self, context: str) -> "ConvcalcError":
         """The same error with a prefix naming where it happened."""
         return type(self)(f"{context}: {self.message}")
+
+
+def did_you_mean(word: str, candidates) -> str:
+    """`` (did you mean 'padding'?)`` for the closest candidate, or ``""``; difflib is loaded only on errors."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

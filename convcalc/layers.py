@@ -9,20 +9,35 @@ module per family (``convolution``, ``pooling``, ``reshaping``,
 
 from __future__ import annotations
 
-import difflib
+import importlib
 from typing import Any
 
-from . import convolution, core_layers, merging, normalization, pooling, reshaping
 from .arguments import ACTIVATIONS, CHECKS, DATA_FORMATS  # noqa: F401 - the names other modules use
-from .errors import ConvcalcError
+from .errors import ConvcalcError, did_you_mean
 from .layer_base import REQUIRED, Layer, LayerShape  # noqa: F401
 from .parse import LAYER_PREFIXES, Call
 
-LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.type_name: cls
-    for family in (convolution, pooling, reshaping, normalization, core_layers, merging)
-    for cls in family.LAYERS
+# Which module holds each layer; a family is imported only when one of its layers is used,
+# so that a Conv2D stack starts fast (tests check this table against the modules' LAYERS).
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "convolution": ("Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"),
+    "pooling": ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"),
+    "reshaping": ("ZeroPadding2D", "Cropping2D", "UpSampling2D", "Flatten", "Reshape", "Permute", "Resizing"),
+    "normalization": ("BatchNormalization", "LayerNormalization", "Normalization"),
+    "core_layers": ("Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "Dropout",
+                    "SpatialDropout2D", "GaussianNoise", "Rescaling"),
+    "merging": ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"),
 }
+FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}
+
+
+def layer_class(name: str) -> type[Layer] | None:
+    """The class of a canonical layer name, importing its family on first use."""
+    family = FAMILY_OF.get(name)
+    if family is None:
+        return None
+    module = importlib.import_module(f"convcalc.{family}")
+    return next(cls for cls in module.LAYERS if cls.type_name == name)
 ALIASES = {
     "Convolution1D": "Conv1D",
     "Convolution2D": "Conv2D",
@@ -42,7 +57,7 @@ KERAS1_NAMES = frozenset({"Convolution2D", "Deconvolution2D", "AtrousConvolution
 
 def known_layer_names() -> list[str]:
     """Every layer name convcalc accepts, canonical names first."""
-    return sorted(LAYER_TYPES) + sorted(ALIASES)
+    return sorted(FAMILY_OF) + sorted(ALIASES)
 
 
 # Keras 1 keyword -> Keras 3 keyword, and how the value changes.
@@ -76,12 +91,11 @@ def build_layer(call: Call) -> Layer:
     if call.prefix not in LAYER_PREFIXES:
         raise ConvcalcError(f"{call.func!r} is not a Keras layer; known layers: {', '.join(known_layer_names())}.")
     name = ALIASES.get(call.short, call.short)
-    cls = LAYER_TYPES.get(name)
+    cls = layer_class(name)
     if cls is None:
-        close = difflib.get_close_matches(call.short, known_layer_names(), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
+        hint = did_you_mean(call.short, known_layer_names())
         raise ConvcalcError(
-            f"{call.short!r} is not a layer convcalc knows; {hint}known layers: {', '.join(known_layer_names())}."
+            f"{call.short!r} is not a layer convcalc knows{hint}; known layers: {', '.join(known_layer_names())}."
         )
     return cls(_bind(cls, call), call.text)
 
@@ -104,8 +118,7 @@ def _bind(cls: type[Layer], call: Call) -> dict[str, Any]:
     known = cls.arguments()
     for key, value in keywords.items():
         if key not in known:
-            close = difflib.get_close_matches(key, list(known) + list(KERAS1_KEYWORDS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, list(known) + list(KERAS1_KEYWORDS))
             raise ConvcalcError(f"{cls.type_name} got an unknown argument {key!r}{hint}.")
         if key in bound:
             raise ConvcalcError(f"{cls.type_name} got argument {key!r} twice (by position and by keyword).")

@@ -185,3 +185,27 @@ def test_many_layers():
     out = run_json("shape", "--input", "16x16x4", *specs)
     assert len(out["layers"]) == 500 and out["layers"][-1]["name"] == "conv2d_499"
     assert out["total_params"] == 500 * (3 * 3 * 4 * 4 + 4)
+
+
+def test_layer_family_table_matches_the_modules():
+    import importlib
+
+    from convcalc.layers import FAMILIES
+
+    for family, names in FAMILIES.items():
+        module = importlib.import_module(f"convcalc.{family}")
+        assert sorted(names) == sorted(cls.type_name for cls in module.LAYERS), family
+
+
+def test_a_conv_stack_imports_only_the_convolution_family():
+    code = (
+        "import sys\nfrom convcalc.cli import app\n"
+        "try:\n    app(['shape', '-i', '8x8x3', 'Conv2D(4, 3)', '--format', 'json'], prog_name='convcalc')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('convcalc.')), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = proc.stderr
+    assert "convcalc.convolution" in loaded
+    for family in ("pooling", "reshaping", "normalization", "core_layers", "merging", "kernels", "render_table"):
+        assert f"convcalc.{family}'" not in loaded
