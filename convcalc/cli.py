@@ -92,6 +92,14 @@ def shape(
         typer.Option("--data-format", help="Default data format (else keras.json, else channels_last)."),
     ] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", min=1, metavar="N", help="Batch size shown in shapes.")] = None,
+    file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--file", "-f", metavar="FILE",
+            help="Read the layers from a stack file (.toml, .json) or a Keras model config (model.to_json()'s .json, .keras); "
+            "--input and --data-format override the file's.",
+        ),
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
     ] = OutputFormat.table,
@@ -121,6 +129,7 @@ def shape(
     Examples:
       convcalc shape --input 32x32x3 "Conv2D(10, 8, padding='same')" --format json
       convcalc shape --input 3x3x3 "Conv2D(1, 2, kernel_initializer='ones')" --fill 1,100,10000 --show
+      convcalc shape --file examples/autoencoder.convcalc.toml --format markdown
     """
     from .config import resolve_data_format
     from .parse import parse_numbers, parse_shape, parse_size
@@ -129,12 +138,17 @@ def shape(
     run = run or any(v is not None for v in (sample, fill, weights, save)) or show
     outcome = None
     try:
-        if not layers:
+        if file is not None and layers:
+            raise ConvcalcError(
+                f"give the layers either on the command line or in --file {file}, not both "
+                f"({len(layers)} given on the command line)."
+            )
+        if not layers and file is None:
             raise ConvcalcError(
                 "no layers given; type them as Keras calls, e.g. "
                 "convcalc shape --input 32x32x3 \"Conv2D(10, 8, padding='same')\"."
             )
-        fmt = resolve_data_format(data_format.value if data_format else None)
+        fmt = resolve_data_format(data_format.value if data_format else None) if file is None else None
         input_shape = parse_shape(input) if input is not None else None
         limit = parse_size(max_memory) if max_memory is not None else None
         fill_values = parse_numbers(fill, "--fill") if fill is not None else None
@@ -148,7 +162,12 @@ def shape(
             batch = header[0] if batch is None and header else batch
             if input_shape is None and len(header) > 1:
                 input_shape, input_label = header[1:], "--sample"
-        result = compute_stack(list(layers), fmt, input_shape, batch, input_label)
+        if file is not None:
+            from .stackfile import load_file
+
+            result = load_file(file, data_format.value if data_format else None, input_shape, batch, input_label).result
+        else:
+            result = compute_stack(list(layers), fmt, input_shape, batch, input_label)
         if run:
             from .run import RunOptions, run_stack
 
@@ -157,6 +176,62 @@ def shape(
     except ConvcalcError as error:
         _fail(error, debug)
     _print(result, output_format, outcome, show)
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+def lint(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Stack files (.toml, .json) or Keras model configs to check.", show_default=False, metavar="FILE"),
+    ],
+    expect_output: Annotated[
+        Optional[str],
+        typer.Option("--expect-output", metavar="SHAPE", help="Every file's output must have this shape (without the batch), e.g. 64x64x8."),
+    ] = None,
+    params: Annotated[
+        Optional[int], typer.Option("--params", min=0, metavar="N", help="Every file must have exactly N parameters in total.")
+    ] = None,
+    max_params: Annotated[
+        Optional[int], typer.Option("--max-params", min=0, metavar="N", help="Every file must have at most N parameters in total.")
+    ] = None,
+    data_format: Annotated[
+        Optional[DataFormatChoice],
+        typer.Option("--data-format", help="Data format for every file (overrides the files' data_format)."),
+    ] = None,
+    output_format: Annotated[
+        LintFormat,
+        typer.Option("--format", help="text: FILE:LINE lines; json: one object; github: GitHub Actions annotations.", case_sensitive=False),
+    ] = LintFormat.text,
+) -> None:
+    """Check the expected output shapes and parameter counts in stack files.
+
+    Prints FILE:LINE for each failed expectation, then a summary. Exit 0 if
+    all hold, 1 if one fails, 2 if a file cannot be read, parsed or computed.
+
+    \b
+    Examples:
+      convcalc lint examples/autoencoder.convcalc.toml examples/unet_down.convcalc.json
+      convcalc lint --format github --max-params 100000 models/*.convcalc.toml
+    """
+    from . import lint as linting
+    from .parse import parse_shape
+
+    try:
+        expected = parse_shape(expect_output, "--expect-output") if expect_output is not None else None
+    except ConvcalcError as error:
+        _fail(error, False)
+    flags = linting.LintFlags(expected, params, max_params, data_format.value if data_format else None)
+    report = linting.lint_files(files, flags)
+    render = {LintFormat.text: linting.to_text, LintFormat.json: linting.to_json, LintFormat.github: linting.to_github}
+    text = render[output_format](report)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    raise typer.Exit(int(report.exit_code))
 
 
 def _progress(output_format: OutputFormat):

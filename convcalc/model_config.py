@@ -38,26 +38,21 @@ def read_config(path: Path) -> dict:
         else:
             text = Path(path).read_text()
     except KeyError:
-        raise ConvcalcError(f"{path}: the .keras archive has no config.json.") from None
+        raise ConvcalcError("the .keras archive has no config.json.") from None
     except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
-        raise ConvcalcError(f"{path}: cannot read the model config ({exc}).") from None
+        raise ConvcalcError(f"cannot read the model config ({exc}).") from None
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ConvcalcError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}).") from None
+        raise ConvcalcError(f"line {exc.lineno}: not valid JSON ({exc.msg}).") from None
     if not looks_like_model_config(data):
-        raise ConvcalcError(f"{path}: not a Keras model config (no Sequential or Functional class_name at the top).")
+        raise ConvcalcError("not a Keras model config (no Sequential or Functional class_name at the top).")
     return data
 
 
 def compute_model_file(path: Path, data_format: DataFormat) -> StackResult:
-    """Every layer of the model in ``path``, as Keras builds it."""
-    try:
-        return compute_model(read_config(path), data_format)
-    except ConvcalcError as error:
-        if error.message.startswith(str(path)):
-            raise
-        raise error.within(str(path)) from None
+    """Every layer of the model in ``path``, as Keras builds it (the caller names the file in errors)."""
+    return compute_model(read_config(path), data_format)
 
 
 def compute_model(data: dict, data_format: DataFormat) -> StackResult:

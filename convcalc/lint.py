@@ -1,0 +1,288 @@
+"""``convcalc lint``: check stack files' expectations, then render the report (SPEC 5).
+
+:func:`lint_files` computes every file and compares it with its
+expectations (per-layer ``expect``, the ``[expect]`` table) and the
+command line's flags, which apply to every file.  A file that cannot be
+read, parsed or computed is reported as an error and the others are still
+checked.  The report is data; :func:`to_text`, :func:`to_json` and
+:func:`to_github` render it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ConvcalcError, ExitCode
+from .stack import StackResult
+from .stackfile import Expectation, LoadedFile, StackFile, StackFileError, load_file
+
+
+@dataclass(frozen=True)
+class LintFlags:
+    """Expectations from the command line, applied to every file."""
+
+    expect_output: tuple[int, ...] | None = None
+    params: int | None = None
+    max_params: int | None = None
+    data_format: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """The layer a failure is about: index (1-based, as in error messages), name and type."""
+
+    index: int
+    name: str
+    type: str
+
+    def __str__(self) -> str:
+        return f"layer {self.index} {self.name} ({self.type})"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One expectation that does not hold. ``check`` is ``output``, ``params`` or ``max_params``."""
+
+    line: int | None
+    layer: LayerRef | None
+    check: str
+    expected: tuple[int | None, ...] | int
+    actual: tuple[int | None, ...] | int
+    source: str
+
+    @property
+    def message(self) -> str:
+        """``layer 2 conv2d_1 (Conv2D): expected output 32x32x16, got 32x32x8``."""
+        source = f" ({self.source})" if self.source.startswith("--") else ""
+        if self.check == "output":
+            text = f"expected output {shape_text(self.expected)}{source}, got {shape_text(self.actual)}"
+        elif self.check == "params":
+            text = f"expected params {self.expected}{source}, got {self.actual}"
+        else:
+            text = f"expected at most {self.expected} params ({self.source}), got {self.actual}"
+        return f"{self.layer}: {text}" if self.layer else text
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One file's outcome: its failures, or the error that stopped it from being checked."""
+
+    file: str
+    failures: tuple[Failure, ...] = ()
+    error: str | None = None
+    error_line: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failures
+
+
+@dataclass(frozen=True)
+class LintReport:
+    files: tuple[FileReport, ...]
+
+    @property
+    def checked(self) -> int:
+        return len(self.files)
+
+    @property
+    def failed(self) -> int:
+        return sum(not report.ok for report in self.files)
+
+    @property
+    def errors(self) -> int:
+        return sum(report.error is not None for report in self.files)
+
+    @property
+    def failures(self) -> int:
+        return sum(len(report.failures) for report in self.files)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """2 if a file could not be checked (it wins), 1 if an expectation failed, else 0."""
+        if self.errors:
+            return ExitCode.BAD_INPUT
+        return ExitCode.LINT_FAILED if self.failures else ExitCode.OK
+
+
+def shape_text(shape) -> str:
+    """A shape without the batch as it is written in stack files: ``32x32x16``.
+
+    >>> shape_text((32, 32, 16)), shape_text((None, 10))
+    ('32x32x16', 'Nonex10')
+    """
+    return "x".join(str(n) for n in shape)
+
+
+# ---------------------------------------------------------------- checking
+
+
+def lint_files(paths: Iterable[Path], flags: LintFlags = LintFlags()) -> LintReport:
+    """Check every file; errors in one file do not stop the others."""
+    return LintReport(tuple(lint_file(Path(path), flags) for path in paths))
+
+
+def lint_file(path: Path, flags: LintFlags = LintFlags()) -> FileReport:
+    try:
+        loaded = load_file(path, flags.data_format)
+    except StackFileError as error:
+        return FileReport(str(path), error=error.detail, error_line=error.line)
+    except ConvcalcError as error:
+        return FileReport(str(path), error=error.message)
+    return FileReport(str(path), failures=tuple(check(loaded, flags)))
+
+
+def check(loaded: LoadedFile, flags: LintFlags = LintFlags()) -> list[Failure]:
+    """Every failed expectation of a computed file, in the order of the file's lines."""
+    stack, result = loaded.stack, loaded.result
+    failures = _layer_failures(stack, result) if stack is not None else []
+    expectations = list(stack.expectations) if stack is not None else []
+    flag_line = stack.input_line if stack is not None else 1
+    for key, value, source in (
+        ("output", flags.expect_output, "--expect-output"),
+        ("params", flags.params, "--params"),
+        ("max_params", flags.max_params, "--max-params"),
+    ):
+        if value is not None:
+            expectations.append(Expectation(key, value, flag_line, source))
+    for expectation in expectations:
+        failure = _stack_failure(expectation, result)
+        if failure is not None:
+            failures.append(failure)
+    return failures
+
+
+def _layer_failures(stack: StackFile, result: StackResult) -> list[Failure]:
+    failures = []
+    offset = 1 if stack.opens_with_input else 0
+    for position, entry in enumerate(stack.layers):
+        if entry.expect is None:
+            continue
+        if position < offset:
+            actual, layer = result.input_shape[1:], None
+        elif position - offset >= len(result.layers):
+            continue
+        else:
+            row = result.layers[position - offset]
+            actual, layer = row.output_shape[1:], LayerRef(row.index, row.name, row.type)
+        if tuple(actual) != entry.expect:
+            failures.append(Failure(entry.expect_line, layer, "output", entry.expect, tuple(actual), "expect"))
+    return failures
+
+
+def _stack_failure(expectation: Expectation, result: StackResult) -> Failure | None:
+    if expectation.check == "output":
+        actual = tuple(result.output_shape[1:])
+        holds = actual == expectation.value
+    elif expectation.check == "params":
+        actual = result.total_params
+        holds = actual == expectation.value
+    else:
+        actual = result.total_params
+        holds = actual <= expectation.value
+    if holds:
+        return None
+    return Failure(expectation.line, None, expectation.check, expectation.value, actual, expectation.source)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _where(file: str, line: int | None) -> str:
+    return file if line is None else f"{file}:{line}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary(report: LintReport) -> str:
+    """``2 files checked, 1 failed, 3 expectations failed`` (and how many files had errors)."""
+    text = f"{_plural(report.checked, 'file')} checked, {report.failed} failed, {_plural(report.failures, 'expectation')} failed"
+    if report.errors:
+        text += f", {_plural(report.errors, 'file')} with errors"
+    return text
+
+
+def to_text(report: LintReport) -> str:
+    """One line per failure or error, ``FILE:LINE: message``, then the summary."""
+    lines = []
+    for file in report.files:
+        if file.error is not None:
+            lines.append(f"{_where(file.file, file.error_line)}: error: {file.error}")
+        lines.extend(f"{_where(file.file, failure.line)}: {failure.message}" for failure in file.failures)
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def _value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def report_dict(report: LintReport) -> dict[str, Any]:
+    return {
+        "files": [
+            {
+                "file": file.file,
+                "ok": file.ok,
+                "error": file.error,
+                "error_line": file.error_line,
+                "failures": [
+                    {
+                        "line": failure.line,
+                        "layer": None if failure.layer is None else
+                        {"index": failure.layer.index, "name": failure.layer.name, "type": failure.layer.type},
+                        "check": failure.check,
+                        "source": failure.source,
+                        "expected": _value(failure.expected),
+                        "actual": _value(failure.actual),
+                        "message": failure.message,
+                    }
+                    for failure in file.failures
+                ],
+            }
+            for file in report.files
+        ],
+        "checked": report.checked,
+        "failed": report.failed,
+        "failures": report.failures,
+        "errors": report.errors,
+        "exit_code": int(report.exit_code),
+    }
+
+
+def to_json(report: LintReport) -> str:
+    return json.dumps(report_dict(report), indent=2)
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub Actions requires.
+
+    >>> escape_data("50% off\\nnow")
+    '50%25 off%0Anow'
+    """
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value (``file=``): also ``:`` and ``,`` are escaped."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation(file: str, line: int | None, message: str) -> str:
+    where = f"file={escape_property(file)}" + ("" if line is None else f",line={line}")
+    return f"::error {where}::{escape_data(message)}"
+
+
+def to_github(report: LintReport) -> str:
+    """GitHub Actions annotations, ``::error file=FILE,line=LINE::message``, then the summary."""
+    lines = []
+    for file in report.files:
+        if file.error is not None:
+            lines.append(_annotation(file.file, file.error_line, f"error: {file.error}"))
+        lines.extend(_annotation(file.file, failure.line, failure.message) for failure in file.failures)
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
