@@ -217,13 +217,49 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) 
         dilation_rate=args["dilation_rate"],
         data_format=row.data_format,
     )
+    if row.type in ("Conv1D", "Conv1DTranspose"):
+        return apply_activation(args["activation"], _run_1d(row, x, weights, common))
     if row.type == "Conv2D":
         y = kernels.conv2d(x, weights["kernel"], groups=args["groups"], **common)
     elif row.type == "Conv2DTranspose":
         y = kernels.conv2d_transpose(x, weights["kernel"], output_padding=args["output_padding"], **common)
-    else:  # pragma: no cover - every layer type convcalc knows is listed above
+    else:  # pragma: no cover - check_runnable refuses every other type before the run
         raise InconsistencyError(f"--run has no kernel for {row.type}.")
     return apply_activation(args["activation"], y)
+
+
+RUNNABLE = ("Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose")
+
+
+def check_runnable(result: StackResult) -> None:
+    """--run executes convolutions; any other layer is refused before anything is allocated."""
+    for row in result.layers:
+        if row.type not in RUNNABLE:
+            raise ConvcalcError(
+                f"layer {row.index} {row.name} ({row.type}): --run executes {', '.join(RUNNABLE)} layers only; "
+                "drop --run to compute the shapes."
+            )
+
+
+def _run_1d(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], common: dict) -> np.ndarray:
+    """Conv1D and Conv1DTranspose as their 2-D kernels over a height of 1."""
+    args = row.layer.args
+    height_axis = 1 if row.data_format == "channels_last" else 2
+    x2 = np.expand_dims(x, height_axis)
+    kernel = weights["kernel"][np.newaxis]
+    common = dict(common, strides=(1, *args["strides"]), dilation_rate=(1, *args["dilation_rate"]))
+    if row.type == "Conv1DTranspose":
+        op = args["output_padding"]
+        y = kernels.conv2d_transpose(x2, kernel, output_padding=None if op is None else (0, *op), **common)
+    else:
+        if args["padding"] == "causal":  # all of the padding on the left, then a valid convolution
+            (left, _), = row.padding
+            pad = [(0, 0)] * x2.ndim
+            pad[-2 if row.data_format == "channels_last" else -1] = (left, 0)
+            x2 = np.pad(x2, pad)
+            common["padding"] = "valid"
+        y = kernels.conv2d(x2, kernel, groups=args["groups"], **common)
+    return np.squeeze(y, height_axis)
 
 
 def run_stack(
@@ -244,6 +280,7 @@ def run_stack(
             )
         batch = shape[0]
         expected_input = shape
+    check_runnable(result)
     dtype = run_dtype(sample_dtype)
     limit = options.max_memory if options.max_memory is not None else default_max_memory()
     estimate = estimate_bytes(result, dtype, batch)
