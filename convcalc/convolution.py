@@ -179,7 +179,13 @@ class Conv1DTranspose(_Transpose):
 
 
 class DepthwiseConv2D(_Conv):
-    """``keras.layers.DepthwiseConv2D``: one ``depth_multiplier`` set of kernels per channel."""
+    """``keras.layers.DepthwiseConv2D``: one ``depth_multiplier`` set of kernels per channel.
+
+    Unlike Conv2D, Keras accepts strides > 1 together with dilation_rate > 1 here.
+    """
+
+    def validate(self) -> None:
+        pass
 
     type_name = "DepthwiseConv2D"
     signature = (
@@ -204,7 +210,13 @@ class DepthwiseConv2D(_Conv):
 
 
 class SeparableConv2D(_Conv):
-    """``keras.layers.SeparableConv2D``: depthwise, then a 1x1 pointwise convolution."""
+    """``keras.layers.SeparableConv2D``: depthwise, then a 1x1 pointwise convolution.
+
+    Like DepthwiseConv2D, Keras accepts strides > 1 together with dilation_rate > 1.
+    """
+
+    def validate(self) -> None:
+        pass
 
     type_name = "SeparableConv2D"
     signature = (

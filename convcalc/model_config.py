@@ -187,8 +187,11 @@ class _Model:
             if not progressed:
                 name = _layer_name(pending[0][1])
                 raise ConvcalcError(f"model {self.name!r}: layer {name!r} is connected to a tensor no layer produces.")
+        classes = {_layer_name(entry): entry.get("class_name") for entry in self.layers}
         outputs = []
         for name, node, tensor in _references(self.config.get("output_layers")):
+            if classes.get(name) in ("Functional", "Model"):
+                node -= 1  # Keras counts a nested Functional model's own built-in node here
             if (name, node) not in tensors:
                 raise ConvcalcError(f"model {self.name!r}: output layer {name!r} is not among its layers.")
             outputs.append(tensors[(name, node)][tensor])

@@ -69,11 +69,24 @@ class Normalization(Layer):
 
     def compute(self, input_shape, data_format: str) -> LayerShape:
         a = self.args
-        if a["mean"] is not None:
-            return self.shape(input_shape)
         kept = () if a["axis"] is None else _axes(self, a["axis"], input_shape)
         features = formulas.weight_count(tuple(input_shape[i] for i in kept))
+        if a["mean"] is not None:
+            for key in ("mean", "variance"):
+                size = len(_flat(a[key]))
+                if size not in (1, features):
+                    raise ConvcalcError(
+                        f"{key} has {size} values but the normalized axes hold {features} features "
+                        f"(input shape {input_shape}, axis={a['axis']!r}); give 1 or {features}."
+                    )
+            return self.shape(input_shape)
         return self.shape(input_shape, non_trainable_params=2 * features + 1)
+
+
+def _flat(value) -> list:
+    if isinstance(value, tuple):
+        return [v for item in value for v in _flat(item)]
+    return [value]
 
 
 LAYERS = (BatchNormalization, LayerNormalization, Normalization)

@@ -1,0 +1,138 @@
+"""`convcalc shape --file` on real Keras model configs, against what Keras says.
+
+tests/data/models/ is written by scripts/make_golden_models.py (which needs
+TensorFlow; these tests do not): ``<name>.json.gz`` is the gzipped text of
+``model.to_json()``, ``expected.json`` holds Keras's input/output shapes,
+parameter totals (trainable and non-trainable) and, per layer of
+``model.layers``, its class, output shape (first call), parameter counts and
+the layers feeding it. ``small_unet.keras`` is a real ``model.save()`` archive.
+Every model must match exactly.
+"""
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+
+MODELS_DIR = Path(__file__).parent / "data" / "models"
+GOLDEN = json.loads((MODELS_DIR / "expected.json").read_text())
+MODELS = GOLDEN["models"]
+ARCHIVES = [name for name, model in MODELS.items() if "archive" in model]
+
+APPLICATIONS = {"vgg16", "resnet50", "mobilenet_v2", "densenet121", "efficientnet_b0",
+                "xception", "nasnet_mobile"}
+HAND_BUILT = {"dcgan_generator", "small_unet", "channels_first_autoencoder",
+              "nested_functional", "nested_sequential", "layer_zoo"}
+
+
+def run_shape(path):
+    return CliRunner().invoke(app, ["shape", "--file", str(path), "--format", "json"])
+
+
+def gunzip(name, directory):
+    """The model's config as a .json file, exactly as model.to_json() wrote it."""
+    target = directory / f"{name}.json"
+    target.write_bytes(gzip.decompress((MODELS_DIR / MODELS[name]["file"]).read_bytes()))
+    return target
+
+
+def describe(name, result):
+    return (f"{name}: exit={result.exit_code}\n  stdout: {result.stdout[:2000]}\n"
+            f"  stderr: {result.stderr[:2000]}")
+
+
+def names_only(connected):
+    """'conv2d[0][0]' -> 'conv2d' (the CLI may or may not add node indices)."""
+    return [re.sub(r"\[.*$", "", str(item)) for item in connected]
+
+
+def differences(expected, out):
+    """Every way the CLI's JSON differs from Keras, as readable lines."""
+    diffs = []
+
+    def check(where, got, want):
+        if got != want:
+            diffs.append(f"{where}: got {got!r}, Keras {want!r}")
+
+    for key in ("input_shape", "output_shape", "total_params", "trainable_params",
+                "non_trainable_params"):
+        check(key, out.get(key), expected[key])
+
+    rows = {}
+    for row in out.get("layers", []):
+        if row.get("name") in rows:
+            diffs.append(f"layer {row.get('name')!r} listed twice")
+        rows[row.get("name")] = row
+    for name, want in expected["layers"].items():
+        row = rows.pop(name, None)
+        if row is None:
+            if want["class_name"] != "InputLayer":  # InputLayer rows are optional
+                diffs.append(f"layer {name!r} ({want['class_name']}) missing")
+            continue
+        check(f"layer {name} type", row.get("type"), want["class_name"])
+        for key in ("output_shape", "params", "trainable_params", "non_trainable_params"):
+            check(f"layer {name} {key}", row.get(key), want[key])
+        if want["class_name"] == "InputLayer":
+            continue
+        if "connected_to" in want:  # Functional models: the first call's inputs, in order
+            check(f"layer {name} connected_to", names_only(row.get("connected_to") or []),
+                  names_only(want["connected_to"]))
+    for name in rows:
+        diffs.append(f"layer {name!r} is not a layer of the Keras model")
+    return diffs
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_model_config(name, tmp_path):
+    expected = MODELS[name]
+    result = run_shape(gunzip(name, tmp_path))
+    assert result.exit_code == 0, describe(name, result)
+    out = json.loads(result.stdout)
+    diffs = differences(expected, out)
+    assert not diffs, describe(name, result)[:500] + "\n  " + "\n  ".join(diffs[:60])
+
+
+@pytest.mark.parametrize("name", ARCHIVES)
+def test_keras_archive(name, tmp_path):
+    """A .keras archive (zip with config.json, metadata.json, model.weights.h5):
+    only its config is read."""
+    archive = tmp_path / MODELS[name]["archive"]
+    archive.write_bytes((MODELS_DIR / MODELS[name]["archive"]).read_bytes())
+    result = run_shape(archive)
+    assert result.exit_code == 0, describe(name, result)
+    diffs = differences(MODELS[name], json.loads(result.stdout))
+    assert not diffs, describe(name, result)[:500] + "\n  " + "\n  ".join(diffs[:60])
+
+
+def test_json_config_does_not_need_gzip_suffix(tmp_path):
+    """The test data is stored gzipped; the CLI reads the plain .json text."""
+    path = gunzip("small_unet", tmp_path)
+    assert json.loads(path.read_text())["class_name"] == "Functional"
+
+
+def test_golden_models_are_all_there():
+    """The golden data cannot silently shrink: the applications and hand-built
+    models the issue names, their files, and the layer kinds they exercise."""
+    assert set(MODELS) >= APPLICATIONS | HAND_BUILT
+    sources = [model["source"] for model in MODELS.values()]
+    assert sources.count("keras.applications") >= 6
+    assert sources.count("hand-built") >= 4
+    for name, model in MODELS.items():
+        assert (MODELS_DIR / model["file"]).is_file(), name
+        assert model["layers"], name
+    assert ARCHIVES and all((MODELS_DIR / MODELS[n]["archive"]).is_file() for n in ARCHIVES)
+    assert {m["class_name"] for m in MODELS.values()} == {"Functional", "Sequential"}
+    assert any(m["n_inputs"] > 1 for m in MODELS.values())
+    assert any(m["n_outputs"] > 1 for m in MODELS.values())
+    assert any(m["non_trainable_params"] > 0 for m in MODELS.values())
+    classes = {layer["class_name"] for m in MODELS.values() for layer in m["layers"].values()}
+    assert {"Sequential", "Functional"} <= classes  # nested models used as layers
+    assert any(layer.get("calls", 1) > 1 for m in MODELS.values()
+               for layer in m["layers"].values())  # a shared (nested) layer
+    total = sum(p.stat().st_size for p in MODELS_DIR.iterdir() if p.is_file())
+    assert total < 6_000_000
