@@ -12,7 +12,8 @@ Two implementations of each, side by side:
   (im2col) and does one GEMM per chunk; depthwise convolutions multiply and
   accumulate tap by tap instead; Conv2DTranspose does one GEMM per chunk and
   scatter-adds each kernel tap's product into a strided slice of the output
-  (no zero insertion).
+  (no zero insertion).  The element-wise parts (gathering windows, depthwise
+  taps, scatter-adds) are split over a few threads; BLAS has its own.
 
 Work is split into chunks (samples, then bands of rows of one sample) so that
 temporary memory stays under ``max_scratch_bytes`` (default
@@ -29,6 +30,8 @@ imports it.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -52,14 +55,23 @@ __all__ = [
 DEFAULT_SCRATCH_BYTES = 256 * 2**20
 """Default bound on the temporary memory of one ``conv2d``/``conv2d_transpose`` call."""
 
-# Below the hard bound, chunks are also kept near a size whose working set
-# stays in the caches: one GEMM per sample is faster than one per batch here
-# because the gathered windows are still in L2/L3 when the GEMM reads them.
-# The element-wise depthwise path is memory bound and wants smaller chunks.
-_GEMM_CHUNK_BYTES = 8 * 2**20
-_DEPTHWISE_CHUNK_BYTES = 2**20
+# Below the hard bound, chunks are also kept near a size that measured
+# fastest (benchmarks/kernels.py): a GEMM over a few samples' gathered
+# windows while they are still in cache beats both one GEMM per sample and
+# one over the whole batch.  The element-wise depthwise path is memory bound
+# and wants chunks that stay in L2.
+_GEMM_CHUNK_BYTES = 16 * 2**20
+_DEPTHWISE_CHUNK_BYTES = 2**19
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
+# The depthwise kernel is widened to whole rows, (ow, m, c) per tap, so that
+# NumPy's element-wise loops run over ow*c contiguous numbers instead of c,
+# unless that copy would be larger than this.
+_WIDE_TAPS_BYTES = 4 * 2**20
+# Element-wise work (depthwise taps, scatter-adds, window gathering) is split
+# over threads (NumPy releases the GIL in its loops; BLAS has its own
+# threads) when a chunk has at least this many numbers per thread.
+_MIN_PARALLEL_ITEMS = 1 << 16
 
 DATA_FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
@@ -133,7 +145,9 @@ def _common_args(op, x_shape, kernel_shape, strides, padding, dilation_rate, dat
     """Check what Conv2D and Conv2DTranspose share; returns normalized values."""
     x_shape, kernel_shape = tuple(x_shape), tuple(kernel_shape)
     if len(x_shape) != 4:
-        raise ValueError(f"{op}: x must be 4-D (batch, rows, cols, channels or channels first), got x of shape {x_shape}")
+        raise ValueError(
+            f"{op}: x must be 4-D (batch, rows, cols, channels, or channels first), got x of shape {x_shape}"
+        )
     if len(kernel_shape) != 4:
         raise ValueError(f"{op}: kernel must be 4-D, got kernel of shape {kernel_shape} (x of shape {x_shape})")
     if not isinstance(padding, str) or padding.lower() not in PADDINGS:
@@ -155,7 +169,9 @@ def _common_args(op, x_shape, kernel_shape, strides, padding, dilation_rate, dat
     else:
         batch, rows, cols, channels = x_shape
     if batch < 0 or min(rows, cols, channels) < 1:
-        raise ValueError(f"{op}: x of shape {x_shape} ({data_format.lower()}) has an empty spatial or channel axis")
+        raise ValueError(
+            f"{op}: x of shape {x_shape} ({data_format.lower()}) has an empty spatial or channel axis"
+        )
     return padding.lower(), strides, dilation_rate, channels_first, batch, (rows, cols), channels
 
 
@@ -335,7 +351,8 @@ def conv2d_naive(
     # padding is odd, the extra pixel goes to the bottom and the right.
     (top, bottom), (left, right) = geometry.pads
     xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    y = _correlate_naive(xp, kernel.astype(geometry.dtype), geometry.strides, geometry.dilation_rate, geometry.groups)
+    kernel = kernel.astype(geometry.dtype)
+    y = _correlate_naive(xp, kernel, geometry.strides, geometry.dilation_rate, geometry.groups)
     assert y.shape[1:3] == geometry.out_size, (y.shape, geometry)
     return _finish_naive(y, bias, geometry)
 
@@ -364,7 +381,8 @@ def conv2d_transpose_naive(
     cross-correlation with the kernel flipped in both spatial axes and its
     channel axes swapped.  Slow; for tests and benchmarks.
 
-    >>> conv2d_transpose_naive(np.full((1, 1, 1, 1), 2.0), np.arange(4.0).reshape(2, 2, 1, 1), strides=2)[0, :, :, 0].tolist()
+    >>> y = conv2d_transpose_naive(np.full((1, 1, 1, 1), 2.0), np.arange(4.0).reshape(2, 2, 1, 1), strides=2)
+    >>> y[0, :, :, 0].tolist()  # one pixel stamps the kernel times its value
     [[0.0, 2.0], [4.0, 6.0]]
     """
     x, kernel, bias = _as_arrays(x, kernel, bias)
@@ -402,13 +420,22 @@ class _Plan:
     A chunk is ``samples`` whole samples, or (when ``samples == 1``) a band
     of ``rows`` rows of one sample: output rows for Conv2D, input rows for
     Conv2DTranspose.  ``chunk_bytes(samples, rows)`` is exact for the
-    buffers the fast code allocates; ``fixed_bytes`` is the kernel matrix.
+    buffers the fast code allocates; ``scratch_bytes`` adds the kernel
+    matrix and NumPy's ufunc buffers to the largest chunk's.
     """
 
     method: str
     samples: int
     rows: int
     scratch_bytes: int
+
+
+def _ufunc_buffer_bytes(itemsize: int) -> int:
+    """NumPy's own buffers when a ufunc broadcasts or writes a strided view (bias adds, scatter-adds).
+
+    Up to ``np.getbufsize()`` elements for each of at most three operands, in each thread.
+    """
+    return 3 * np.getbufsize() * itemsize * _thread_count()
 
 
 def _fits(limit: int, cost: Callable[[int], int], top: int) -> int:
@@ -445,9 +472,21 @@ def _split(
     return 1, _fits(limit, lambda k: chunk_bytes(1, k), rows)
 
 
+def _scratch_limit(max_scratch_bytes) -> int:
+    if max_scratch_bytes is None:
+        return DEFAULT_SCRATCH_BYTES
+    if (
+        isinstance(max_scratch_bytes, bool)
+        or not isinstance(max_scratch_bytes, (int, np.integer))
+        or max_scratch_bytes < 0
+    ):
+        raise ValueError(f"max_scratch_bytes must be a non-negative int or None, got {max_scratch_bytes!r}")
+    return int(max_scratch_bytes)
+
+
 def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:
     """Method and chunking of the fast Conv2D for this geometry."""
-    max_bytes = DEFAULT_SCRATCH_BYTES if max_scratch_bytes is None else max_scratch_bytes
+    max_bytes = _scratch_limit(max_scratch_bytes)
     item = g.dtype.itemsize
     (kh, kw), (sh, sw) = g.kernel_size, g.strides
     (keh, kew) = g.effective_kernel
@@ -472,22 +511,30 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
                 total += pixels * f  # the grouped product, before interleaving groups
         elif method == "depthwise":
             total += pixels * f  # one tap's products
+            if f > c:
+                total += pixels * f  # sums in (multiplier, channel) order
         if g.channels_first:
             total += pixels * f  # the channels_last result of the chunk
         return total * item
 
+    # The kernel cast to the compute dtype, and rearranged (see _conv2d_weights).
+    kernel_bytes = kh * kw * c * f // g.groups * item
+    if method == "depthwise" and kh * kw * ow * f * item <= _WIDE_TAPS_BYTES:
+        weights_bytes = kh * kw * ow * f * item
+    else:
+        weights_bytes = kernel_bytes
+    fixed = kernel_bytes + weights_bytes + _ufunc_buffer_bytes(item)
     if method == "gemm" and not needs_tile and not g.channels_first:
         samples, rows = max(g.batch, 1), oh  # nothing to allocate: one GEMM
     else:
         target = _DEPTHWISE_CHUNK_BYTES if method == "depthwise" else _GEMM_CHUNK_BYTES
-        samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes, target, ow)
-    kernel_bytes = kh * kw * c * f // g.groups * item
-    return _Plan(method, samples, rows, chunk_bytes(samples, rows) + kernel_bytes)
+        samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes - fixed, target, ow)
+    return _Plan(method, samples, rows, chunk_bytes(samples, rows) + fixed)
 
 
 def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:
     """Chunking of the fast Conv2DTranspose (chunks of input rows)."""
-    max_bytes = DEFAULT_SCRATCH_BYTES if max_scratch_bytes is None else max_scratch_bytes
+    max_bytes = _scratch_limit(max_scratch_bytes)
     item = g.dtype.itemsize
     (kh, kw), (sh, _) = g.kernel_size, g.strides
     (keh, _) = g.effective_kernel
@@ -503,9 +550,10 @@ def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_byte
             total += samples * min(oh, (rows - 1) * sh + keh) * ow * f  # output rows it touches
         return total * item
 
-    samples, rows = _split(g.batch, h, chunk_bytes, max_bytes, _GEMM_CHUNK_BYTES, w)
-    kernel_bytes = kh * kw * c * f * item
-    return _Plan("gemm-scatter", samples, rows, chunk_bytes(samples, rows) + kernel_bytes)
+    # The kernel cast to the compute dtype, and rearranged as a matrix.
+    fixed = 2 * kh * kw * c * f * item + _ufunc_buffer_bytes(item)
+    samples, rows = _split(g.batch, h, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, w)
+    return _Plan("gemm-scatter", samples, rows, chunk_bytes(samples, rows) + fixed)
 
 
 def _chunks(batch: int, rows: int, plan: _Plan):
@@ -516,8 +564,8 @@ def _chunks(batch: int, rows: int, plan: _Plan):
 
 
 def _reads_in_place(x: np.ndarray, dtype: np.dtype, channels_first: bool) -> bool:
-    """Whether x can be used as channels_last compute array without a copy."""
-    return not channels_first and x.dtype == dtype and x.strides[3] == x.itemsize
+    """Whether x can be read in place as the channels_last compute array (else it is copied per chunk)."""
+    return not channels_first and x.dtype == dtype and x.flags.c_contiguous
 
 
 # --------------------------------------------------------------------------
@@ -540,10 +588,11 @@ def conv2d_scratch_bytes(
     """Peak bytes of the temporary buffers of :func:`conv2d` (output excluded).
 
     Counts the largest chunk's padded input tile, its gathered windows (or
-    per-tap products) and, for channels_first, its channels_last result, plus
-    the kernel as a matrix.  Assumes x is a contiguous array of ``dtype``.
-    Stays under ``max_scratch_bytes`` (default ``DEFAULT_SCRATCH_BYTES``)
-    unless one output row of one sample needs more.
+    per-tap products) and, for channels_first, its channels_last result; plus
+    the kernel cast and rearranged, and NumPy's ufunc buffers.  ``dtype`` is
+    x's (the computation is float32 unless it is float64); x is assumed
+    contiguous.  Stays under ``max_scratch_bytes`` (default
+    ``DEFAULT_SCRATCH_BYTES``) unless one output row of one sample needs more.
 
     >>> conv2d_scratch_bytes((8, 56, 56, 64), (3, 3, 64, 64), padding="same") < 16 * 2**20
     True
@@ -568,8 +617,10 @@ def conv2d_memory(
 
     The input itself is not counted (the caller already holds it).
 
-    >>> conv2d_memory((1, 5, 5, 1), (3, 3, 1, 1), strides=2, padding="same")
-    592
+    >>> output = 32 * 112 * 112 * 64 * 4  # float32
+    >>> needed = conv2d_memory((32, 112, 112, 64), (3, 3, 64, 64), padding="same")
+    >>> output < needed <= output + DEFAULT_SCRATCH_BYTES
+    True
     """
     g = _conv2d_geometry(x_shape, kernel_shape, None, strides, padding, dilation_rate, groups, data_format, dtype)
     scratch = _conv2d_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes).scratch_bytes
@@ -592,7 +643,10 @@ def conv2d_transpose_scratch_bytes(
 
     Counts the largest chunk's per-tap products (pixels x kh*kw*filters), its
     input as a contiguous matrix when x must be cast or transposed and, for
-    channels_first, the output rows it touches; plus the kernel as a matrix.
+    channels_first, the output rows it touches; plus the kernel cast and
+    rearranged, and NumPy's ufunc buffers.  Arguments as for
+    :func:`conv2d_scratch_bytes`; the bound holds down to one input row of
+    one sample (and, for channels_first, the output rows it touches).
 
     >>> conv2d_transpose_scratch_bytes((8, 16, 16, 128), (4, 4, 64, 128), strides=2, padding="same") < 16 * 2**20
     True
@@ -600,7 +654,8 @@ def conv2d_transpose_scratch_bytes(
     g = _conv2d_transpose_geometry(
         x_shape, kernel_shape, None, strides, padding, output_padding, dilation_rate, data_format, dtype
     )
-    return _conv2d_transpose_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes).scratch_bytes
+    plan = _conv2d_transpose_plan(g, np.dtype(dtype) == g.dtype and not g.channels_first, max_scratch_bytes)
+    return plan.scratch_bytes
 
 
 def conv2d_transpose_memory(
@@ -617,8 +672,10 @@ def conv2d_transpose_memory(
 ) -> int:
     """Bytes :func:`conv2d_transpose` allocates for these shapes: its output plus its scratch.
 
-    >>> conv2d_transpose_memory((1, 1, 1, 1), (3, 3, 1, 1), strides=2)
-    108
+    >>> output = 8 * 32 * 32 * 64 * 4  # float32
+    >>> needed = conv2d_transpose_memory((8, 16, 16, 128), (4, 4, 64, 128), strides=2, padding="same")
+    >>> output < needed <= output + DEFAULT_SCRATCH_BYTES
+    True
     """
     g = _conv2d_transpose_geometry(
         x_shape, kernel_shape, None, strides, padding, output_padding, dilation_rate, data_format, dtype
@@ -628,28 +685,107 @@ def conv2d_transpose_memory(
 
 
 # --------------------------------------------------------------------------
+# Threads and scratch buffers (shared by both fast kernels)
+# --------------------------------------------------------------------------
+
+
+def _thread_count() -> int:
+    """Threads for element-wise work: the CPUs this process may use, or fewer if
+    ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` asks for fewer."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        try:
+            cpus = min(cpus, max(1, int(os.environ[name])))
+        except (KeyError, ValueError):
+            pass
+    return cpus
+
+
+# (process id, workers, pool): made on first use, again after a fork or if more threads are wanted.
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None or _pool[0] != os.getpid() or _pool[1] < threads:
+        _pool = (os.getpid(), threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="convcalc"))
+    return _pool[2]
+
+
+def _in_parallel(function: Callable[[slice, slice], None], samples: int, rows: int, items: int) -> None:
+    """Call ``function(samples_slice, rows_slice)`` on disjoint parts of a chunk, in threads.
+
+    The chunk (``samples`` x ``rows``, ``items`` numbers in all) is cut
+    along its longer axis; each part must touch only its own output.
+    """
+    threads = min(_thread_count(), items // _MIN_PARALLEL_ITEMS, max(samples, rows))
+    if threads <= 1:
+        function(slice(0, samples), slice(0, rows))
+        return
+    length = samples if samples >= rows else rows
+    bounds = [length * i // threads for i in range(threads + 1)]
+    if samples >= rows:
+        parts = [(slice(a, b), slice(0, rows)) for a, b in zip(bounds, bounds[1:])]
+    else:
+        parts = [(slice(0, samples), slice(a, b)) for a, b in zip(bounds, bounds[1:])]
+    pool = _executor(threads)
+    for future in [pool.submit(function, *part) for part in parts]:
+        future.result()
+
+
+class _Scratch:
+    """Buffers reused from chunk to chunk, so each is allocated once per call.
+
+    ``get(name, shape)`` returns a view of the named buffer; a buffer is
+    replaced (the old one released first) only if a later chunk needs more.
+    """
+
+    def __init__(self, dtype: np.dtype):
+        self.dtype = dtype
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = int(np.prod(shape))
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            self._buffers.pop(name, None)
+            del buffer  # release before allocating: the plan counts one of each
+            buffer = self._buffers[name] = np.empty(size, dtype=self.dtype)
+        return buffer[:size].reshape(shape)
+
+
+# --------------------------------------------------------------------------
 # Fast Conv2D
 # --------------------------------------------------------------------------
 
 
-def _input_tile(x_cl: np.ndarray, n0: int, n1: int, row0: int, row1: int, width: int, g: _Geometry, copy: bool):
+def _input_tile(
+    x_cl: np.ndarray, n0: int, n1: int, row0: int, row1: int, width: int, g: _Geometry, scratch: _Scratch | None
+) -> np.ndarray:
     """Rows [row0, row1) and columns [0, width) of the padded input of samples [n0, n1).
 
     Coordinates are those of the padded input; positions in the padding are
-    zeros.  Returns a view of x when no copy is needed.
+    zeros.  Returns a view of x when ``scratch`` is None (nothing to pad,
+    cast or transpose), else a copy in a scratch buffer.
     """
+    if scratch is None:
+        return x_cl[n0:n1, row0:row1, :width]
     (top, _), (left, _) = g.pads
     (h, w) = g.in_size
-    if not copy:
-        return x_cl[n0:n1, row0:row1, :width]
-    tile = np.zeros((n1 - n0, row1 - row0, width, g.in_channels), dtype=g.dtype)
-    # The part of the tile that lies inside the input; the rest stays zero.
-    src_r0, src_r1 = max(row0 - top, 0), min(row1 - top, h)
-    src_c0, src_c1 = max(-left, 0), min(width - left, w)
-    if src_r0 < src_r1 and src_c0 < src_c1:
-        tile[:, src_r0 + top - row0 : src_r1 + top - row0, src_c0 + left : src_c1 + left] = x_cl[
-            n0:n1, src_r0:src_r1, src_c0:src_c1
-        ]
+    tile = scratch.get("tile", (n1 - n0, row1 - row0, width, g.in_channels))
+    # The part of the tile that lies inside the input gets x; the rest, zeros.
+    r0, r1 = min(max(row0 - top, 0), h), max(min(row1 - top, h), 0)
+    c0, c1 = min(max(-left, 0), w), max(min(width - left, w), 0)
+    t0, t1 = r0 + top - row0, max(r1 + top - row0, r0 + top - row0)
+    u0, u1 = c0 + left, max(c1 + left, c0 + left)
+    tile[:, :t0] = 0
+    tile[:, t1:] = 0
+    tile[:, t0:t1, :u0] = 0
+    tile[:, t0:t1, u1:] = 0
+    tile[:, t0:t1, u0:u1] = x_cl[n0:n1, r0:r1, c0:c1]
     return tile
 
 
@@ -666,6 +802,100 @@ def _windows(tile: np.ndarray, rows: int, cols: int, g: _Geometry) -> np.ndarray
         strides=(sn, sr * sh, sc * sw, sr * dh, sc * dw, sch),
         writeable=False,
     )
+
+
+def _conv2d_weights(kernel: np.ndarray, g: _Geometry, method: str) -> np.ndarray:
+    """The kernel rearranged for the chunk method.
+
+    kernel : ndarray of shape (kh, kw, c // groups, filters)
+    returns : depthwise (kh, kw, ow or 1, m, c) with m = filters // c; gemm and
+        im2col without groups (kh*kw*c, filters), rows ordered (a, b, channel)
+        like the gathered windows; grouped im2col (groups, kh*kw*cg, fg).
+    """
+    (kh, kw), c, f, groups = g.kernel_size, g.in_channels, g.filters, g.groups
+    group_channels, group_filters = c // groups, f // groups
+    if method == "depthwise":
+        # Filter k*m + j reads channel k only: kernel[a, b, 0, :] is (c, m);
+        # stored (m, c) so that element-wise loops run along the channels,
+        # and repeated along a whole output row (see _WIDE_TAPS_BYTES).
+        taps = kernel.reshape(kh, kw, 1, c, group_filters).transpose(0, 1, 2, 4, 3)
+        ow = g.out_size[1]
+        if kh * kw * ow * f * g.dtype.itemsize <= _WIDE_TAPS_BYTES:
+            taps = np.broadcast_to(taps, (kh, kw, ow, group_filters, c))
+        return np.ascontiguousarray(taps)
+    if groups == 1:
+        return np.ascontiguousarray(kernel.reshape(kh * kw * c, f))
+    # Filters [k*fg, (k+1)*fg) of group k read its channels [k*cg, (k+1)*cg).
+    return np.ascontiguousarray(
+        kernel.reshape(kh, kw, group_channels, groups, group_filters)
+        .transpose(3, 0, 1, 2, 4)
+        .reshape(groups, kh * kw * group_channels, group_filters)
+    )
+
+
+def _gemm_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
+    """1x1, stride 1: the tile is the matrix (a view, the tile being contiguous)."""
+    nb, rb, ow, _, _, c = windows.shape
+    pixels = nb * rb * ow
+    np.matmul(windows.reshape(pixels, c), matrix, out=target.reshape(pixels, -1))
+
+
+def _im2col_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
+    """Gather the windows into a (pixels, kh*kw*c) matrix, then one GEMM (batched over groups)."""
+    nb, rb, ow, kh, kw, c = windows.shape
+    pixels = nb * rb * ow
+    if matrix.ndim == 2:
+        columns = scratch.get("columns", windows.shape)
+        source = windows
+    else:
+        groups = matrix.shape[0]
+        # Group-major (groups, pixels, kh*kw*cg), so that matmul batches over groups.
+        columns = scratch.get("columns", (groups, nb, rb, ow, kh, kw, c // groups))
+        source = windows.reshape(nb, rb, ow, kh, kw, groups, c // groups).transpose(5, 0, 1, 2, 3, 4, 6)
+
+    def gather(samples: slice, rows: slice) -> None:
+        np.copyto(columns[..., samples, rows, :, :, :, :], source[..., samples, rows, :, :, :, :])
+
+    _in_parallel(gather, nb, rb, columns.size)
+    if matrix.ndim == 2:
+        np.matmul(columns.reshape(pixels, kh * kw * c), matrix, out=target.reshape(pixels, -1))
+        return
+    groups, rows, group_filters = matrix.shape
+    products = scratch.get("products", (groups, pixels, group_filters))
+    np.matmul(columns.reshape(groups, pixels, rows), matrix, out=products)
+    target.reshape(pixels, groups, group_filters)[...] = products.transpose(1, 0, 2)
+
+
+def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
+    """Multiply-accumulate tap by tap, channels innermost (one channel per group, no GEMM to make)."""
+    nb, rb, ow, kh, kw, c = windows.shape
+    multiplier = taps.shape[3]
+    # target (a contiguous chunk) as (nb, rb, ow, c, m): filter k*m + j is [..., k, j]
+    filters = target.reshape(nb, rb, ow, c, multiplier)
+    if multiplier == 1:
+        sums = filters.reshape(nb, rb, ow, 1, c)
+    else:
+        # Summed as (m, c), then transposed to Keras's filter order (c, m).
+        sums = scratch.get("sums", (nb, rb, ow, multiplier, c))
+    products = scratch.get("products", sums.shape)
+
+    def accumulate(samples: slice, rows: slice) -> None:
+        part_sums, part_products = sums[samples, rows], products[samples, rows]
+        for a in range(kh):
+            for b in range(kw):
+                tap = windows[samples, rows, :, None, a, b, :]
+                if a == b == 0:
+                    np.multiply(tap, taps[a, b], out=part_sums)
+                else:
+                    np.multiply(tap, taps[a, b], out=part_products)
+                    part_sums += part_products
+        if multiplier > 1:
+            filters[samples, rows] = part_sums.transpose(0, 1, 2, 4, 3)
+
+    _in_parallel(accumulate, nb, rb, sums.size)
+
+
+_CHUNK_METHODS = {"gemm": _gemm_chunk, "im2col": _im2col_chunk, "depthwise": _depthwise_chunk}
 
 
 def conv2d(
@@ -709,63 +939,22 @@ def conv2d(
     plan = _conv2d_plan(g, in_place, max_scratch_bytes)
     copy_tile = not in_place or any(p for pair in g.pads for p in pair)
 
-    (kh, kw), (sh, sw), (keh, kew) = g.kernel_size, g.strides, g.effective_kernel
-    (oh, ow), c, f, groups = g.out_size, g.in_channels, g.filters, g.groups
-    group_channels, group_filters = c // groups, f // groups
-    kernel = kernel.astype(g.dtype, copy=False)
-    if plan.method == "depthwise":
-        # Filter g*m + j reads channel g only: kernel[a, b, 0, :] as (c, m).
-        taps = kernel.reshape(kh, kw, c, group_filters)
-    elif groups == 1:
-        # Rows ordered (a, b, channel) like the gathered windows.
-        matrix = np.ascontiguousarray(kernel.reshape(kh * kw * c, f))
-    else:
-        # One (kh*kw*cg, fg) matrix per group, for a matmul batched over groups.
-        matrix = np.ascontiguousarray(
-            kernel.reshape(kh, kw, group_channels, groups, group_filters)
-            .transpose(3, 0, 1, 2, 4)
-            .reshape(groups, kh * kw * group_channels, group_filters)
-        )
+    (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
+    weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
     bias = None if bias is None else bias.astype(g.dtype)
 
     out = np.empty(g.output_shape, dtype=g.dtype)
-    out_cl = _channels_last(out, g)
-    width = (ow - 1) * sw + kew
+    scratch = _Scratch(g.dtype)
+    width = (ow - 1) * sw + kew  # the padded columns the windows reach
     for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
-        nb, rb = n1 - n0, r1 - r0
-        pixels = nb * rb * ow
-        tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, copy_tile)
-        windows = _windows(tile, rb, ow, g)
+        tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None)
+        windows = _windows(tile, r1 - r0, ow, g)
         # Results go straight into out unless it is channels_first.
-        target = np.empty((nb, rb, ow, f), g.dtype) if g.channels_first else out[n0:n1, r0:r1]
-        if plan.method == "depthwise":
-            target = target.reshape(nb, rb, ow, c, group_filters)
-            products = np.empty_like(target)
-            for a in range(kh):
-                for b in range(kw):
-                    tap = windows[:, :, :, a, b, :, None]
-                    if a == b == 0:
-                        np.multiply(tap, taps[a, b], out=target)
-                    else:
-                        np.multiply(tap, taps[a, b], out=products)
-                        target += products
-            target = target.reshape(nb, rb, ow, f)
-        elif plan.method == "gemm":
-            # A view when the tile is contiguous, which it is for 1x1 stride 1.
-            np.matmul(windows.reshape(pixels, c), matrix, out=target.reshape(pixels, f))
-        elif groups == 1:
-            columns = np.empty((nb, rb, ow, kh, kw, c), dtype=g.dtype)
-            np.copyto(columns, windows)
-            np.matmul(columns.reshape(pixels, kh * kw * c), matrix, out=target.reshape(pixels, f))
+        if g.channels_first:
+            target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
         else:
-            # Gather windows group-major, (groups, pixels, kh*kw*cg), for one batched matmul.
-            columns = np.empty((groups, nb, rb, ow, kh, kw, group_channels), dtype=g.dtype)
-            np.copyto(
-                columns,
-                windows.reshape(nb, rb, ow, kh, kw, groups, group_channels).transpose(5, 0, 1, 2, 3, 4, 6),
-            )
-            products = np.matmul(columns.reshape(groups, pixels, kh * kw * group_channels), matrix)
-            target.reshape(pixels, groups, group_filters)[...] = products.transpose(1, 0, 2)
+            target = out[n0:n1, r0:r1]
+        _CHUNK_METHODS[plan.method](windows, weights, target, scratch)
         if bias is not None:
             target += bias
         if g.channels_first:
@@ -842,29 +1031,40 @@ def conv2d_transpose(
     out = np.zeros(g.output_shape, dtype=g.dtype)
     if bias is not None:
         out += bias.astype(g.dtype).reshape((f, 1, 1) if g.channels_first else (f,))
+    scratch = _Scratch(g.dtype)
     for n0, n1, i0, i1 in _chunks(g.batch, h, plan):
         nb, rb = n1 - n0, i1 - i0
         pixels = nb * rb * w
-        rows = np.ascontiguousarray(x_cl[n0:n1, i0:i1], dtype=g.dtype).reshape(pixels, c)
-        products = np.matmul(rows, matrix).reshape(nb, rb, w, kh, kw, f)
+        rows = x_cl[n0:n1, i0:i1]
+        if not in_place:
+            rows = scratch.get("rows", rows.shape)
+            rows[...] = x_cl[n0:n1, i0:i1]
+        products = scratch.get("products", (nb, rb, w, kh, kw, f))
+        np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(pixels, kh * kw * f))
         if g.channels_first:
             # Accumulate the output rows this chunk touches channels_last, then add them transposed.
             o0 = max(i0 * sh - crop_h, 0)
             o1 = min((i1 - 1) * sh + keh - crop_h, oh)
-            target = np.zeros((nb, o1 - o0, ow, f), dtype=g.dtype)
+            target = scratch.get("result", (nb, o1 - o0, ow, f))
+            target.fill(0)
         else:
             o0, target = 0, out[n0:n1]
-        for a in range(kh):
-            lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
-            if lo >= hi:
-                continue  # this tap row falls entirely into the crop
-            out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
-            for b in range(kw):
-                clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
-                if clo >= chi:
-                    continue
-                out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
-                target[:, out_rows, out_cols] += products[:, lo - i0 : hi - i0, clo:chi, a, b]
+
+        def scatter(samples: slice, _rows: slice, i0=i0, i1=i1, o0=o0, target=target, products=products) -> None:
+            for a in range(kh):
+                lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
+                if lo >= hi:
+                    continue  # this tap row falls entirely into the crop
+                out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
+                for b in range(kw):
+                    clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
+                    if clo >= chi:
+                        continue
+                    out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
+                    target[samples, out_rows, out_cols] += products[samples, lo - i0 : hi - i0, clo:chi, a, b]
+
+        # Split over samples only: the rows of neighbouring input rows overlap in the output.
+        _in_parallel(scatter, nb, 1, products.size)
         if g.channels_first:
             out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
     return out

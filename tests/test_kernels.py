@@ -1,0 +1,521 @@
+"""convcalc.kernels: fast equals naive, shapes equal the formulas', hand-checked examples."""
+
+from __future__ import annotations
+
+import tracemalloc
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convcalc import formulas, kernels
+from convcalc.kernels import (
+    DEFAULT_SCRATCH_BYTES,
+    conv2d,
+    conv2d_memory,
+    conv2d_naive,
+    conv2d_scratch_bytes,
+    conv2d_transpose,
+    conv2d_transpose_memory,
+    conv2d_transpose_naive,
+    conv2d_transpose_scratch_bytes,
+)
+
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+TOLERANCE = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+
+
+# --------------------------------------------------------------------------
+# Random configurations
+# --------------------------------------------------------------------------
+
+
+@st.composite
+def geometry(draw, transpose: bool):
+    """Keyword arguments shared by both layers, valid by Keras's rules (the output may still be empty)."""
+    strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    if max(strides) > 1:
+        dilation_rate = (1, 1)  # Keras rejects strides > 1 with dilation > 1
+    else:
+        dilation_rate = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    kw = dict(
+        strides=draw(st.sampled_from([strides, strides[0]])) if strides[0] == strides[1] else strides,
+        padding=draw(st.sampled_from(["valid", "same"])),
+        dilation_rate=dilation_rate,
+        data_format=draw(st.sampled_from(["channels_last", "channels_first"])),
+    )
+    if transpose:
+        kw["output_padding"] = draw(
+            st.none() | st.tuples(st.integers(0, strides[0] - 1), st.integers(0, strides[1] - 1))
+        )
+    return kw
+
+
+@st.composite
+def conv2d_case(draw):
+    kw = draw(geometry(transpose=False))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    group_channels = draw(st.integers(1, 3))
+    group_filters = draw(st.integers(1, 3))
+    if draw(st.booleans()) and groups > 1:
+        group_channels = 1  # depthwise: groups == channels
+    kw["groups"] = groups
+    channels, filters = groups * group_channels, groups * group_filters
+    kernel_shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)), group_channels, filters)
+    return draw(arrays(kw, channels, kernel_shape, filters))
+
+
+@st.composite
+def conv2d_transpose_case(draw):
+    kw = draw(geometry(transpose=True))
+    channels, filters = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    kernel_shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)), filters, channels)
+    return draw(arrays(kw, channels, kernel_shape, filters))
+
+
+@st.composite
+def arrays(draw, kw, channels, kernel_shape, filters):
+    """(x, kernel, bias, kwargs) with 1x1 and rectangular inputs included."""
+    n, h, w = draw(st.integers(1, 3)), draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    shape = (n, h, w, channels) if kw["data_format"] == "channels_last" else (n, channels, h, w)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(shape).astype(dtype)
+    kernel = rng.standard_normal(kernel_shape).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype) if draw(st.booleans()) else None
+    return x, kernel, bias, kw
+
+
+def spatial(kw, x):
+    return x.shape[2:] if kw["data_format"] == "channels_first" else x.shape[1:3]
+
+
+def pairs(kw):
+    def pair(v):
+        return (v, v) if isinstance(v, int) or v is None else v
+
+    return {k: pair(v) for k, v in kw.items() if k in ("strides", "dilation_rate", "output_padding")}
+
+
+def conv2d_expected_size(x, kernel, kw):
+    p = pairs(kw)
+    return tuple(
+        formulas.conv_output_length(n, k, s, kw["padding"], d)
+        for n, k, s, d in zip(spatial(kw, x), kernel.shape[:2], p["strides"], p["dilation_rate"])
+    )
+
+
+def conv2d_transpose_expected_size(x, kernel, kw):
+    p = pairs(kw)
+    return tuple(
+        formulas.conv_transpose_output_length(n, k, s, kw["padding"], op, d)
+        for n, k, s, op, d in zip(
+            spatial(kw, x), kernel.shape[:2], p["strides"], p["output_padding"], p["dilation_rate"]
+        )
+    )
+
+
+def out_spatial(kw, y):
+    return y.shape[2:] if kw["data_format"] == "channels_first" else y.shape[1:3]
+
+
+# --------------------------------------------------------------------------
+# Properties
+# --------------------------------------------------------------------------
+
+
+@FAST
+@given(conv2d_case(), st.sampled_from([None, 1, 700]))
+def test_conv2d_fast_equals_naive(case, max_scratch_bytes):
+    x, kernel, bias, kw = case
+    size = conv2d_expected_size(x, kernel, kw)
+    if min(size) <= 0:
+        with pytest.raises(ValueError, match="too small"):
+            conv2d(x, kernel, bias, **kw)
+        return
+    expected = conv2d_naive(x, kernel, bias, **kw)
+    got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=max_scratch_bytes)
+    assert got.dtype == expected.dtype == x.dtype
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@FAST
+@given(conv2d_transpose_case(), st.sampled_from([None, 1, 700]))
+def test_conv2d_transpose_fast_equals_naive(case, max_scratch_bytes):
+    x, kernel, bias, kw = case
+    size = conv2d_transpose_expected_size(x, kernel, kw)
+    if min(size) <= 0:
+        with pytest.raises(ValueError, match="too small"):
+            conv2d_transpose(x, kernel, bias, **kw)
+        return
+    expected = conv2d_transpose_naive(x, kernel, bias, **kw)
+    got = conv2d_transpose(x, kernel, bias, **kw, max_scratch_bytes=max_scratch_bytes)
+    assert got.dtype == expected.dtype == x.dtype
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@FAST
+@given(conv2d_case())
+def test_conv2d_shape_equals_formula(case):
+    x, kernel, bias, kw = case
+    size = conv2d_expected_size(x, kernel, kw)
+    if min(size) <= 0:
+        return
+    for f in (conv2d, conv2d_naive):
+        y = f(x, kernel, bias, **kw)
+        assert out_spatial(kw, y) == size
+        assert y.shape[0] == x.shape[0]
+        assert y.shape[1 if kw["data_format"] == "channels_first" else 3] == kernel.shape[3]
+
+
+@FAST
+@given(conv2d_transpose_case())
+def test_conv2d_transpose_shape_equals_formula(case):
+    x, kernel, bias, kw = case
+    size = conv2d_transpose_expected_size(x, kernel, kw)
+    if min(size) <= 0:
+        return
+    for f in (conv2d_transpose, conv2d_transpose_naive):
+        y = f(x, kernel, bias, **kw)
+        assert out_spatial(kw, y) == size
+        assert y.shape[1 if kw["data_format"] == "channels_first" else 3] == kernel.shape[2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.booleans(), st.data())
+def test_memory_estimate_bounds_what_is_allocated(transpose, data):
+    """tracemalloc's peak during a call stays within the estimate (output + scratch)."""
+    x, kernel, bias, kw = data.draw(conv2d_transpose_case() if transpose else conv2d_case())
+    size = (conv2d_transpose_expected_size if transpose else conv2d_expected_size)(x, kernel, kw)
+    if min(size) <= 0:
+        return
+    budget = data.draw(st.sampled_from([None, 1, 2000]))
+    # Element-wise work split over threads, or not (small inputs normally are not).
+    parallel_items = data.draw(st.sampled_from([1, kernels._MIN_PARALLEL_ITEMS]))
+    fast, memory = (conv2d_transpose, conv2d_transpose_memory) if transpose else (conv2d, conv2d_memory)
+    estimate = memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
+    peaks = []
+    with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", parallel_items):
+        tracemalloc.start()
+        try:
+            # The smaller of two peaks: the first call may also fill one-time caches of Python and NumPy.
+            for _ in range(2):
+                tracemalloc.reset_peak()
+                before, _ = tracemalloc.get_traced_memory()
+                fast(x, kernel, bias, **kw, max_scratch_bytes=budget)
+                peaks.append(tracemalloc.get_traced_memory()[1] - before)
+        finally:
+            tracemalloc.stop()
+    # Python objects (views, tuples) come on top.
+    assert min(peaks) <= estimate + 16 * 1024
+
+
+# --------------------------------------------------------------------------
+# Hand-checked examples (independent of both implementations)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", [conv2d, conv2d_naive], ids=["fast", "naive"])
+def test_rgb_image_through_2x2_ones(f):
+    # Channels R=1, G=100, B=10000: each output sums 4 pixels of each channel.
+    x = np.stack([np.full((3, 3), v) for v in (1, 100, 10000)], axis=-1)[None]
+    y = f(x, np.ones((2, 2, 3, 1)), bias=np.zeros(1))
+    assert y.shape == (1, 2, 2, 1)
+    assert y[0, :, :, 0].tolist() == [[40404, 40404], [40404, 40404]]
+
+
+@pytest.mark.parametrize("f", [conv2d, conv2d_naive], ids=["fast", "naive"])
+def test_ones_5x5_stride_2_same(f):
+    # total padding (3-1)*2 + 3 - 5 = 2: one pixel each side, corners see 2x2 ones.
+    y = f(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), strides=2, padding="same")
+    assert y[0, :, :, 0].tolist() == [[4, 6, 4], [6, 9, 6], [4, 6, 4]]
+
+
+@pytest.mark.parametrize("f", [conv2d, conv2d_naive], ids=["fast", "naive"])
+def test_same_padding_odd_pixel_goes_bottom_right(f):
+    # 6 wide, kernel 2, stride 1, same: total 1, all of it after; the window
+    # of the last output sees x[5] and one zero.
+    x = np.arange(1, 7, dtype=np.float64).reshape(1, 1, 6, 1)
+    y = f(x, np.ones((1, 2, 1, 1)), padding="same")
+    assert y[0, 0, :, 0].tolist() == [3, 5, 7, 9, 11, 6]
+
+
+@pytest.mark.parametrize("f", [conv2d, conv2d_naive], ids=["fast", "naive"])
+def test_dilation_and_groups_by_hand(f):
+    x = np.arange(1, 6, dtype=np.float64).reshape(1, 1, 5, 1)
+    # dilation 2: taps x[j] and x[j+2]
+    assert f(x, np.ones((1, 2, 1, 1)), dilation_rate=2)[0, 0, :, 0].tolist() == [4, 6, 8]
+    # depthwise, 2 channels: channel 0 doubled, channel 1 negated
+    x2 = np.stack([x[..., 0], 10 * x[..., 0]], axis=-1)
+    k = np.array([2.0, -1.0]).reshape(1, 1, 1, 2)
+    y = f(x2, k, groups=2)
+    assert y[0, 0, :, 0].tolist() == [2, 4, 6, 8, 10]
+    assert y[0, 0, :, 1].tolist() == [-10, -20, -30, -40, -50]
+
+
+@pytest.mark.parametrize("f", [conv2d_transpose, conv2d_transpose_naive], ids=["fast", "naive"])
+def test_transpose_single_pixel_reproduces_kernel(f):
+    kernel = np.arange(1, 10, dtype=np.float64).reshape(3, 3, 1, 1)
+    y = f(np.full((1, 1, 1, 1), 2.0), kernel, strides=2)
+    # valid, op None: 0*2 + 3 + max(3, 2) - 3 = 3; the kernel is stamped unflipped
+    assert y[0, :, :, 0].tolist() == (2 * kernel[:, :, 0, 0]).tolist()
+
+
+@pytest.mark.parametrize("f", [conv2d_transpose, conv2d_transpose_naive], ids=["fast", "naive"])
+def test_transpose_2x2_ones_stride_2_overlap(f):
+    # Four 3x3 stamps at (0, 0), (0, 2), (2, 0), (2, 2) overlap on row/column 2.
+    y = f(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1)), strides=2)
+    assert y[0, :, :, 0].tolist() == [
+        [1, 1, 2, 1, 1],
+        [1, 1, 2, 1, 1],
+        [2, 2, 4, 2, 2],
+        [1, 1, 2, 1, 1],
+        [1, 1, 2, 1, 1],
+    ]
+
+
+@pytest.mark.parametrize("f", [conv2d_transpose, conv2d_transpose_naive], ids=["fast", "naive"])
+def test_transpose_same_and_output_padding_by_hand(f):
+    # 1-D along the width: x = [1, 2], kernel [1, 10, 100], stride 2.
+    # Stamps: x0 at 0..2 -> [1, 10, 100], x1 at 2..4 -> [2, 20, 200];
+    # full = [1, 10, 102, 20, 200].
+    x = np.array([1.0, 2.0]).reshape(1, 1, 2, 1)
+    k = np.array([1.0, 10.0, 100.0]).reshape(1, 3, 1, 1)
+    row = lambda **kw: f(x, k, strides=(1, 2), **kw)[0, 0, :, 0].tolist()  # noqa: E731
+    assert row() == [1, 10, 102, 20, 200]  # valid: length 1*2 + 3 + (max(3, 2) - 3) = 5
+    assert row(output_padding=(0, 1)) == [1, 10, 102, 20, 200, 0]  # one more column, bottom/right
+    # same, op None: length 2*2 = 4; TF's forward conv of length 4 pads 0 before,
+    # so the output is the full stamp sum from its start.
+    assert row(padding="same") == [1, 10, 102, 20]
+    # same, op 0: length 1*2 + 3%2 + 0 = 3; the forward conv of length 3 pads 1 before.
+    assert row(padding="same", output_padding=(0, 0)) == [10, 102, 20]
+
+
+@pytest.mark.parametrize("f", [conv2d_transpose, conv2d_transpose_naive], ids=["fast", "naive"])
+def test_transpose_is_the_adjoint_of_conv2d(f):
+    """<conv2d(x), y> == <x, conv2d_transpose(y)> with the same kernel: TF's definition."""
+    rng = np.random.default_rng(0)
+    for strides, padding, size, kernel_size in [
+        (2, "same", 7, (3, 3)), (3, "valid", 8, (3, 2)), (2, "valid", 7, (3, 2)), (1, "same", 6, (3, 3)),
+    ]:
+        x = rng.standard_normal((2, size, size + 1, 3))
+        kernel = rng.standard_normal((*kernel_size, 3, 4))
+        forward = conv2d_naive(x, kernel, strides=strides, padding=padding)
+        y = rng.standard_normal(forward.shape)
+        # output_padding chosen so the transposed output has x's shape
+        (h, w) = x.shape[1:3]
+        op = tuple(
+            n - formulas.conv_transpose_output_length(m, k, strides, padding, 0)
+            for n, m, k in zip((h, w), forward.shape[1:3], kernel.shape[:2])
+        )
+        assert all(0 <= p < strides for p in op)
+        # Conv2DTranspose's layout (kh, kw, filters, c_in) is Conv2D's (kh, kw, c_in, filters) read backwards.
+        back = f(y, kernel, strides=strides, padding=padding, output_padding=op)
+        assert back.shape == x.shape
+        np.testing.assert_allclose(np.vdot(forward, y), np.vdot(x, back), rtol=1e-10)
+
+
+# --------------------------------------------------------------------------
+# Golden outputs from real Keras 3.15.1 / TensorFlow 2.21 (CPU), exact integers.
+# Generated by this script, run where Keras is installed (not needed by the tests):
+#
+#     import numpy as np, keras
+#     for kind, shape, kw in CASES:  # kind, input shape without batch, layer kwargs
+#         x = np.arange(1, np.prod(shape) + 1, dtype=np.float32).reshape(1, *shape)
+#         layer = getattr(keras.layers, kind)(use_bias=False, **kw)
+#         layer.build(x.shape)
+#         k = ((np.arange(np.prod(layer.kernel.shape)) % 5) - 2).astype(np.float32).reshape(layer.kernel.shape)
+#         layer.set_weights([k])
+#         print(kind, shape, kw, np.asarray(layer(x))[0].transpose(2, 0, 1).astype(int).tolist())
+#
+# (TF_ENABLE_ONEDNN_OPTS=1 for the dilated Conv2DTranspose: TF's own CPU kernel
+# refuses dilation there; the other cases agree with and without oneDNN.)
+# --------------------------------------------------------------------------
+
+KERAS_GOLDEN = [
+    (
+        'Conv2DTranspose', (4, 3, 2), {'filters': 1, 'kernel_size': (3, 2), 'strides': (2, 3), 'padding': 'same'},
+        [[[-4, 2, 0, -10, 4, 0, -16, 6, 0], [-2, -1, 0, -2, -3, 0, -2, -5, 0],
+          [-17, 4, 0, -17, 0, 0, -17, -4, 0], [-2, -7, 0, -2, -9, 0, -2, -11, 0],
+          [-17, -8, 0, -17, -12, 0, -17, -16, 0], [-2, -13, 0, -2, -15, 0, -2, -17, 0],
+          [-17, -20, 0, -17, -24, 0, -17, -28, 0], [-2, -19, 0, -2, -21, 0, -2, -23, 0]]],
+    ),
+    (
+        'Conv2DTranspose', (3, 3, 1), {'filters': 1, 'kernel_size': 3, 'strides': 2, 'padding': 'same', 'output_padding': 1},
+        [[[-2, -1, -4, -2, -6, -3], [1, 2, 0, 4, -1, 6], [-9, -4, -11, -5, -13, -6], [4, 8, -3, 10, -4, 12],
+          [-18, -7, -17, -8, -19, -9], [7, 14, -6, 16, -7, 18]]],
+    ),
+    (
+        'Conv2DTranspose', (3, 2, 1), {'filters': 1, 'kernel_size': 4, 'strides': 2, 'padding': 'same'},
+        [[[-2, 3, -4, -2], [-1, -8, 2, -4], [-5, 7, -8, 0], [1, -14, 4, -8], [-7, 13, -14, 2],
+          [10, -4, 7, -12]]],
+    ),
+    (
+        'Conv2DTranspose', (3, 4, 1), {'filters': 1, 'kernel_size': 3, 'dilation_rate': 2, 'padding': 'same'},
+        [[[-26, -26, -7, -8], [17, 20, 4, 4], [26, 28, 5, 6]]],
+    ),
+    (
+        'Conv2DTranspose', (2, 2, 1), {'filters': 1, 'kernel_size': (2, 3), 'strides': 3, 'output_padding': (1, 2)},
+        [[[-2, -1, 0, -4, -2, 0, 0, 0], [1, 2, -2, 2, 4, -4, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0],
+          [-6, -3, 0, -8, -4, 0, 0, 0], [3, 6, -6, 4, 8, -8, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]],
+    ),
+    (
+        'Conv2D', (5, 7, 1), {'filters': 1, 'kernel_size': (3, 4), 'strides': (2, 3), 'padding': 'same'},
+        [[[-16, -12, 39], [-70, -44, 41], [-86, -81, -84]]],
+    ),
+    (
+        'Conv2D', (4, 5, 2), {'filters': 2, 'kernel_size': 3, 'dilation_rate': (2, 1), 'padding': 'same', 'groups': 2},
+        [[[14, 13, 11, 9, 60], [14, 3, 1, -1, 80], [-19, -40, -44, -48, -12], [-9, -60, -64, -68, -32]],
+         [[-44, -24, -24, -24, -12], [-54, -24, -24, -24, -2], [14, 12, 10, 8, 62], [14, 2, 0, -2, 82]]],
+    ),
+]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "naive"])
+@pytest.mark.parametrize(
+    "kind, shape, kw, expected", KERAS_GOLDEN, ids=[f"{c[0]}-{i}" for i, c in enumerate(KERAS_GOLDEN)]
+)
+def test_equals_keras(kind, shape, kw, expected, fast):
+    kw = dict(kw)
+    filters, kernel_size = kw.pop("filters"), kw.pop("kernel_size")
+    kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    if kind == "Conv2DTranspose":
+        kernel_shape = formulas.conv_transpose_kernel_shape(kernel_size, shape[2], filters)
+        f = conv2d_transpose if fast else conv2d_transpose_naive
+    else:
+        kernel_shape = formulas.conv_kernel_shape(kernel_size, shape[2], filters, kw.get("groups", 1))
+        f = conv2d if fast else conv2d_naive
+    x = np.arange(1, np.prod(shape) + 1, dtype=np.float32).reshape(1, *shape)
+    kernel = ((np.arange(np.prod(kernel_shape)) % 5) - 2).astype(np.float32).reshape(kernel_shape)
+    assert f(x, kernel, **kw)[0].transpose(2, 0, 1).tolist() == expected
+
+
+# --------------------------------------------------------------------------
+# Chunking, dtypes, validation
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunking_does_not_change_results(dtype):
+    # Equal up to rounding: BLAS may sum in another order when a GEMM has fewer rows.
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 11, 9, 6)).astype(dtype)
+    x_first = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    cases = [
+        (conv2d, rng.standard_normal((3, 3, 6, 4)), dict(strides=2, padding="same")),
+        (conv2d, rng.standard_normal((3, 2, 2, 6)), dict(groups=3, dilation_rate=2, data_format="channels_first")),
+        (conv2d, rng.standard_normal((3, 3, 1, 12)), dict(groups=6, padding="same")),
+        (conv2d, rng.standard_normal((1, 1, 6, 5)), dict()),
+        (conv2d_transpose, rng.standard_normal((4, 4, 3, 6)), dict(strides=2, padding="same")),
+        (conv2d_transpose, rng.standard_normal((3, 3, 3, 6)), dict(strides=3, data_format="channels_first")),
+    ]
+    for f, kernel, kw in cases:
+        xs = x_first if kw.get("data_format") == "channels_first" else x
+        whole = f(xs, kernel.astype(dtype), **kw)
+        for budget in (1, 3000, 10**9):
+            chunked = f(xs, kernel.astype(dtype), **kw, max_scratch_bytes=budget)
+            assert chunked.dtype == whole.dtype == dtype
+            np.testing.assert_allclose(chunked, whole, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threaded_element_wise_work_equals_naive(monkeypatch, dtype):
+    # Small inputs normally stay on one thread: force the split into parts.
+    monkeypatch.setattr(kernels, "_MIN_PARALLEL_ITEMS", 1)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 9, 7, 6)).astype(dtype)
+    x_first = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    cases = [
+        (conv2d, conv2d_naive, x, (3, 3, 6, 4), dict(padding="same")),
+        (conv2d, conv2d_naive, x, (3, 2, 1, 6), dict(groups=6, strides=(1, 2))),
+        (conv2d, conv2d_naive, x, (3, 3, 1, 12), dict(groups=6, padding="same")),  # multiplier 2
+        (conv2d, conv2d_naive, x_first, (2, 2, 2, 6), dict(groups=3, data_format="channels_first")),
+        (conv2d_transpose, conv2d_transpose_naive, x, (4, 4, 3, 6), dict(strides=2, padding="same")),
+        (conv2d_transpose, conv2d_transpose_naive, x_first, (3, 3, 2, 6), dict(data_format="channels_first")),
+    ]
+    for fast, naive, xs, kernel_shape, kw in cases:
+        kernel = rng.standard_normal(kernel_shape).astype(dtype)
+        bias = rng.standard_normal(kernel_shape[2] if fast is conv2d_transpose else kernel_shape[3]).astype(dtype)
+        for budget in (None, 1):  # one chunk split over threads; chunks of one row or one sample
+            np.testing.assert_allclose(
+                fast(xs, kernel, bias, **kw, max_scratch_bytes=budget), naive(xs, kernel, bias, **kw), **TOLERANCE[dtype]
+            )
+
+
+def test_scratch_stays_under_the_bound_whatever_the_batch():
+    one = conv2d_scratch_bytes((1, 112, 112, 64), (3, 3, 64, 64), padding="same")
+    many = conv2d_scratch_bytes((512, 112, 112, 64), (3, 3, 64, 64), padding="same")
+    assert many <= DEFAULT_SCRATCH_BYTES and one <= many
+    assert conv2d_scratch_bytes((512, 112, 112, 64), (3, 3, 64, 64), max_scratch_bytes=2**20) <= 2**20
+    # one huge image is split into bands of rows
+    assert conv2d_scratch_bytes((1, 4000, 4000, 64), (3, 3, 64, 64), max_scratch_bytes=2**24) <= 2**24
+    assert conv2d_transpose_scratch_bytes((64, 64, 64, 128), (4, 4, 64, 128), strides=2) <= DEFAULT_SCRATCH_BYTES
+    out = 64 * 128 * 128 * 64 * 4
+    assert out < conv2d_transpose_memory((64, 64, 64, 128), (4, 4, 64, 128), strides=2) <= out + DEFAULT_SCRATCH_BYTES
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [(np.float32, np.float32), (np.float64, np.float64), (np.float16, np.float32), (np.int64, np.float32),
+     (np.uint8, np.float32), (bool, np.float32)],
+)
+def test_dtype_rules(dtype, expected):
+    x = np.ones((1, 4, 4, 2), dtype=dtype)
+    # conv2d: 2*2 taps * 2 channels + bias; conv2d_transpose's corner: 1 tap * 2 channels + bias
+    for f, kernel, corner in ((conv2d, np.ones((2, 2, 2, 3)), 9.0), (conv2d_transpose, np.ones((2, 2, 3, 2)), 3.0)):
+        y = f(x, kernel, bias=np.ones(3, dtype=np.float64))
+        assert y.dtype == expected
+        assert y.flat[0] == corner
+
+
+def test_float32_input_with_float64_kernel_stays_float32():
+    assert conv2d(np.ones((1, 3, 3, 1), np.float32), np.ones((2, 2, 1, 1))).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: conv2d(np.ones((4, 4, 3)), np.ones((3, 3, 3, 1))), r"4-D.*\(4, 4, 3\)"),
+        (lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 3))), r"kernel must be 4-D"),
+        (lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 2, 1))), r"\(3, 3, 2, 1\).*\(1, 4, 4, 3\)"),
+        (lambda: conv2d(np.ones((1, 4, 4, 4)), np.ones((3, 3, 2, 3)), groups=2), r"groups=2.*3 filters"),
+        (lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 3, 2)), bias=np.ones(3)), r"bias.*\(2,\)"),
+        (lambda: conv2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1))), r"\(1, 2, 2, 1\) is too small"),
+        (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=2, dilation_rate=2), "dilation"),
+        (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), padding="full"), "padding"),
+        (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), data_format="nhwc"), "data_format"),
+        (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=(1, 2, 3)), "strides"),
+        (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=0), "strides"),
+        (lambda: conv2d(np.ones((1, 4, 4, 1), complex), np.ones((3, 3, 1, 1))), "real"),
+        (
+            lambda: conv2d_transpose(np.ones((1, 4, 4, 3)), np.ones((3, 3, 3, 2))),
+            r"\(3, 3, 3, 2\).*\(1, 4, 4, 3\)",
+        ),
+        (
+            lambda: conv2d_transpose(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=2, output_padding=2),
+            "output_padding must be less than strides",
+        ),
+    ],
+)
+def test_invalid_arguments_raise_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_channels_first_matches_channels_last():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 6, 5, 4))
+    k = rng.standard_normal((3, 2, 4, 3))
+    last = conv2d(x, k, strides=(2, 1), padding="same")
+    first = conv2d(x.transpose(0, 3, 1, 2), k, strides=(2, 1), padding="same", data_format="channels_first")
+    np.testing.assert_allclose(first, last.transpose(0, 3, 1, 2), rtol=1e-12)
+    assert first.flags.c_contiguous
+
+
+def test_empty_batch():
+    assert conv2d(np.ones((0, 5, 5, 2)), np.ones((3, 3, 2, 4))).shape == (0, 3, 3, 4)
+    assert conv2d_transpose(np.ones((0, 5, 5, 2)), np.ones((3, 3, 4, 2))).shape == (0, 7, 7, 4)
