@@ -7,9 +7,13 @@ last axis, as Keras applies them: that is the width axis for channels_first.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import ConvcalcError
+
+CHUNK_ELEMENTS = 2**18  # activations run on slices this size, so their temporaries stay small
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -81,7 +85,7 @@ ACTIVATIONS = {
     "elu": _elu,
     "selu": lambda x: SELU_SCALE * _elu(x, SELU_ALPHA),
     "celu": lambda x: np.maximum(x, 0) + np.minimum(0, np.expm1(np.minimum(x, 0))),
-    "gelu": lambda x: 0.5 * x * _erfc(-x / np.sqrt(2.0)),
+    "gelu": lambda x: 0.5 * x * _erfc(x * (-1 / math.sqrt(2.0))),
     "sigmoid": _sigmoid,
     "hard_sigmoid": _hard_sigmoid,
     "hard_silu": lambda x: x * _hard_sigmoid(x),
@@ -108,11 +112,27 @@ ACTIVATIONS = {
 
 
 def apply_activation(identifier, x: np.ndarray) -> np.ndarray:
-    """Apply a layer's ``activation`` (a name, ``None``, or a dotted reference such as ``tf.nn.relu``)."""
+    """Apply a layer's ``activation`` (a name, ``None``, or a dotted reference such as ``tf.nn.relu``).
+
+    The work goes slice by slice of whole last-axis rows (softmax needs whole rows), so that the
+    temporaries stay near ``CHUNK_ELEMENTS`` values however large ``x`` is.
+    """
     if identifier is None:
         return x
     name = identifier if isinstance(identifier, str) else identifier.short
     function = ACTIVATIONS.get(name)
     if function is None:
         raise ConvcalcError(f"activation={name!r} is not implemented by convcalc's --run kernels.")
-    return function(x).astype(x.dtype, copy=False)
+    if name == "linear":
+        return x
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+    out = np.empty_like(rows)
+    step = max(1, CHUNK_ELEMENTS // max(1, rows.shape[1]))
+    for start in range(0, rows.shape[0], step):
+        out[start:start + step] = function(rows[start:start + step])
+    return out.reshape(x.shape)
+
+
+def scratch_bytes(itemsize: int, last_axis: int) -> int:
+    """Temporaries of one slice: GELU's polynomial keeps about 16 arrays of a slice alive."""
+    return 16 * max(CHUNK_ELEMENTS, last_axis) * itemsize

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import initializers, kernels
 from .activations import apply_activation
+from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError, ExitCode
 from .formulas import weight_count
 from .stack import LayerRow, StackResult
@@ -115,17 +116,38 @@ def run_dtype(sample_dtype: np.dtype | None) -> np.dtype:
 
 
 def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
-    """Peak bytes of a run: all weights, plus for the worst layer its input,
-    output and the kernels' bounded scratch space."""
+    """Peak bytes of a run: every weight, plus the worst layer's input, its output and
+    scratch as the kernels count them, and the activation's temporaries."""
     size = dtype.itemsize
     weights = sum(weight_count(shape) for row in result.layers for shape in _weight_shapes(row).values())
     peak = 0
     for row in result.layers:
-        outputs = batch * weight_count(row.output_shape[1:])
-        data = batch * weight_count(row.input_shape[1:]) + outputs
-        scratch = min(kernels.DEFAULT_SCRATCH_BYTES, 2 * outputs * size)
-        peak = max(peak, data * size + scratch)
+        output = batch * weight_count(row.output_shape[1:]) * size
+        layer = batch * weight_count(row.input_shape[1:]) * size + _kernel_bytes(row, batch, dtype)
+        if row.layer.args.get("activation") not in (None, "linear"):
+            layer += output + activation_scratch(size, row.output_shape[-1])
+        peak = max(peak, layer)
     return weights * size + peak
+
+
+def _kernel_bytes(row: LayerRow, batch: int, dtype: np.dtype) -> int:
+    """Output plus scratch of one convolution, from the kernels' own accounting (1-D as height 1)."""
+    args = row.layer.args
+    x_shape, kernel = (batch, *row.input_shape[1:]), row.kernel_shape
+    strides, dilation = args["strides"], args["dilation_rate"]
+    padding = "valid" if args["padding"] == "causal" else args["padding"]
+    if row.type in ("Conv1D", "Conv1DTranspose"):
+        axis = 1 if row.data_format == "channels_last" else 2
+        x_shape = (*x_shape[:axis], 1, *x_shape[axis:])
+        kernel, strides, dilation = (1, *kernel), (1, *strides), (1, *dilation)
+    common = dict(strides=strides, padding=padding, dilation_rate=dilation, data_format=row.data_format,
+                  dtype=dtype.name)
+    if row.type.endswith("Transpose"):
+        op = args["output_padding"]
+        if op is not None and len(op) == 1:
+            op = (0, *op)
+        return kernels.conv2d_transpose_memory(x_shape, kernel, output_padding=op, **common)
+    return kernels.conv2d_memory(x_shape, kernel, groups=args["groups"], **common)
 
 
 def check_memory(estimate: int, limit: int) -> None:
@@ -294,7 +316,7 @@ def run_stack(
         x = filled_sample(expected_input, options.fill, result.data_format.value, dtype)
         sample = "constant " + ", ".join(f"{v:g}" for v in options.fill) + (" per channel" if len(options.fill) > 1 else "")
     else:
-        x = np.random.default_rng(options.seed).standard_normal(expected_input, dtype=np.float32).astype(dtype)
+        x = np.random.default_rng(options.seed).standard_normal(expected_input, dtype=np.float32).astype(dtype, copy=False)
         sample = f"standard normal, seed {options.seed}"
 
     runs = []

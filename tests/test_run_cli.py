@@ -199,3 +199,27 @@ def test_run_refuses_layers_without_kernels():
     result = run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "MaxPooling2D()", "--run")
     assert result.exit_code == 2
     assert "layer 2 max_pooling2d (MaxPooling2D): --run executes" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        ["Conv2D(16, 3, padding='same', activation='gelu')", "Conv2DTranspose(8, 4, strides=2, padding='same')"],
+        ["Conv2D(8, 3, groups=4, strides=2)", "Conv2D(8, 1, activation='softmax')"],
+    ],
+)
+def test_memory_estimate_covers_what_a_run_allocates(specs):
+    import tracemalloc
+
+    from convcalc.config import DataFormat
+    from convcalc.run import RunOptions, estimate_bytes, run_stack
+    from convcalc.stack import compute_stack
+
+    result = compute_stack(specs, DataFormat("channels_last", "test"), (48, 40, 8), 4)
+    tracemalloc.start()
+    try:
+        run_stack(result, RunOptions(max_memory=2**30))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate_bytes(result, np.dtype(np.float32), 4)
