@@ -131,48 +131,15 @@ def shape(
       convcalc shape --input 3x3x3 "Conv2D(1, 2, kernel_initializer='ones')" --fill 1,100,10000 --show
       convcalc shape --file examples/autoencoder.convcalc.toml --format markdown
     """
-    from .config import resolve_data_format
-    from .parse import parse_numbers, parse_shape, parse_size
-    from .stack import compute_stack
+    from .request import ShapeRequest, compute_request
 
-    run = run or any(v is not None for v in (sample, fill, weights, save)) or show
-    outcome = None
+    request = ShapeRequest(
+        layers=tuple(layers or ()), file=file, input=input, data_format=data_format.value if data_format else None,
+        batch=batch, run=run, sample=sample, fill=fill, weights=weights, seed=seed, save=save, show=show,
+        max_memory=max_memory,
+    )
     try:
-        if file is not None and layers:
-            raise ConvcalcError(
-                f"give the layers either on the command line or in --file {file}, not both "
-                f"({len(layers)} given on the command line)."
-            )
-        if not layers and file is None:
-            raise ConvcalcError(
-                "no layers given; type them as Keras calls, e.g. "
-                "convcalc shape --input 32x32x3 \"Conv2D(10, 8, padding='same')\"."
-            )
-        fmt = resolve_data_format(data_format.value if data_format else None) if file is None else None
-        input_shape = parse_shape(input) if input is not None else None
-        limit = parse_size(max_memory) if max_memory is not None else None
-        fill_values = parse_numbers(fill, "--fill") if fill is not None else None
-        if sample is not None and fill is not None:
-            raise ConvcalcError("give either --sample or --fill, not both.")
-        input_label = "--input"
-        if run and sample is not None:
-            from .run import sample_shape
-
-            header = sample_shape(sample)[0]
-            batch = header[0] if batch is None and header else batch
-            if input_shape is None and len(header) > 1:
-                input_shape, input_label = header[1:], "--sample"
-        if file is not None:
-            from .stackfile import load_file
-
-            result = load_file(file, data_format.value if data_format else None, input_shape, batch, input_label).result
-        else:
-            result = compute_stack(list(layers), fmt, input_shape, batch, input_label)
-        if run:
-            from .run import RunOptions, run_stack
-
-            options = RunOptions(sample=sample, fill=fill_values, weights=weights, seed=seed, max_memory=limit, save=save)
-            outcome = run_stack(result, options, _progress(output_format))
+        result, outcome = compute_request(request, _progress(output_format))
     except ConvcalcError as error:
         _fail(error, debug)
     _print(result, output_format, outcome, show)

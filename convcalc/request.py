@@ -1,0 +1,83 @@
+"""What one ``convcalc shape`` call asks for, and the work it takes: the layers from
+the command line or a file, the input, the data format, then an optional run.
+
+The CLI only gathers the options into a :class:`ShapeRequest`; every rule
+between them lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import resolve_data_format
+from .errors import ConvcalcError
+from .parse import parse_numbers, parse_shape, parse_size
+from .stack import StackResult, compute_stack
+
+
+@dataclass(frozen=True)
+class ShapeRequest:
+    layers: tuple[str, ...] = ()
+    file: Path | None = None
+    input: str | None = None
+    data_format: str | None = None
+    batch: int | None = None
+    run: bool = False
+    sample: Path | None = None
+    fill: str | None = None
+    weights: Path | None = None
+    seed: int = 0
+    save: Path | None = None
+    show: bool = False
+    max_memory: str | None = None
+
+    @property
+    def runs(self) -> bool:
+        """``--sample``, ``--fill``, ``--weights``, ``--save`` and ``--show`` imply ``--run``."""
+        return self.run or self.show or any(v is not None for v in (self.sample, self.fill, self.weights, self.save))
+
+
+def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] | None = None):
+    """The stack's result, and the run's result when one is asked for (else ``None``)."""
+    if request.file is not None and request.layers:
+        raise ConvcalcError(
+            f"give the layers either on the command line or in --file {request.file}, not both "
+            f"({len(request.layers)} given on the command line)."
+        )
+    if not request.layers and request.file is None:
+        raise ConvcalcError(
+            "no layers given; type them as Keras calls, e.g. "
+            "convcalc shape --input 32x32x3 \"Conv2D(10, 8, padding='same')\"."
+        )
+    if request.sample is not None and request.fill is not None:
+        raise ConvcalcError("give either --sample or --fill, not both.")
+    input_shape = parse_shape(request.input) if request.input is not None else None
+    limit = parse_size(request.max_memory) if request.max_memory is not None else None
+    fill = parse_numbers(request.fill, "--fill") if request.fill is not None else None
+    batch, input_label = request.batch, "--input"
+    if request.runs and request.sample is not None:
+        from .run import sample_shape
+
+        header = sample_shape(request.sample)[0]
+        batch = header[0] if batch is None and header else batch
+        if input_shape is None and len(header) > 1:
+            input_shape, input_label = header[1:], "--sample"
+    result = _stack(request, input_shape, batch, input_label)
+    if not request.runs:
+        return result, None
+    from .run import RunOptions, run_stack
+
+    options = RunOptions(sample=request.sample, fill=fill, weights=request.weights, seed=request.seed,
+                         max_memory=limit, save=request.save)
+    return result, run_stack(result, options, progress)
+
+
+def _stack(request: ShapeRequest, input_shape, batch, input_label) -> StackResult:
+    if request.file is not None:
+        from .stackfile import load_file
+
+        return load_file(request.file, request.data_format, input_shape, batch, input_label).result
+    fmt = resolve_data_format(request.data_format)
+    return compute_stack(list(request.layers), fmt, input_shape, batch, input_label)
