@@ -99,3 +99,21 @@ def test_zsh_offers_from_fpath(line, tmp_path):
     ).stdout
     # zsh quotes the parenthesis it would insert: Conv2D\(
     assert sorted(entry.replace("\\(", "(") for entry in out.splitlines() if entry) == EXPECTED[line]
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completes_file_names_for_paths():
+    script = f"source {COMPLETIONS / 'convcalc.fish'}; complete -C 'convcalc lint examples/au'; complete -C 'convcalc shape --sample exa'"
+    out = subprocess.run(["fish", "-c", script], capture_output=True, text=True, env=shell_env(), timeout=60, cwd=ROOT).stdout
+    assert out.split() == ["examples/autoencoder.convcalc.toml", "examples/"]
+
+
+@pytest.mark.skipif(not zsh_has_zpty(), reason="zsh with zsh/zpty is not installed")
+def test_zsh_completes_file_names_for_paths(tmp_path):
+    env = shell_env()
+    env["HOME"] = str(tmp_path)
+    out = subprocess.run(
+        ["zsh", "-f", str(ROOT / "tests" / "shell" / "capture_zsh.zsh"), str(COMPLETIONS), "convcalc lint examples/au"],
+        capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
+    ).stdout
+    assert out.split() == ["autoencoder.convcalc.toml"]
