@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import ConvcalcError, ExitCode
+from .errors import ConvcalcError
 
 app = typer.Typer(
     name="convcalc",

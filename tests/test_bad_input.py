@@ -1,6 +1,5 @@
 """Bad input: exit 2, one `Error:` message naming the problem, never a traceback, nothing run."""
 
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
