@@ -25,17 +25,14 @@ deterministic for a given seed and Keras version: the script uses its own
 re-executes itself with ``PYTHONHASHSEED=0`` (some Keras messages print sets).
 """
 
-import argparse
-import ast
-import json
-import os
 import random
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import golden_common as common
+from golden_common import REPO_ROOT, LayerCall, count_weights
+
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "golden_shapes.json"
 DEFAULT_SEED = 20240601
 
@@ -60,102 +57,31 @@ FILTERS = [1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32]
 CHANNELS = [1, 2, 3, 4, 6, 8, 12, 16]
 MAX_SPATIAL = 1024  # keep generated stacks from growing without bound
 
+random_pair = partial(common.random_pair, square=0.65)
+
 keras = None  # imported in main(), after the environment is prepared
 
 
 # --------------------------------------------------------------------------
-# Per-side padding, from Keras's own code
+# Per-side padding, from Keras's own code (see golden_common)
 # --------------------------------------------------------------------------
-
-# Copied verbatim from keras/src/backend/torch/nn.py (Keras 3.15.1); that
-# module cannot be imported without torch installed. TF-style SAME split.
-def _compute_padding_length(
-    input_length, kernel_length, stride, dilation_rate=1
-):
-    """Compute padding length along one dimension with support
-    for asymmetric padding."""
-    effective_k_size = (kernel_length - 1) * dilation_rate + 1
-    if stride == 1:
-        # total padding is kernel_size - 1
-        total_padding = effective_k_size - 1
-    else:
-        # calc. needed padding for case with stride involved
-        output_size = (input_length + stride - 1) // stride
-        total_padding = max(
-            0, (output_size - 1) * stride + effective_k_size - input_length
-        )
-
-    # divide padding evenly, with extra pixel going at the end if needed
-    left_padding = total_padding // 2
-    right_padding = total_padding - left_padding
-    return (left_padding, right_padding)
-
 
 def conv_padding(layer, spatial):
     """Per-side padding of a built Conv2D layer whose input has `spatial` (h, w)."""
-    if layer.padding == "valid":
-        return {"top": 0, "bottom": 0, "left": 0, "right": 0}
-    sides = [_compute_padding_length(n, k, s, d) for n, k, s, d in
-             zip(spatial, layer.kernel_size, layer.strides, layer.dilation_rate)]
-    return {"top": sides[0][0], "bottom": sides[0][1],
-            "left": sides[1][0], "right": sides[1][1]}
+    return common.sides_2d(common.padding_sides(layer.padding, spatial, layer.kernel_size,
+                                                layer.strides, layer.dilation_rate))
 
 
 def conv_transpose_padding(layer):
     """Per-side padding of the direct convolution equivalent to a Conv2DTranspose."""
-    from keras.src.backend.common.backend_utils import (
-        _convert_conv_transpose_padding_args_from_keras_to_jax as to_jax,
-    )
-    ops = layer.output_padding or (None, None)
-    sides = [to_jax(k, s, d, layer.padding, op) for k, s, d, op in
-             zip(layer.kernel_size, layer.strides, layer.dilation_rate, ops)]
-    return {"top": sides[0][0], "bottom": sides[0][1],
-            "left": sides[1][0], "right": sides[1][1]}
+    return common.sides_2d(common.transpose_padding_sides(
+        layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding,
+        layer.output_padding))
 
 
 # --------------------------------------------------------------------------
-# Layer specs: one Python call, rendered as a string and built from the same values
+# Layer specs: a LayerCall (golden_common) with a randomly chosen spelling
 # --------------------------------------------------------------------------
-
-def render(value, quote="'"):
-    """Python source for a literal value (ints, bools, None, str, tuple, list)."""
-    if isinstance(value, str):
-        return f"{quote}{value}{quote}"
-    if isinstance(value, tuple):
-        inner = ", ".join(render(v, quote) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(render(v, quote) for v in value) + "]"
-    return repr(value)
-
-
-@dataclass
-class LayerCall:
-    """A layer constructor call: `spec` is its source text, `make()` runs it."""
-    cls: str
-    positional: list
-    keywords: list  # [(name, value), ...]
-    prefix: str = ""
-    quote: str = "'"
-
-    @property
-    def spec(self):
-        parts = [render(v, self.quote) for v in self.positional]
-        parts += [f"{k}={render(v, self.quote)}" for k, v in self.keywords]
-        return f"{self.prefix}{self.cls}({', '.join(parts)})"
-
-    def make(self):
-        return getattr(keras.layers, self.cls)(*self.positional, **dict(self.keywords))
-
-    def check_spec(self):
-        """The spec text must parse back to exactly the values used to build."""
-        call = ast.parse(self.spec, mode="eval").body
-        values = [ast.literal_eval(a) for a in call.args]
-        keywords = [(k.arg, ast.literal_eval(k.value)) for k in call.keywords]
-        same = (values == self.positional and keywords == self.keywords
-                and [type(v) for v in values] == [type(v) for v in self.positional])
-        assert same, f"spec {self.spec!r} does not match its values"
-
 
 def spell_value(rng, name, value):
     """Vary how a value is written: 3 vs (3, 3) vs [3, 3]; 'same' vs 'SAME'."""
@@ -235,15 +161,10 @@ def channels_of(shape, data_format):
     return shape[-1] if data_format == "channels_last" else shape[1]
 
 
-def random_pair(rng, low, high, square_prob=0.65):
-    a = rng.randint(low, high)
-    return (a, a) if rng.random() < square_prob else (a, rng.randint(low, high))
-
-
 def random_layer_args(rng, cls, channels):
     """Canonical arguments of a random, probably valid layer."""
     args = {"filters": rng.choice(FILTERS),
-            "kernel_size": random_pair(rng, 1, 7, square_prob=0.6),
+            "kernel_size": random_pair(rng, 1, 7, square=0.6),
             "strides": (1, 1), "padding": rng.choice(["valid", "same"]),
             "dilation_rate": (1, 1)}
     roll = rng.random()
@@ -347,13 +268,19 @@ def add_random_names(rng, draft):
             draft.layers[i] = (cls, args, extra + [("name", name)])
 
 
-def random_valid_draft(rng, n_layers):
+def random_prefix(rng, n_layers):
+    """A random valid stack of n_layers and its symbolic output: (draft, x)."""
     data_format, via = random_data_format(rng)
     draft = Draft(random_input(rng, data_format), data_format, via)
     x = draft.start()
     for _ in range(n_layers):
         cls, args, extra, x = random_valid_layer(rng, x, data_format)
         draft.layers.append((cls, args, extra))
+    return draft, x
+
+
+def random_valid_draft(rng, n_layers):
+    draft, _ = random_prefix(rng, n_layers)
     add_random_names(rng, draft)
     return draft
 
@@ -364,10 +291,8 @@ def random_valid_draft(rng, n_layers):
 
 def build(draft, calls):
     """Build the stack as a user would. Returns (model, None) or (None, error dict)."""
-    keras.backend.clear_session()
     option = draft.data_format if draft.via == "option" else "channels_last"
-    keras.config.set_image_data_format(option)
-    try:
+    with common.keras_session(keras, option):
         inputs = x = keras.Input(shape=draft.input)
         for index, call in enumerate(calls, 1):
             stage = "constructor"
@@ -379,18 +304,6 @@ def build(draft, calls):
                 return None, {"error": str(exc), "error_layer": index,
                               "error_type": type(exc).__name__, "error_stage": stage}
         return keras.Model(inputs, x), None
-    finally:
-        keras.config.set_image_data_format("channels_last")
-
-
-def size(weights):
-    total = 0
-    for w in weights:
-        n = 1
-        for d in w.shape:
-            n *= int(d)
-        total += n
-    return total
 
 
 def layer_record(layer):
@@ -427,8 +340,8 @@ def model_record(model):
     layers = model.layers[1:]
     return {"output_shape": list(model.output.shape),
             "total_params": model.count_params(),
-            "trainable_params": size(model.trainable_weights),
-            "non_trainable_params": size(model.non_trainable_weights),
+            "trainable_params": count_weights(model.trainable_weights),
+            "non_trainable_params": count_weights(model.non_trainable_weights),
             "layers": [layer_record(layer) for layer in layers]}
 
 
@@ -561,16 +474,6 @@ UNKNOWN_KEYWORDS = [
     ("Conv2D", [("padding_mode", "zeros")]), ("Conv2DTranspose", [("dilation", 2)]),
     ("Conv2D", [("bias", False)]), ("Conv2DTranspose", [("foo", 1)]),
 ]
-
-
-def random_prefix(rng, n_layers):
-    data_format, via = random_data_format(rng)
-    draft = Draft(random_input(rng, data_format), data_format, via)
-    x = draft.start()
-    for _ in range(n_layers):
-        cls, args, extra, x = random_valid_layer(rng, x, data_format)
-        draft.layers.append((cls, args, extra))
-    return draft, x
 
 
 def broken_draft(rng, category):
@@ -709,55 +612,16 @@ def generate(seed):
     return cases, errors, zero
 
 
-def write_json(path, header, lists):
-    """Top-level keys on their own lines, then one case per line."""
-    lines = ["{"]
-    for key, value in header.items():
-        lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
-    names = list(lists)
-    for i, name in enumerate(names):
-        items = lists[name]
-        lines.append(f" {json.dumps(name)}: [")
-        lines += [f"  {json.dumps(item)}" + ("," if j < len(items) - 1 else "")
-                  for j, item in enumerate(items)]
-        lines.append(" ]" + ("," if i < len(names) - 1 else ""))
-    lines.append("}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-
-
-def prepare_environment():
-    """Re-exec with PYTHONHASHSEED=0 and an empty KERAS_HOME, quiet TensorFlow."""
-    if os.environ.get("PYTHONHASHSEED") != "0" or "CONVCALC_GOLDEN_KERAS_HOME" not in os.environ:
-        env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3",
-                   CONVCALC_GOLDEN_KERAS_HOME="1",
-                   KERAS_HOME=tempfile.mkdtemp(prefix="keras_home_"))
-        env.setdefault("KERAS_BACKEND", "tensorflow")
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"output file (default: {DEFAULT_OUT.relative_to(REPO_ROOT)})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
-    prepare_environment()
+    args = common.golden_parser(__doc__, DEFAULT_OUT, "output file",
+                                DEFAULT_SEED).parse_args(argv)
     global keras
-    import keras as keras_module
-    import tensorflow as tf
-    keras = keras_module
-    assert keras.config.image_data_format() == "channels_last"
+    keras, tf = common.load_keras()
 
     cases, errors, zero = generate(args.seed)
-    header = {"generated_by": "scripts/make_golden.py", "keras_version": keras.__version__,
-              "tensorflow_version": tf.__version__, "keras_backend": keras.backend.backend(),
-              "seed": args.seed}
-    write_json(args.out, header, {"cases": cases, "errors": errors, "keras_zero_size": zero})
+    header = common.header(keras, tf, "scripts/make_golden.py", seed=args.seed)
+    common.write_json(args.out, header,
+                      {"cases": cases, "errors": errors, "keras_zero_size": zero})
     print(f"wrote {args.out}: {len(cases)} cases, {len(errors)} errors, "
           f"{len(zero)} keras_zero_size", file=sys.stderr)
 

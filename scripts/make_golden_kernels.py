@@ -69,20 +69,18 @@ bits of TensorFlow's float32 arithmetic): the script uses its own
 ``PYTHONHASHSEED=0``.
 """
 
-import argparse
 import ast
 import io
-import json
-import os
 import random
 import sys
-import tempfile
 import zipfile
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import golden_common as common
+from golden_common import REPO_ROOT
+
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "golden_kernels"
 DEFAULT_SEED = 20240617
 MAX_BYTES = 3_000_000
@@ -108,18 +106,6 @@ keras = None  # imported in main(), after the environment is prepared
 # --------------------------------------------------------------------------
 # Spec strings
 # --------------------------------------------------------------------------
-
-def render(value, quote="'"):
-    """Python source for a literal (ints, bools, None, str, tuple, list)."""
-    if isinstance(value, str):
-        return f"{quote}{value}{quote}"
-    if isinstance(value, tuple):
-        inner = ", ".join(render(v, quote) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(render(v, quote) for v in value) + "]"
-    return repr(value)
-
 
 def spell_pair(rng, pair):
     if pair[0] == pair[1] and rng.random() < 0.6:
@@ -195,9 +181,10 @@ class LayerDraft:
 
     @property
     def spec(self):
-        parts = [render(v, self.quote) if k is None else f"{k}={render(v, self.quote)}"
-                 for k, v in self.spelling]
-        return f"{self.cls}({', '.join(parts)})"
+        # spell() puts the positional arguments (keyword None) first
+        return common.spec_text(self.cls, [v for k, v in self.spelling if k is None],
+                                [(k, v) for k, v in self.spelling if k is not None],
+                                self.quote)
 
     def check_spec(self, data_format):
         """The spec text must parse back to exactly the values used to build."""
@@ -233,9 +220,7 @@ class LayerDraft:
 # Random layers
 # --------------------------------------------------------------------------
 
-def rand_pair(rng, low, high, square=0.5):
-    a = rng.randint(low, high)
-    return (a, a) if rng.random() < square else (a, rng.randint(low, high))
+rand_pair = partial(common.random_pair, square=0.5)
 
 
 def rand_padding(rng):
@@ -418,15 +403,12 @@ def ref_conv(x, kernel, bias, layer):
 
 
 def ref_conv_transpose(x, kernel, bias, layer):
-    from keras.src.backend.common.backend_utils import (
-        _convert_conv_transpose_padding_args_from_keras_to_jax as to_jax,
-    )
     n, h, w, c = x.shape
     s, d = layer.strides, layer.dilation_rate
     xd = np.zeros((n, (h - 1) * s[0] + 1, (w - 1) * s[1] + 1, c))
     xd[:, ::s[0], ::s[1]] = x
-    ops = layer.output_padding or (None, None)
-    pads = [to_jax(kernel.shape[i], s[i], d[i], layer.padding, ops[i]) for i in range(2)]
+    pads = common.transpose_padding_sides(kernel.shape[:2], s, d, layer.padding,
+                                          layer.output_padding)
     y = _ref_correlate(xd, kernel[::-1, ::-1].transpose(0, 1, 3, 2), (1, 1), d, pads)
     return y if bias is None else y + bias
 
@@ -678,54 +660,24 @@ def write(out, header, cases, arrays):
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data.getvalue())
     (out / "cases.npz").write_bytes(buffer.getvalue())
-    lines = ["{"]
-    for key, value in header.items():
-        lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
-    lines.append(' "cases": [')
-    lines += [f"  {json.dumps(c)}" + ("," if i < len(cases) - 1 else "")
-              for i, c in enumerate(cases)]
-    lines += [" ]", "}"]
-    (out / "index.json").write_text("\n".join(lines) + "\n")
+    common.write_json(out / "index.json", header, {"cases": cases})
     size = sum(p.stat().st_size for p in out.iterdir())
     if size > MAX_BYTES:
         raise SystemExit(f"golden kernel data is {size} bytes, over {MAX_BYTES}")
     return size
 
 
-def prepare_environment():
-    """Re-exec with PYTHONHASHSEED=0 and an empty KERAS_HOME, quiet TensorFlow."""
-    if os.environ.get("PYTHONHASHSEED") != "0" or "CONVCALC_GOLDEN_KERAS_HOME" not in os.environ:
-        env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3",
-                   CONVCALC_GOLDEN_KERAS_HOME="1",
-                   KERAS_HOME=tempfile.mkdtemp(prefix="keras_home_"))
-        env.setdefault("KERAS_BACKEND", "tensorflow")
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"output directory (default: {DEFAULT_OUT.relative_to(REPO_ROOT)})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
-    prepare_environment()
+    args = common.golden_parser(__doc__, DEFAULT_OUT, "output directory",
+                                DEFAULT_SEED).parse_args(argv)
     global keras
-    import keras as keras_module
-    import tensorflow as tf
-    keras = keras_module
-    assert keras.config.image_data_format() == "channels_last"
+    keras, tf = common.load_keras()
     assert keras.backend.backend() == "tensorflow"
     keras.utils.set_random_seed(args.seed)
 
     cases, arrays, stats = generate(args.seed)
-    header = {"generated_by": "scripts/make_golden_kernels.py",
-              "keras_version": keras.__version__, "tensorflow_version": tf.__version__,
-              "keras_backend": keras.backend.backend(), "seed": args.seed,
-              "generator_stats": dict(sorted(stats.items()))}
+    header = common.header(keras, tf, "scripts/make_golden_kernels.py", seed=args.seed,
+                           generator_stats=dict(sorted(stats.items())))
     size = write(args.out, header, cases, arrays)
     print(f"wrote {args.out}: {len(cases)} cases, {size} bytes; {stats}", file=sys.stderr)
 

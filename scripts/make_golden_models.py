@@ -51,15 +51,15 @@ the date it was saved, so its bytes change on every run. The single-layer
 cases are deterministic for a given seed (the script's own random.Random).
 """
 
-import argparse
 import gzip
 import json
-import os
 import sys
-import tempfile
+from functools import partial
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import golden_common as common
+from golden_common import REPO_ROOT, LayerCall, count_weights
+
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "models"
 DEFAULT_LAYERS_OUT = REPO_ROOT / "tests" / "data" / "golden_layers.json"
 DEFAULT_SEED = 20240604
@@ -280,16 +280,6 @@ def shape_list(shape):
     return [None if d is None else int(d) for d in shape]
 
 
-def n_weights(weights):
-    total = 0
-    for w in weights:
-        n = 1
-        for d in w.shape:
-            n *= int(d)
-        total += n
-    return total
-
-
 def one_or_many(tensors):
     """A shape for one tensor, a list of shapes for several (as the CLI prints them)."""
     shapes = [shape_list(t.shape) for t in tensors]
@@ -349,8 +339,8 @@ def layer_record(layer, model, functional):
     record = {"class_name": type(layer).__name__,
               "output_shape": first_output_shape(layer, model),
               "params": layer.count_params() if layer.built else 0,
-              "trainable_params": n_weights(layer.trainable_weights),
-              "non_trainable_params": n_weights(layer.non_trainable_weights)}
+              "trainable_params": count_weights(layer.trainable_weights),
+              "non_trainable_params": count_weights(layer.non_trainable_weights)}
     if functional:
         tensors = inbound_tensors(layer, model)
         record["connected_to"] = tensors
@@ -374,8 +364,8 @@ def model_record(file_name, model, source):
         "n_inputs": len(model_inputs(model)),
         "n_outputs": len(model_outputs(model)),
         "total_params": model.count_params(),
-        "trainable_params": n_weights(model.trainable_weights),
-        "non_trainable_params": n_weights(model.non_trainable_weights),
+        "trainable_params": count_weights(model.trainable_weights),
+        "non_trainable_params": count_weights(model.non_trainable_weights),
         "layers": {layer.name: layer_record(layer, model, functional)
                    for layer in model.layers},
     }
@@ -453,42 +443,6 @@ DATA_FORMAT_LAYERS = {
 MERGE_LAYERS = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
 
 
-# Copied verbatim from keras/src/backend/torch/nn.py (Keras 3.15.1); that
-# module cannot be imported without torch installed. TF-style SAME split.
-def _compute_padding_length(
-    input_length, kernel_length, stride, dilation_rate=1
-):
-    """Compute padding length along one dimension with support
-    for asymmetric padding."""
-    effective_k_size = (kernel_length - 1) * dilation_rate + 1
-    if stride == 1:
-        # total padding is kernel_size - 1
-        total_padding = effective_k_size - 1
-    else:
-        # calc. needed padding for case with stride involved
-        output_size = (input_length + stride - 1) // stride
-        total_padding = max(
-            0, (output_size - 1) * stride + effective_k_size - input_length
-        )
-
-    # divide padding evenly, with extra pixel going at the end if needed
-    left_padding = total_padding // 2
-    right_padding = total_padding - left_padding
-    return (left_padding, right_padding)
-
-
-def render(value, quote="'"):
-    """Python source for a literal value (ints, floats, bools, None, str, tuple, list)."""
-    if isinstance(value, str):
-        return f"{quote}{value}{quote}"
-    if isinstance(value, tuple):
-        inner = ", ".join(render(v, quote) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(render(v, quote) for v in value) + "]"
-    return repr(value)
-
-
 def signature_order(cls):
     import inspect
     params = inspect.signature(getattr(keras.layers, cls).__init__).parameters
@@ -496,32 +450,19 @@ def signature_order(cls):
             if n != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-class Call:
-    """A layer constructor call: `spec` is its source text, `make()` builds it
-    from the same values (positional ones in Keras's order)."""
-
-    def __init__(self, cls, kwargs, n_positional=0, prefix="", quote="'"):
-        order = signature_order(cls)
-        n = 0
-        while n < n_positional and n < len(order) and order[n] in kwargs:
-            n += 1
-        self.cls = cls
-        self.positional = [kwargs[name] for name in order[:n]]
-        self.keywords = [(k, v) for k, v in kwargs.items() if k not in order[:n]]
-        self.prefix, self.quote = prefix, quote
-
-    @property
-    def spec(self):
-        parts = [render(v, self.quote) for v in self.positional]
-        parts += [f"{k}={render(v, self.quote)}" for k, v in self.keywords]
-        return f"{self.prefix}{self.cls}({', '.join(parts)})"
-
-    def make(self):
-        return getattr(keras.layers, self.cls)(*self.positional, **dict(self.keywords))
+def layer_call(cls, kwargs, n_positional=0, prefix="", quote="'"):
+    """A LayerCall whose first (at most) `n_positional` arguments are written
+    positionally, in Keras's order."""
+    order = signature_order(cls)
+    n = 0
+    while n < n_positional and n < len(order) and order[n] in kwargs:
+        n += 1
+    return LayerCall(cls, [kwargs[name] for name in order[:n]],
+                     [(k, v) for k, v in kwargs.items() if k not in order[:n]], prefix, quote)
 
 
 def spell(rng, cls, kwargs):
-    """A Call with a random spelling: how many leading arguments are positional,
+    """A LayerCall with a random spelling: how many leading arguments are positional,
     tuples as lists, a module prefix, the quote character."""
     spelled = {}
     for name, value in kwargs.items():
@@ -529,13 +470,11 @@ def spell(rng, cls, kwargs):
             value = list(value)
         spelled[name] = value
     n_positional = rng.choice([0, 1, 1, 1, 2, 2, 3])
-    return Call(cls, spelled, n_positional, rng.choice(PREFIXES),
-                '"' if rng.random() < 0.15 else "'")
+    return layer_call(cls, spelled, n_positional, rng.choice(PREFIXES),
+                      '"' if rng.random() < 0.15 else "'")
 
 
-def pair(rng, low, high, square=0.6):
-    a = rng.randint(low, high)
-    return (a, a) if rng.random() < square else (a, rng.randint(low, high))
+pair = partial(common.random_pair, square=0.6)
 
 
 def maybe_int(rng, value):
@@ -944,11 +883,9 @@ def padding_record(layer, in_shape):
     """Per-side padding (or cropping) of a built layer, where it is defined."""
     cls = type(layer).__name__
     if cls == "ZeroPadding2D":
-        (t, b), (l, r) = layer.padding
-        return {"padding": {"top": t, "bottom": b, "left": l, "right": r}}
+        return {"padding": common.sides_2d(layer.padding)}
     if cls == "Cropping2D":
-        (t, b), (l, r) = layer.cropping
-        return {"cropping": {"top": t, "bottom": b, "left": l, "right": r}}
+        return {"cropping": common.sides_2d(layer.cropping)}
     if cls in ("MaxPooling2D", "AveragePooling2D", "DepthwiseConv2D", "SeparableConv2D"):
         df = layer.data_format
         spatial = in_shape[1:3] if df == "channels_last" else in_shape[2:4]
@@ -956,31 +893,21 @@ def padding_record(layer, in_shape):
             kernel, strides, dilation = layer.pool_size, layer.strides, (1, 1)
         else:
             kernel, strides, dilation = layer.kernel_size, layer.strides, layer.dilation_rate
-        if layer.padding == "valid":
-            sides = [(0, 0), (0, 0)]
-        else:
-            sides = [_compute_padding_length(n, k, s, d)
-                     for n, k, s, d in zip(spatial, kernel, strides, dilation)]
-        return {"padding": {"top": sides[0][0], "bottom": sides[0][1],
-                            "left": sides[1][0], "right": sides[1][1]}}
+        return {"padding": common.sides_2d(
+            common.padding_sides(layer.padding, spatial, kernel, strides, dilation))}
     if cls == "Conv1D":
         df = layer.data_format
         n = in_shape[1] if df == "channels_last" else in_shape[2]
         k, s, d = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
-        if layer.padding == "valid":
-            side = (0, 0)
-        elif layer.padding == "causal":
+        if layer.padding == "causal":
             side = (d * (k - 1), 0)
         else:
-            side = _compute_padding_length(n, k, s, d)
+            [side] = common.padding_sides(layer.padding, [n], [k], [s], [d])
         return {"padding": {"left": side[0], "right": side[1]}}
     if cls == "Conv1DTranspose":
-        from keras.src.backend.common.backend_utils import (
-            _convert_conv_transpose_padding_args_from_keras_to_jax as to_jax,
-        )
-        op = layer.output_padding[0] if layer.output_padding else None
-        side = to_jax(layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0],
-                      layer.padding, op)
+        [side] = common.transpose_padding_sides(layer.kernel_size, layer.strides,
+                                                layer.dilation_rate, layer.padding,
+                                                layer.output_padding)
         return {"padding": {"left": side[0], "right": side[1]}}
     return {}
 
@@ -996,33 +923,19 @@ def clean_message(exc):
 
 def build_layer(inputs, call, data_format, via):
     """Build the layer on Inputs as a user would. (layer, model) or raises."""
-    keras.backend.clear_session()
-    keras.config.set_image_data_format(data_format if via == "option" else "channels_last")
-    try:
+    with common.keras_session(keras, data_format if via == "option" else "channels_last"):
         tensors = [keras.Input(shape=tuple(s)) for s in inputs]
         layer = call.make()
         y = layer(tensors if call.cls in MERGE_LAYERS else tensors[0])
         return layer, keras.Model(tensors, y)
-    finally:
-        keras.config.set_image_data_format("channels_last")
-
-
-def n_params(weights):
-    total = 0
-    for w in weights:
-        n = 1
-        for d in w.shape:
-            n *= int(d)
-        total += n
-    return total
 
 
 def expected_record(layer, model, inputs):
     in_shape = [None, *inputs[0]]
     record = {"output_shape": shape_list(model.output.shape),
               "params": layer.count_params(),
-              "trainable_params": n_params(layer.trainable_weights),
-              "non_trainable_params": n_params(layer.non_trainable_weights),
+              "trainable_params": count_weights(layer.trainable_weights),
+              "non_trainable_params": count_weights(layer.non_trainable_weights),
               "name": layer.name}
     record.update(padding_record(layer, in_shape))
     record["weights"] = {w.name: list(w.shape) for w in layer.weights}
@@ -1191,26 +1104,13 @@ def error_cases(rng):
     return errors
 
 
-def write_layers_json(path, header, cases, errors):
-    """Top-level keys on their own lines, then one case per line."""
-    lines = ["{"]
-    lines += [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in header.items()]
-    for name, items, last in (("cases", cases, False), ("errors", errors, True)):
-        lines.append(f" {json.dumps(name)}: [")
-        lines += [f"  {json.dumps(item)}" + ("," if j < len(items) - 1 else "")
-                  for j, item in enumerate(items)]
-        lines.append(" ]" if last else " ],")
-    lines.append("}")
-    path.write_text("\n".join(lines) + "\n")
-
-
 def make_layers(path, seed, header):
     import random
     rng = random.Random(seed)
     cases = layer_cases(rng)
     errors = error_cases(rng)
-    write_layers_json(path, {**header, "generated_by": "scripts/make_golden_models.py --layers",
-                             "seed": seed}, cases, errors)
+    common.write_json(path, {**header, "generated_by": "scripts/make_golden_models.py --layers",
+                             "seed": seed}, {"cases": cases, "errors": errors})
     print(f"wrote {path}: {len(cases)} cases, {len(errors)} errors", file=sys.stderr)
 
 
@@ -1218,25 +1118,12 @@ def make_layers(path, seed, header):
 # Main
 # --------------------------------------------------------------------------
 
-def prepare_environment():
-    """Re-exec with PYTHONHASHSEED=0 and an empty KERAS_HOME, quiet TensorFlow."""
-    if os.environ.get("PYTHONHASHSEED") != "0" or "CONVCALC_GOLDEN_KERAS_HOME" not in os.environ:
-        env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3",
-                   CONVCALC_GOLDEN_KERAS_HOME="1",
-                   KERAS_HOME=tempfile.mkdtemp(prefix="keras_home_"))
-        env.setdefault("KERAS_BACKEND", "tensorflow")
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
-
-
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"models directory (default: {DEFAULT_OUT.relative_to(REPO_ROOT)})")
+    parser = common.golden_parser(__doc__, DEFAULT_OUT, "models directory", DEFAULT_SEED,
+                                  seed_help="seed of the single-layer cases")
     parser.add_argument("--layers-out", type=Path, default=DEFAULT_LAYERS_OUT,
                         help="single-layer golden file (default: "
                              f"{DEFAULT_LAYERS_OUT.relative_to(REPO_ROOT)})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help="seed of the single-layer cases")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--models", action="store_true", help="only write the models")
     what.add_argument("--layers", action="store_true", help="only write the single-layer cases")
@@ -1292,16 +1179,11 @@ def make_models(out, only, header):
 
 def main(argv=None):
     args = parse_args(argv)
-    prepare_environment()
     global keras, layers
-    import keras as keras_module
-    import tensorflow as tf
-    keras = keras_module
+    keras, tf = common.load_keras()
     layers = keras.layers
-    assert keras.config.image_data_format() == "channels_last"
 
-    header = {"generated_by": "scripts/make_golden_models.py", "keras_version": keras.__version__,
-              "tensorflow_version": tf.__version__, "keras_backend": keras.backend.backend()}
+    header = common.header(keras, tf, "scripts/make_golden_models.py")
     if not args.layers:
         make_models(args.out, {name for name in args.only.split(",") if name}, header)
     if not args.models:

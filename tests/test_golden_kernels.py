@@ -16,16 +16,15 @@ Keras 3.15.1 returns; cases ending in sparsemax also carry
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
-import pytest
-from typer.testing import CliRunner
 
-from convcalc.cli import app
+from conftest import run
+import golden_helpers
+from golden_helpers import dims, each_case, load_json, outcome
 
-DATA = Path(__file__).parent / "data" / "golden_kernels"
-INDEX = json.loads((DATA / "index.json").read_text())
+DATA = golden_helpers.DATA / "golden_kernels"
+INDEX = load_json("golden_kernels", "index.json")
 CASES = INDEX["cases"]
 with np.load(DATA / "cases.npz") as _archive:
     ARRAYS = {key: _archive[key] for key in _archive.files}
@@ -76,20 +75,17 @@ def assert_matches_keras(case, ours, keras_y, what):
                                err_msg=f"{what}\n{describe(case)}{note}")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@each_case(CASES)
 def test_run_matches_keras(case, tmp_path):
     x, weights, _ = arrays(case)
     keras_y = expected_y(case)
     x_path, w_path, y_path = tmp_path / "x.npy", tmp_path / "w.npz", tmp_path / "y.npy"
     np.save(x_path, x)
     np.savez(w_path, **weights)
-    result = CliRunner().invoke(app, [
-        "shape", "--input", "x".join(map(str, case["input_shape"])), *case["specs"],
-        "--run", "--sample", str(x_path), "--weights", str(w_path), "--save", str(y_path),
-        "--format", "json",
-    ])
-    assert result.exit_code == 0, (f"exit {result.exit_code}\n{describe(case)}\n"
-                                   f"  stdout: {result.stdout}\n  stderr: {result.stderr}")
+    result = run("shape", "--input", dims(case["input_shape"]), *case["specs"],
+                 "--run", "--sample", x_path, "--weights", w_path, "--save", y_path,
+                 "--format", "json")
+    assert result.exit_code == 0, f"{describe(case)}\n  {outcome(result)}"
     out = json.loads(result.stdout)
     assert out["data_format"] == case["data_format"], describe(case)
     assert out["layers"][-1]["measured_shape"] == [case["batch"], *keras_y.shape[1:]], describe(case)
@@ -101,7 +97,7 @@ SINGLE = [c for c in CASES if len(c["layers"]) == 1
           and c["layers"][0]["activation"] in (None, "linear")]
 
 
-@pytest.mark.parametrize("case", SINGLE, ids=[c["id"] for c in SINGLE])
+@each_case(SINGLE)
 def test_kernels_api_matches_keras(case):
     from convcalc import kernels
 

@@ -12,14 +12,12 @@ nothing on stdout, one "Error:" message on stderr, no traceback.
 import ast
 import json
 from collections import Counter
-from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
+from conftest import run
+from golden_helpers import (Differences, assert_no_differences, assert_refused, each_case,
+                            load_json, outcome, shape_command)
 
-from convcalc.cli import app
-
-GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_layers.json").read_text())
+GOLDEN = load_json("golden_layers.json")
 CASES = GOLDEN["cases"]
 ERRORS = GOLDEN["errors"]
 
@@ -48,68 +46,52 @@ def input_spec(shape):
 
 def command(case):
     """The command line of a case: --input for one input, Input specs for merges."""
-    if "inputs" in case:
-        args = ["shape", *[input_spec(s) for s in case["inputs"]]]
-    else:
-        args = ["shape", "--input", "x".join(map(str, case["input"]))]
-    if case["data_format_via"] == "option":
-        args += ["--data-format", case["data_format"]]
-    return args + [case["spec"], "--format", "json"]
+    inputs = [input_spec(s) for s in case["inputs"]] if "inputs" in case else None
+    return shape_command(case, [case["spec"]], inputs)
 
 
 def invoke(case):
-    return CliRunner().invoke(app, command(case))
+    return run(*command(case))
 
 
 def describe(case, result):
     shapes = case.get("inputs", case.get("input"))
     return (f"{case['id']}: {case['spec']} on {shapes} {case['data_format']} "
-            f"(via {case['data_format_via']})\n  command: {command(case)}\n"
-            f"  exit={result.exit_code}\n  stdout: {result.stdout}\n  stderr: {result.stderr}")
+            f"(via {case['data_format_via']})\n  command: {command(case)}\n  {outcome(result)}")
 
 
 def differences(case, out):
     expected = case["expected"]
-    diffs = []
-
-    def check(where, got, want):
-        if got != want:
-            diffs.append(f"{where}: got {got!r}, Keras {want!r}")
-
-    check("output_shape", out.get("output_shape"), expected["output_shape"])
-    check("total_params", out.get("total_params"), expected["params"])
-    for key in ("trainable_params", "non_trainable_params"):
-        if key in out:
-            check(key, out[key], expected[key])
+    diffs = Differences()
+    diffs.check("output_shape", out.get("output_shape"), expected["output_shape"])
+    diffs.check("total_params", out.get("total_params"), expected["params"])
+    diffs.check_trainable_split(out, expected)
     if case["type"] in DATA_FORMAT_TYPES and "data_format" in out:
-        check("data_format", out["data_format"], case["data_format"])
+        diffs.check("data_format", out["data_format"], case["data_format"])
     rows = [row for row in out.get("layers", []) if row.get("type") != "InputLayer"]
     if len(rows) != 1:
         return diffs + [f"expected one layer row besides InputLayer rows, got {len(rows)}"]
     row = rows[0]
-    check("type", row.get("type"), case["type"])
+    diffs.check("type", row.get("type"), case["type"])
     for key in CHECKED:
         if key in expected:
-            check(key, row.get(key), expected[key])
+            diffs.check(key, row.get(key), expected[key])
     return diffs
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@each_case(CASES)
 def test_golden_layer(case):
     result = invoke(case)
     assert result.exit_code == 0, describe(case, result)
     diffs = differences(case, json.loads(result.stdout))
-    assert not diffs, describe(case, result) + "\n  " + "\n  ".join(diffs)
+    assert_no_differences(diffs, describe(case, result))
 
 
-@pytest.mark.parametrize("case", ERRORS, ids=[c["id"] for c in ERRORS])
+@each_case(ERRORS)
 def test_golden_layer_error(case):
     result = invoke(case)
-    detail = describe(case, result) + f"\n  Keras: {case['error_type']}: {case['error']}"
-    assert result.exit_code == 2, detail
-    assert result.stdout == "", detail
-    assert result.stderr.startswith("Error:"), detail
-    assert "Traceback" not in result.output, detail
+    assert_refused(result, describe(case, result)
+                   + f"\n  Keras: {case['error_type']}: {case['error']}")
 
 
 def spec_argument(spec, name, position):

@@ -12,15 +12,14 @@ Every model must match exactly.
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from convcalc.cli import app
+from conftest import run
+from golden_helpers import DATA, Differences, assert_no_differences, load_json, outcome
 
-MODELS_DIR = Path(__file__).parent / "data" / "models"
-GOLDEN = json.loads((MODELS_DIR / "expected.json").read_text())
+MODELS_DIR = DATA / "models"
+GOLDEN = load_json("models", "expected.json")
 MODELS = GOLDEN["models"]
 ARCHIVES = [name for name, model in MODELS.items() if "archive" in model]
 
@@ -31,7 +30,7 @@ HAND_BUILT = {"dcgan_generator", "small_unet", "channels_first_autoencoder",
 
 
 def run_shape(path):
-    return CliRunner().invoke(app, ["shape", "--file", str(path), "--format", "json"])
+    return run("shape", "--file", path, "--format", "json")
 
 
 def gunzip(name, directory):
@@ -42,8 +41,7 @@ def gunzip(name, directory):
 
 
 def describe(name, result):
-    return (f"{name}: exit={result.exit_code}\n  stdout: {result.stdout[:2000]}\n"
-            f"  stderr: {result.stderr[:2000]}")
+    return f"{name}: {outcome(result, 2000)}"
 
 
 def names_only(connected):
@@ -53,15 +51,10 @@ def names_only(connected):
 
 def differences(expected, out):
     """Every way the CLI's JSON differs from Keras, as readable lines."""
-    diffs = []
-
-    def check(where, got, want):
-        if got != want:
-            diffs.append(f"{where}: got {got!r}, Keras {want!r}")
-
+    diffs = Differences()
     for key in ("input_shape", "output_shape", "total_params", "trainable_params",
                 "non_trainable_params"):
-        check(key, out.get(key), expected[key])
+        diffs.check(key, out.get(key), expected[key])
 
     rows = {}
     for row in out.get("layers", []):
@@ -74,14 +67,15 @@ def differences(expected, out):
             if want["class_name"] != "InputLayer":  # InputLayer rows are optional
                 diffs.append(f"layer {name!r} ({want['class_name']}) missing")
             continue
-        check(f"layer {name} type", row.get("type"), want["class_name"])
+        diffs.check(f"layer {name} type", row.get("type"), want["class_name"])
         for key in ("output_shape", "params", "trainable_params", "non_trainable_params"):
-            check(f"layer {name} {key}", row.get(key), want[key])
+            diffs.check(f"layer {name} {key}", row.get(key), want[key])
         if want["class_name"] == "InputLayer":
             continue
         if "connected_to" in want:  # Functional models: the first call's inputs, in order
-            check(f"layer {name} connected_to", names_only(row.get("connected_to") or []),
-                  names_only(want["connected_to"]))
+            diffs.check(f"layer {name} connected_to",
+                        names_only(row.get("connected_to") or []),
+                        names_only(want["connected_to"]))
     for name in rows:
         diffs.append(f"layer {name!r} is not a layer of the Keras model")
     return diffs
@@ -93,8 +87,7 @@ def test_model_config(name, tmp_path):
     result = run_shape(gunzip(name, tmp_path))
     assert result.exit_code == 0, describe(name, result)
     out = json.loads(result.stdout)
-    diffs = differences(expected, out)
-    assert not diffs, describe(name, result)[:500] + "\n  " + "\n  ".join(diffs[:60])
+    assert_no_differences(differences(expected, out), describe(name, result)[:500], most=60)
 
 
 @pytest.mark.parametrize("name", ARCHIVES)
@@ -106,7 +99,7 @@ def test_keras_archive(name, tmp_path):
     result = run_shape(archive)
     assert result.exit_code == 0, describe(name, result)
     diffs = differences(MODELS[name], json.loads(result.stdout))
-    assert not diffs, describe(name, result)[:500] + "\n  " + "\n  ".join(diffs[:60])
+    assert_no_differences(diffs, describe(name, result)[:500], most=60)
 
 
 def test_json_config_does_not_need_gzip_suffix(tmp_path):

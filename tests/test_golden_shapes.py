@@ -8,14 +8,12 @@ must be refused with exit code 2 and a one-line "Error:" naming the layer.
 
 import json
 import re
-from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
+from conftest import run
+from golden_helpers import (Differences, assert_no_differences, assert_refused, each_case,
+                            load_json, outcome, shape_command)
 
-from convcalc.cli import app
-
-GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_shapes.json").read_text())
+GOLDEN = load_json("golden_shapes.json")
 CASES = GOLDEN["cases"]
 ERRORS = GOLDEN["errors"]
 ZERO_SIZE = GOLDEN["keras_zero_size"]
@@ -23,73 +21,50 @@ ZERO_SIZE = GOLDEN["keras_zero_size"]
 LAYER_KEYS = ("name", "type", "input_shape", "output_shape", "params", "kernel_shape", "padding")
 
 
-@pytest.fixture(autouse=True)
-def empty_keras_home(tmp_path, monkeypatch):
-    """A user's ~/.keras/keras.json must not change the default data format."""
-    home = tmp_path / "golden_keras_home"
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("KERAS_HOME", str(home))
-
-
 def invoke(case):
-    args = ["shape", "--input", "x".join(map(str, case["input"]))]
-    if case["data_format_via"] == "option":
-        args += ["--data-format", case["data_format"]]
-    args += [*case["specs"], "--format", "json"]
-    return CliRunner().invoke(app, args)
+    return run(*shape_command(case, case["specs"]))
 
 
 def describe(case, result):
     return (f"{case['id']}: input={case['input']} {case['data_format']} "
-            f"(via {case['data_format_via']})\n  specs: {case['specs']}\n"
-            f"  exit={result.exit_code}\n  stdout: {result.stdout}\n  stderr: {result.stderr}")
+            f"(via {case['data_format_via']})\n  specs: {case['specs']}\n  {outcome(result)}")
 
 
 def differences(case, out):
     """Every way the CLI's JSON differs from Keras, as readable lines."""
     expected = case["expected"]
-    diffs = []
-
-    def check(where, got, want):
-        if got != want:
-            diffs.append(f"{where}: got {got!r}, Keras {want!r}")
-
-    check("input_shape", out.get("input_shape"), [None, *case["input"]])
-    check("data_format", out.get("data_format"), case["data_format"])
-    check("output_shape", out.get("output_shape"), expected["output_shape"])
-    check("total_params", out.get("total_params"), expected["total_params"])
-    for key in ("trainable_params", "non_trainable_params"):
-        if key in out:
-            check(key, out[key], expected[key])
+    diffs = Differences()
+    diffs.check("input_shape", out.get("input_shape"), [None, *case["input"]])
+    diffs.check("data_format", out.get("data_format"), case["data_format"])
+    diffs.check("output_shape", out.get("output_shape"), expected["output_shape"])
+    diffs.check("total_params", out.get("total_params"), expected["total_params"])
+    diffs.check_trainable_split(out, expected)
     layers = out.get("layers", [])
-    check("number of layers", len(layers), len(expected["layers"]))
+    diffs.check("number of layers", len(layers), len(expected["layers"]))
     for index, (got, want) in enumerate(zip(layers, expected["layers"]), 1):
         for key in LAYER_KEYS:
-            check(f"layer {index} {case['specs'][index - 1]} {key}", got.get(key), want[key])
+            diffs.check(f"layer {index} {case['specs'][index - 1]} {key}",
+                        got.get(key), want[key])
     return diffs
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@each_case(CASES)
 def test_golden_case(case):
     result = invoke(case)
     assert result.exit_code == 0, describe(case, result)
     out = json.loads(result.stdout)
-    diffs = differences(case, out)
-    assert not diffs, describe(case, result) + "\n  " + "\n  ".join(diffs)
+    assert_no_differences(differences(case, out), describe(case, result))
 
 
-@pytest.mark.parametrize("case", ERRORS, ids=[c["id"] for c in ERRORS])
+@each_case(ERRORS)
 def test_golden_error(case):
     result = invoke(case)
     detail = describe(case, result) + f"\n  Keras: {case['error']}"
-    assert result.exit_code == 2, detail
-    assert result.stdout == "", detail
-    assert result.stderr.startswith("Error:"), detail
+    assert_refused(result, detail)
     assert re.search(rf"\blayer {case['error_layer']}\b", result.stderr, re.IGNORECASE), detail
-    assert "Traceback" not in result.output, detail
 
 
-@pytest.mark.parametrize("case", ZERO_SIZE, ids=[c["id"] for c in ZERO_SIZE])
+@each_case(ZERO_SIZE)
 def test_keras_zero_size(case):
     """Keras lets Conv2DTranspose('same', output_padding=...) produce a 0-pixel
     dimension from a 1-pixel input. convcalc may follow Keras (same shapes) or
@@ -102,9 +77,7 @@ def test_keras_zero_size(case):
         out = json.loads(result.stdout)
         assert out["output_shape"] == case["expected"]["output_shape"], detail
     else:
-        assert result.exit_code == 2, detail
-        assert result.stdout == "", detail
-        assert result.stderr.startswith("Error:"), detail
+        assert_refused(result, detail)
 
 
 def test_golden_data_covers_the_rules():

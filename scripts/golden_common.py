@@ -1,0 +1,212 @@
+"""What the golden-data generators (scripts/make_golden*.py) share.
+
+Each generator imports this module as ``golden_common``: Python puts a script's
+own directory first on ``sys.path``, so ``python scripts/make_golden.py`` finds
+it from any current directory. Nothing here imports Keras at module level: a
+generator first calls ``load_keras()``, which prepares a deterministic
+environment (re-executing the script if needed) and only then imports Keras.
+"""
+
+import argparse
+import ast
+import json
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# --------------------------------------------------------------------------
+# Environment, command line, output
+# --------------------------------------------------------------------------
+
+def prepare_environment():
+    """Re-exec with PYTHONHASHSEED=0 and an empty KERAS_HOME, quiet TensorFlow."""
+    if os.environ.get("PYTHONHASHSEED") != "0" or "CONVCALC_GOLDEN_KERAS_HOME" not in os.environ:
+        env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3",
+                   CONVCALC_GOLDEN_KERAS_HOME="1",
+                   KERAS_HOME=tempfile.mkdtemp(prefix="keras_home_"))
+        env.setdefault("KERAS_BACKEND", "tensorflow")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def load_keras():
+    """(keras, tensorflow), imported once the environment is prepared."""
+    prepare_environment()
+    import keras
+    import tensorflow as tf
+    assert keras.config.image_data_format() == "channels_last"
+    return keras, tf
+
+
+def golden_parser(doc, out_default, out_what, seed_default, seed_help=None):
+    """An argument parser with --out (file or directory) and --seed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=out_default,
+                        help=f"{out_what} (default: {out_default.relative_to(REPO_ROOT)})")
+    parser.add_argument("--seed", type=int, default=seed_default, help=seed_help)
+    return parser
+
+
+def header(keras, tf, generated_by, **extra):
+    """The golden files' header: who wrote them, with which Keras."""
+    return {"generated_by": generated_by, "keras_version": keras.__version__,
+            "tensorflow_version": tf.__version__, "keras_backend": keras.backend.backend(),
+            **extra}
+
+
+def write_json(path, head, lists):
+    """Top-level keys on their own lines, then one item per line."""
+    lines = ["{"]
+    for key, value in head.items():
+        lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
+    names = list(lists)
+    for i, name in enumerate(names):
+        items = lists[name]
+        lines.append(f" {json.dumps(name)}: [")
+        lines += [f"  {json.dumps(item)}" + ("," if j < len(items) - 1 else "")
+                  for j, item in enumerate(items)]
+        lines.append(" ]" + ("," if i < len(names) - 1 else ""))
+    lines.append("}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------------
+# Building layers with Keras
+# --------------------------------------------------------------------------
+
+@contextmanager
+def keras_session(keras, data_format="channels_last"):
+    """A cleared Keras session with this default image data format, reset afterwards."""
+    keras.backend.clear_session()
+    keras.config.set_image_data_format(data_format)
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format("channels_last")
+
+
+def count_weights(weights):
+    """How many numbers the weights hold."""
+    total = 0
+    for w in weights:
+        n = 1
+        for d in w.shape:
+            n *= int(d)
+        total += n
+    return total
+
+
+def random_pair(rng, low, high, square):
+    """(a, a) with probability `square`, else (a, b); a and b in [low, high]."""
+    a = rng.randint(low, high)
+    return (a, a) if rng.random() < square else (a, rng.randint(low, high))
+
+
+# --------------------------------------------------------------------------
+# Layer specs: one Python call, rendered as a string and built from the same values
+# --------------------------------------------------------------------------
+
+def render(value, quote="'"):
+    """Python source for a literal value (ints, floats, bools, None, str, tuple, list)."""
+    if isinstance(value, str):
+        return f"{quote}{value}{quote}"
+    if isinstance(value, tuple):
+        inner = ", ".join(render(v, quote) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(render(v, quote) for v in value) + "]"
+    return repr(value)
+
+
+def spec_text(cls, positional, keywords, quote="'", prefix=""):
+    """`prefix` `cls`(positional..., name=value...) as a user would type it."""
+    parts = [render(v, quote) for v in positional]
+    parts += [f"{k}={render(v, quote)}" for k, v in keywords]
+    return f"{prefix}{cls}({', '.join(parts)})"
+
+
+class LayerCall:
+    """A layer constructor call: `spec` is its source text, `make()` runs it."""
+
+    def __init__(self, cls, positional, keywords, prefix="", quote="'"):
+        self.cls = cls
+        self.positional = positional
+        self.keywords = keywords  # [(name, value), ...]
+        self.prefix = prefix
+        self.quote = quote
+
+    @property
+    def spec(self):
+        return spec_text(self.cls, self.positional, self.keywords, self.quote, self.prefix)
+
+    def make(self):
+        import keras
+        return getattr(keras.layers, self.cls)(*self.positional, **dict(self.keywords))
+
+    def check_spec(self):
+        """The spec text must parse back to exactly the values used to build."""
+        call = ast.parse(self.spec, mode="eval").body
+        values = [ast.literal_eval(a) for a in call.args]
+        keywords = [(k.arg, ast.literal_eval(k.value)) for k in call.keywords]
+        same = (values == self.positional and keywords == self.keywords
+                and [type(v) for v in values] == [type(v) for v in self.positional])
+        assert same, f"spec {self.spec!r} does not match its values"
+
+
+# --------------------------------------------------------------------------
+# Per-side padding, from Keras's own code
+# --------------------------------------------------------------------------
+
+# Copied verbatim from keras/src/backend/torch/nn.py (Keras 3.15.1); that
+# module cannot be imported without torch installed. TF-style SAME split.
+def _compute_padding_length(
+    input_length, kernel_length, stride, dilation_rate=1
+):
+    """Compute padding length along one dimension with support
+    for asymmetric padding."""
+    effective_k_size = (kernel_length - 1) * dilation_rate + 1
+    if stride == 1:
+        # total padding is kernel_size - 1
+        total_padding = effective_k_size - 1
+    else:
+        # calc. needed padding for case with stride involved
+        output_size = (input_length + stride - 1) // stride
+        total_padding = max(
+            0, (output_size - 1) * stride + effective_k_size - input_length
+        )
+
+    # divide padding evenly, with extra pixel going at the end if needed
+    left_padding = total_padding // 2
+    right_padding = total_padding - left_padding
+    return (left_padding, right_padding)
+
+
+
+def padding_sides(padding, spatial, kernel_size, strides, dilation_rate):
+    """(before, after) per spatial axis of a 'valid' or 'same' convolution or pooling."""
+    if padding == "valid":
+        return [(0, 0) for _ in spatial]
+    return [_compute_padding_length(n, k, s, d)
+            for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate)]
+
+
+def transpose_padding_sides(kernel_size, strides, dilation_rate, padding, output_padding):
+    """(before, after) per spatial axis of the direct convolution equivalent to a
+    transposed one, as Keras's JAX backend pads it."""
+    from keras.src.backend.common.backend_utils import (
+        _convert_conv_transpose_padding_args_from_keras_to_jax as to_jax,
+    )
+    ops = output_padding or (None,) * len(kernel_size)
+    return [to_jax(k, s, d, padding, op)
+            for k, s, d, op in zip(kernel_size, strides, dilation_rate, ops)]
+
+
+def sides_2d(sides):
+    """[(top, bottom), (left, right)] -> {"top": .., "bottom": .., "left": .., "right": ..}."""
+    (top, bottom), (left, right) = sides
+    return {"top": top, "bottom": bottom, "left": left, "right": right}
