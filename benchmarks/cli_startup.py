@@ -49,9 +49,14 @@ print(tuple(y.shape), keras.Model(x, y).count_params())
 '''
 
 
+# Bytecode is cached as after a normal pip install (which compiles it): a PYTHONDONTWRITEBYTECODE
+# in the environment would make every run recompile convcalc from source, and not the baseline.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(cmd: list[str], cwd: str) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=ENV)
     return time.perf_counter() - start
 
 
@@ -107,5 +112,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "0")
     main()
