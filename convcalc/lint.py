@@ -157,12 +157,13 @@ def check(loaded: LoadedFile, flags: LintFlags = LintFlags()) -> list[Failure]:
 
 def _layer_failures(stack: StackFile, result: StackResult) -> list[Failure]:
     failures = []
-    offset = 1 if stack.opens_with_input else 0
+    offset = stack.input_specs
     for position, entry in enumerate(stack.layers):
         if entry.expect is None:
             continue
         if position < offset:
-            actual, layer = result.input_shape[1:], None
+            inputs = result.input_shape if isinstance(result.input_shape, list) else [result.input_shape]
+            actual, layer = inputs[position][1:], None
         elif position - offset >= len(result.layers):
             continue
         else:

@@ -80,14 +80,17 @@ class StackFile:
     expectations: tuple[Expectation, ...] = ()
 
     @property
-    def opens_with_input(self) -> bool:
-        """Whether the first spec is ``Input(...)``, which is the stack's input rather than a layer."""
-        if not self.layers:
-            return False
-        try:
-            return parse_call(self.layers[0].spec).short in INPUT_NAMES
-        except ConvcalcError:
-            return False
+    def input_specs(self) -> int:
+        """How many leading specs are ``Input(...)``: the stack's inputs rather than layers."""
+        count = 0
+        for entry in self.layers:
+            try:
+                if parse_call(entry.spec).short not in INPUT_NAMES:
+                    break
+            except ConvcalcError:
+                break
+            count += 1
+        return count
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def compute_stack_file(
     try:
         if input_shape is None:
             given, layers = parse_layers(specs)
-            if given is None and (not layers or layers[0].input_shape is None):
+            if not given and (not layers or layers[0].input_shape is None):
                 raise StackFileError.at(
                     stack.path, 1,
                     'no input shape: add input = "64x64x3" (without the batch), open layers with '
@@ -309,7 +312,7 @@ def error_line(stack: StackFile, message: str) -> int:
     """The line a computing error belongs to: its layer's spec (``layer N ...``), else ``input``."""
     found = re.match(r"layer (\d+)\b", message)
     if found:
-        position = int(found.group(1)) - 1 + (1 if stack.opens_with_input else 0)
+        position = int(found.group(1)) - 1 + stack.input_specs
         if 0 <= position < len(stack.layers):
             return stack.layers[position].line
     if re.match(r"the input (?!shape)", message) and stack.layers:

@@ -186,7 +186,7 @@ def test_unreadable_files_have_no_line(tmp_path):
 def test_input_may_come_from_the_first_spec(tmp_path):
     path = write(tmp_path, "s.toml", '[[layers]]\nspec = "Input(shape=(8, 8, 3))"\n[[layers]]\nspec = "Conv2D(4, 3)"\n')
     stack = read_stack_file(path)
-    assert stack.input_shape is None and stack.opens_with_input
+    assert stack.input_shape is None and stack.input_specs == 1
     assert compute_stack_file(stack).output_shape == (None, 6, 6, 4)
     first_layer = write(tmp_path, "t.toml", 'layers = ["Conv2D(4, 3, input_shape=(8, 8, 3))"]\n')
     assert load_file(first_layer).result.output_shape == (None, 6, 6, 4)
@@ -303,3 +303,11 @@ def test_shape_file_errors_name_file_and_line(tmp_path):
     assert result.stderr.startswith(f"Error: {path}:{line}: {detail}")
     missing = run("shape", "-f", tmp_path / "nope.toml")
     assert (missing.exit_code, missing.stderr) == (2, f"Error: {tmp_path / 'nope.toml'}: no such file.\n")
+
+
+def test_errors_after_several_inputs_point_at_the_layer(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text('layers = [\n  "Input(shape=(8, 8, 3))",\n  "Input(shape=(8, 8, 3))",\n  "Add()",\n  "Conv2D(4, 9)",\n]\n')
+    result = run("shape", "--file", path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}:5: layer 2 Conv2D(4, 9)")
