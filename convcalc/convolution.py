@@ -234,9 +234,7 @@ class SeparableConv2D(_Conv):
         out, pads = self._direct(spatial)
         depthwise = formulas.depthwise_kernel_shape(a["kernel_size"], channels, a["depth_multiplier"])
         pointwise = formulas.pointwise_kernel_shape(channels, a["depth_multiplier"], a["filters"])
-        trainable = (
-            formulas.weight_count(depthwise) + formulas.weight_count(pointwise) + a["filters"] * a["use_bias"]
-        )
+        trainable, _ = formulas.separable_params(depthwise, pointwise, a["use_bias"])
         return self.shape(
             join_channels(out, a["filters"], data_format),
             padding=pads, kernel_shape=depthwise, trainable_params=trainable,

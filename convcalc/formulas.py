@@ -252,16 +252,53 @@ def dense_params(in_features: int, units: int, use_bias: bool = True, lora_rank:
     return conv_params((in_features, units), units, use_bias, lora_rank)
 
 
-def batch_norm_params(features: int, center: bool = True, scale: bool = True) -> tuple[int, int]:
+def batch_norm_params(features: int, center: bool = True, scale: bool = True, renorm: bool = False) -> tuple[int, int]:
     """(trainable, non_trainable) of BatchNormalization over ``features`` channels.
 
     gamma and beta are trainable (when ``scale``/``center``); the moving mean
-    and variance are not.
+    and variance are not, nor (``renorm``) moving_stddev, renorm_mean and renorm_stddev.
 
-    >>> batch_norm_params(64)
-    (128, 128)
+    >>> batch_norm_params(64), batch_norm_params(64, renorm=True)
+    ((128, 128), (128, 320))
     """
-    return (features * (int(center) + int(scale)), 2 * features)
+    return (features * (int(center) + int(scale)), (5 if renorm else 2) * features)
+
+
+def layer_norm_params(features: int, center: bool = True, scale: bool = True) -> tuple[int, int]:
+    """(trainable, non_trainable) of LayerNormalization: beta and gamma over the normalized axes.
+
+    >>> layer_norm_params(16)
+    (32, 0)
+    """
+    return (features * (int(center) + int(scale)), 0)
+
+
+def normalization_params(features: int, adapted: bool = False) -> tuple[int, int]:
+    """(trainable, non_trainable) of Normalization: mean, variance and a count to adapt, unless given.
+
+    >>> normalization_params(3), normalization_params(3, adapted=True)
+    ((0, 7), (0, 0))
+    """
+    return (0, 0) if adapted else (0, 2 * features + 1)
+
+
+def separable_params(depthwise_shape: tuple[int, ...], pointwise_shape: tuple[int, ...], use_bias: bool = True) -> tuple[int, int]:
+    """(trainable, non_trainable) of SeparableConv: both kernels plus a bias per filter.
+
+    >>> separable_params((3, 3, 32, 1), (1, 1, 32, 64))
+    (2400, 0)
+    """
+    filters = pointwise_shape[-1]
+    return (weight_count(depthwise_shape) + weight_count(pointwise_shape) + filters * int(use_bias), 0)
+
+
+def frozen(trainable: int, non_trainable: int, is_trainable: bool = True) -> tuple[int, int]:
+    """Keras's ``trainable=False``: every weight of the layer (or model) becomes non-trainable.
+
+    >>> frozen(10, 2, False), frozen(10, 2)
+    ((0, 12), (10, 2))
+    """
+    return (trainable, non_trainable) if is_trainable else (0, trainable + non_trainable)
 
 
 def flat_length(shape: tuple[int, ...]) -> int:

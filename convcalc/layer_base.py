@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import formulas
 from .arguments import BASE_KEYWORDS, CHECKS
 from .errors import ConvcalcError
 
@@ -97,9 +98,9 @@ class Layer:
 
     def shape(self, output, **fields) -> LayerShape:
         """A LayerShape; ``trainable=False`` moves every weight to non-trainable, as in Keras."""
-        if not self.args.get("trainable", True):
-            fields["non_trainable_params"] = fields.get("trainable_params", 0) + fields.get("non_trainable_params", 0)
-            fields["trainable_params"] = 0
+        fields["trainable_params"], fields["non_trainable_params"] = formulas.frozen(
+            fields.get("trainable_params", 0), fields.get("non_trainable_params", 0), self.args.get("trainable", True)
+        )
         return LayerShape(tuple(output), **fields)
 
     def __getattr__(self, item: str) -> Any:

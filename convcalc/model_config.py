@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from . import formulas
 from .config import DataFormat
 from .errors import ConvcalcError
 from .layers import build_layer
@@ -208,10 +209,11 @@ class _Model:
                 outputs = inner.run(shapes)
             except ConvcalcError as error:
                 raise error.within(f"in {where}") from None
-            trainable = sum(r.trainable_params for r in inner.rows)
-            frozen = sum(r.non_trainable_params for r in inner.rows)
-            if not entry.get("config", {}).get("trainable", True):
-                trainable, frozen = 0, trainable + frozen
+            trainable, frozen = formulas.frozen(
+                sum(r.trainable_params for r in inner.rows),
+                sum(r.non_trainable_params for r in inner.rows),
+                (entry.get("config") or {}).get("trainable", True),
+            )
             output = outputs[0] if len(outputs) == 1 else outputs
             if count:
                 self.rows.append(LayerRow(

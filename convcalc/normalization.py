@@ -32,9 +32,7 @@ class BatchNormalization(Layer):
         if isinstance(a["axis"], tuple):
             raise ConvcalcError(f"axis must be a single integer for BatchNormalization; got axis={a['axis']!r}.")
         features = input_shape[normalize_axis(self, a["axis"], len(input_shape))]
-        trainable, frozen = formulas.batch_norm_params(features, a["center"], a["scale"])
-        if a["renorm"]:  # moving_stddev, renorm_mean and renorm_stddev
-            frozen += 3 * features
+        trainable, frozen = formulas.batch_norm_params(features, a["center"], a["scale"], a["renorm"])
         return self.shape(input_shape, trainable_params=trainable, non_trainable_params=frozen)
 
 
@@ -52,7 +50,8 @@ class LayerNormalization(Layer):
         a = self.args
         features = formulas.weight_count(tuple(input_shape[i] for i in _axes(self, a["axis"], input_shape)))
         center = a["center"] and not a["rms_scaling"]
-        return self.shape(input_shape, trainable_params=features * (int(center) + int(a["scale"])))
+        trainable, _ = formulas.layer_norm_params(features, center, a["scale"])
+        return self.shape(input_shape, trainable_params=trainable)
 
 
 class Normalization(Layer):
@@ -79,8 +78,8 @@ class Normalization(Layer):
                         f"{key} has {size} values but the normalized axes hold {features} features "
                         f"(input shape {input_shape}, axis={a['axis']!r}); give 1 or {features}."
                     )
-            return self.shape(input_shape)
-        return self.shape(input_shape, non_trainable_params=2 * features + 1)
+        _, frozen = formulas.normalization_params(features, adapted=a["mean"] is not None)
+        return self.shape(input_shape, non_trainable_params=frozen)
 
 
 def _flat(value) -> list:

@@ -131,23 +131,35 @@ def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
 
 
 def _kernel_bytes(row: LayerRow, batch: int, dtype: np.dtype) -> int:
-    """Output plus scratch of one convolution, from the kernels' own accounting (1-D as height 1)."""
-    args = row.layer.args
-    x_shape, kernel = (batch, *row.input_shape[1:]), row.kernel_shape
-    strides, dilation = args["strides"], args["dilation_rate"]
-    padding = "valid" if args["padding"] == "causal" else args["padding"]
-    if row.type in ("Conv1D", "Conv1DTranspose"):
-        axis = 1 if row.data_format == "channels_last" else 2
-        x_shape = (*x_shape[:axis], 1, *x_shape[axis:])
-        kernel, strides, dilation = (1, *kernel), (1, *strides), (1, *dilation)
-    common = dict(strides=strides, padding=padding, dilation_rate=dilation, data_format=row.data_format,
-                  dtype=dtype.name)
+    """Output plus scratch of one convolution, from the kernels' own accounting."""
+    x_shape, geometry = _as_2d(row, (batch, *row.input_shape[1:]))
+    kernel = row.kernel_shape if len(row.kernel_shape) == 4 else (1, *row.kernel_shape)
     if row.type.endswith("Transpose"):
-        op = args["output_padding"]
-        if op is not None and len(op) == 1:
-            op = (0, *op)
-        return kernels.conv2d_transpose_memory(x_shape, kernel, output_padding=op, **common)
-    return kernels.conv2d_memory(x_shape, kernel, groups=args["groups"], **common)
+        return kernels.conv2d_transpose_memory(x_shape, kernel, dtype=dtype.name, **geometry)
+    return kernels.conv2d_memory(x_shape, kernel, groups=row.layer.args["groups"], dtype=dtype.name, **geometry)
+
+
+def _as_2d(row: LayerRow, x_shape: tuple[int, ...]) -> tuple[tuple[int, ...], dict]:
+    """The 2-D kernel call for a layer: Conv1D/Conv1DTranspose as a height of 1, and
+    ``padding='causal'`` as the left padding (added to ``x_shape``) then ``'valid'``."""
+    args = row.layer.args
+    geometry = dict(strides=args["strides"], padding=args["padding"], dilation_rate=args["dilation_rate"],
+                    data_format=row.data_format)
+    if row.type.endswith("Transpose"):
+        geometry["output_padding"] = args["output_padding"]
+    if row.type not in ("Conv1D", "Conv1DTranspose"):
+        return x_shape, geometry
+    axis = 1 if row.data_format == "channels_last" else 2
+    steps_axis = axis + 1  # the steps follow the new height axis in both data formats
+    x_shape = (*x_shape[:axis], 1, *x_shape[axis:])
+    if args["padding"] == "causal":
+        (left, _), = row.padding
+        x_shape = tuple(n + left if i == steps_axis else n for i, n in enumerate(x_shape))
+        geometry["padding"] = "valid"
+    geometry["strides"], geometry["dilation_rate"] = (1, *args["strides"]), (1, *args["dilation_rate"])
+    if geometry.get("output_padding") is not None:
+        geometry["output_padding"] = (0, *args["output_padding"])
+    return x_shape, geometry
 
 
 def check_memory(estimate: int, limit: int) -> None:
@@ -232,21 +244,22 @@ def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype
 def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
     """One layer of the stack, exactly as Keras's ``call``: convolution, bias, activation."""
     args = row.layer.args
-    common = dict(
-        bias=weights.get("bias"),
-        strides=args["strides"],
-        padding=args["padding"],
-        dilation_rate=args["dilation_rate"],
-        data_format=row.data_format,
-    )
-    if row.type in ("Conv1D", "Conv1DTranspose"):
-        return apply_activation(args["activation"], _run_1d(row, x, weights, common))
-    if row.type == "Conv2D":
-        y = kernels.conv2d(x, weights["kernel"], groups=args["groups"], **common)
-    elif row.type == "Conv2DTranspose":
-        y = kernels.conv2d_transpose(x, weights["kernel"], output_padding=args["output_padding"], **common)
+    one_d = row.type in ("Conv1D", "Conv1DTranspose")
+    x_shape, geometry = _as_2d(row, x.shape)
+    height_axis = 1 if row.data_format == "channels_last" else 2
+    kernel = weights["kernel"][np.newaxis] if one_d else weights["kernel"]
+    if one_d:
+        x = np.expand_dims(x, height_axis)
+        if x.shape != x_shape:  # causal: all of the padding on the left
+            x = np.pad(x, [(total - n, 0) for n, total in zip(x.shape, x_shape)])
+    if row.type.endswith("Transpose"):
+        y = kernels.conv2d_transpose(x, kernel, bias=weights.get("bias"), **geometry)
+    elif row.type in RUNNABLE:
+        y = kernels.conv2d(x, kernel, bias=weights.get("bias"), groups=args["groups"], **geometry)
     else:  # pragma: no cover - check_runnable refuses every other type before the run
         raise InconsistencyError(f"--run has no kernel for {row.type}.")
+    if one_d:
+        y = np.squeeze(y, height_axis)
     return apply_activation(args["activation"], y)
 
 
@@ -263,25 +276,6 @@ def check_runnable(result: StackResult) -> None:
             )
 
 
-def _run_1d(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], common: dict) -> np.ndarray:
-    """Conv1D and Conv1DTranspose as their 2-D kernels over a height of 1."""
-    args = row.layer.args
-    height_axis = 1 if row.data_format == "channels_last" else 2
-    x2 = np.expand_dims(x, height_axis)
-    kernel = weights["kernel"][np.newaxis]
-    common = dict(common, strides=(1, *args["strides"]), dilation_rate=(1, *args["dilation_rate"]))
-    if row.type == "Conv1DTranspose":
-        op = args["output_padding"]
-        y = kernels.conv2d_transpose(x2, kernel, output_padding=None if op is None else (0, *op), **common)
-    else:
-        if args["padding"] == "causal":  # all of the padding on the left, then a valid convolution
-            (left, _), = row.padding
-            pad = [(0, 0)] * x2.ndim
-            pad[-2 if row.data_format == "channels_last" else -1] = (left, 0)
-            x2 = np.pad(x2, pad)
-            common["padding"] = "valid"
-        y = kernels.conv2d(x2, kernel, groups=args["groups"], **common)
-    return np.squeeze(y, height_axis)
 
 
 def run_stack(

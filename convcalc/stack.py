@@ -201,7 +201,8 @@ def _resolve_input(
             raise ConvcalcError(f"layer {layer_index} {layer.spec}: input_shape= is only meaningful on the first layer.")
     if not candidates:
         raise ConvcalcError(
-            "no input shape: give --input 32x32x3, open the stack with Input(shape=(32, 32, 3)), "
+            "no input shape: give --input 32x32x3 (input = \"32x32x3\" in a stack file), "
+            "open the stack with Input(shape=(32, 32, 3)), "
             "or pass input_shape= to the first layer."
         )
     (first_source, first), *others = candidates

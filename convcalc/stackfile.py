@@ -28,7 +28,7 @@ from .config import DataFormat, resolve_data_format
 from .errors import ConvcalcError
 from .layers import DATA_FORMATS
 from .parse import parse_call, parse_shape
-from .stack import INPUT_NAMES, StackResult, compute_stack, parse_layers
+from .stack import INPUT_NAMES, StackResult, compute_stack
 
 TOP_KEYS = ("input", "data_format", "layers", "expect")
 LAYER_KEYS = ("spec", "expect")
@@ -293,14 +293,6 @@ def compute_stack_file(
         input_shape, input_label = stack.input_shape, "input ="
     specs = [entry.spec for entry in stack.layers]
     try:
-        if input_shape is None:
-            given, layers = parse_layers(specs)
-            if not given and (not layers or layers[0].input_shape is None):
-                raise StackFileError.at(
-                    stack.path, 1,
-                    'no input shape: add input = "64x64x3" (without the batch), open layers with '
-                    '"Input(shape=(64, 64, 3))", or give --input.',
-                )
         return compute_stack(specs, fmt, input_shape, batch, input_label)
     except StackFileError:
         raise
