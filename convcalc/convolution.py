@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import formulas
 from .arguments import check_string, optional_tuple_of, tuple_of
 from .errors import ConvcalcError
-from .layer_base import REQUIRED, Layer, LayerShape, join_channels, split_channels
+from .layer_base import REQUIRED, Layer, LayerShape, Weight, join_channels, split_channels
 
 BIAS_TAIL = (
     ("activation", None),
@@ -46,6 +46,18 @@ class _Conv(Layer):
                 f"strides > 1 is not supported together with dilation_rate > 1 "
                 f"(Keras rule); got strides={strides} and dilation_rate={dilation}."
             )
+
+    def kernel_weights(self, kernel_shape, filters: int) -> list:
+        """``kernel`` and ``bias`` as Keras declares them; with ``lora_rank`` the kernel is frozen and
+        ``lora_kernel_a``/``lora_kernel_b`` are trained."""
+        lora = self.args.get("lora_rank")
+        weights = [self.weight("kernel", kernel_shape, trainable=not lora)]
+        if self.args["use_bias"]:
+            weights.append(self.weight("bias", (filters,)))
+        if lora:
+            a, b = formulas.lora_shapes(kernel_shape, lora)
+            weights += [Weight("lora_kernel_a", a, True, "he_uniform"), Weight("lora_kernel_b", b, True, "zeros")]
+        return weights
 
     def _axes(self, shape, data_format):
         return split_channels(self, shape, data_format, self.rank)
@@ -100,17 +112,15 @@ class _Convolution(_Conv):
             )
         out, pads = self._direct(spatial)
         kernel = formulas.conv_kernel_shape(a["kernel_size"], channels, a["filters"], a["groups"])
-        trainable, frozen = formulas.conv_params(kernel, a["filters"], a["use_bias"], a.get("lora_rank"))
         return self.shape(
             join_channels(out, a["filters"], data_format),
-            padding=pads, kernel_shape=kernel, trainable_params=trainable, non_trainable_params=frozen,
+            padding=pads, kernel_shape=kernel, weights=self.kernel_weights(kernel, a["filters"]),
         )
 
 
 class Conv2D(_Convolution):
     """``keras.layers.Conv2D``: cross-correlation over height and width."""
 
-    type_name = "Conv2D"
     signature = (
         ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
         ("data_format", None), ("dilation_rate", 1), ("groups", 1), *BIAS_TAIL, *INIT_TAIL,
@@ -120,7 +130,6 @@ class Conv2D(_Convolution):
 class Conv1D(_Convolution):
     """``keras.layers.Conv1D``: over steps; ``padding='causal'`` pads the left only."""
 
-    type_name = "Conv1D"
     rank = 1
     signature = Conv2D.signature
     checks = _rank_checks(1, causal=True)
@@ -152,17 +161,15 @@ class _Transpose(_Conv):
         self._check_output(spatial, out)
         pads = tuple(formulas.conv_transpose_padding(k, s, a["padding"], p, d) for _, k, s, p, d in axes)
         kernel = formulas.conv_transpose_kernel_shape(a["kernel_size"], channels, a["filters"])
-        trainable, frozen = formulas.conv_params(kernel, a["filters"], a["use_bias"])
         return self.shape(
             join_channels(out, a["filters"], data_format),
-            padding=pads, kernel_shape=kernel, trainable_params=trainable, non_trainable_params=frozen,
+            padding=pads, kernel_shape=kernel, weights=self.kernel_weights(kernel, a["filters"]),
         )
 
 
 class Conv2DTranspose(_Transpose):
     """``keras.layers.Conv2DTranspose``: upsampling by the gradient of Conv2D."""
 
-    type_name = "Conv2DTranspose"
     signature = (
         ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
         ("output_padding", None), ("data_format", None), ("dilation_rate", 1), *BIAS_TAIL, *INIT_TAIL,
@@ -172,7 +179,6 @@ class Conv2DTranspose(_Transpose):
 class Conv1DTranspose(_Transpose):
     """``keras.layers.Conv1DTranspose``."""
 
-    type_name = "Conv1DTranspose"
     rank = 1
     signature = Conv2DTranspose.signature
     checks = _rank_checks(1)
@@ -187,7 +193,6 @@ class DepthwiseConv2D(_Conv):
     def validate(self) -> None:
         pass
 
-    type_name = "DepthwiseConv2D"
     signature = (
         ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"), ("depth_multiplier", 1),
         ("data_format", None), ("dilation_rate", 1), *BIAS_TAIL,
@@ -202,10 +207,11 @@ class DepthwiseConv2D(_Conv):
         out, pads = self._direct(spatial)
         kernel = formulas.depthwise_kernel_shape(a["kernel_size"], channels, a["depth_multiplier"])
         outputs = channels * a["depth_multiplier"]
-        trainable, frozen = formulas.conv_params(kernel, outputs, a["use_bias"])
+        weights = [self.weight("kernel", kernel, initializer="depthwise")]
+        if a["use_bias"]:
+            weights.append(self.weight("bias", (outputs,)))
         return self.shape(
-            join_channels(out, outputs, data_format),
-            padding=pads, kernel_shape=kernel, trainable_params=trainable, non_trainable_params=frozen,
+            join_channels(out, outputs, data_format), padding=pads, kernel_shape=kernel, weights=weights,
         )
 
 
@@ -218,7 +224,6 @@ class SeparableConv2D(_Conv):
     def validate(self) -> None:
         pass
 
-    type_name = "SeparableConv2D"
     signature = (
         ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
         ("data_format", None), ("dilation_rate", 1), ("depth_multiplier", 1), *BIAS_TAIL,
@@ -234,10 +239,12 @@ class SeparableConv2D(_Conv):
         out, pads = self._direct(spatial)
         depthwise = formulas.depthwise_kernel_shape(a["kernel_size"], channels, a["depth_multiplier"])
         pointwise = formulas.pointwise_kernel_shape(channels, a["depth_multiplier"], a["filters"])
-        trainable, _ = formulas.separable_params(depthwise, pointwise, a["use_bias"])
+        weights = [self.weight("depthwise_kernel", depthwise, initializer="depthwise"),
+                   self.weight("pointwise_kernel", pointwise, initializer="pointwise")]
+        if a["use_bias"]:
+            weights.append(self.weight("bias", (a["filters"],)))
         return self.shape(
-            join_channels(out, a["filters"], data_format),
-            padding=pads, kernel_shape=depthwise, trainable_params=trainable,
+            join_channels(out, a["filters"], data_format), padding=pads, kernel_shape=depthwise, weights=weights,
         )
 
 

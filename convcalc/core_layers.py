@@ -6,7 +6,9 @@ from . import formulas
 from .arguments import check_any_literal, check_axes, check_number, check_number_or_none, check_positive_int
 from .errors import ConvcalcError
 from .layer_base import REQUIRED, Layer, LayerShape, expect_rank
-from .convolution import INIT_TAIL
+from .convolution import INIT_TAIL, _Conv
+
+kernel_weights = _Conv.kernel_weights
 
 
 class _SameShape(Layer):
@@ -19,7 +21,6 @@ class _SameShape(Layer):
 class Dense(Layer):
     """``units`` outputs for every position of the last axis."""
 
-    type_name = "Dense"
     signature = (("units", REQUIRED), ("activation", None), ("use_bias", True), *INIT_TAIL,
                  ("lora_rank", None), ("lora_alpha", None), ("quantization_config", None))
     checks = {"units": check_positive_int, "quantization_config": check_any_literal}
@@ -28,15 +29,13 @@ class Dense(Layer):
         a = self.args
         if not input_shape:
             raise ConvcalcError("Dense needs an input with at least one axis besides the batch.")
-        trainable, frozen = formulas.dense_params(input_shape[-1], a["units"], a["use_bias"], a["lora_rank"])
+        kernel = formulas.dense_kernel_shape(input_shape[-1], a["units"])
         return self.shape(
-            (*input_shape[:-1], a["units"]), kernel_shape=(input_shape[-1], a["units"]),
-            trainable_params=trainable, non_trainable_params=frozen,
+            (*input_shape[:-1], a["units"]), kernel_shape=kernel, weights=kernel_weights(self, kernel, a["units"]),
         )
 
 
 class Activation(_SameShape):
-    type_name = "Activation"
     signature = (("activation", REQUIRED),)
 
     def validate(self) -> None:
@@ -60,13 +59,11 @@ def _optional_non_negative(value, name):
 
 
 class ReLU(_SameShape):
-    type_name = "ReLU"
     signature = (("max_value", None), ("negative_slope", 0.0), ("threshold", 0.0))
     checks = {"max_value": _optional_non_negative, "negative_slope": _non_negative("ReLU"), "threshold": _non_negative("ReLU")}
 
 
 class LeakyReLU(_SameShape):
-    type_name = "LeakyReLU"
     signature = (("negative_slope", 0.3),)
     keyword_only = (("alpha", None),) + Layer.keyword_only  # Keras 2's name for negative_slope
     checks = {"negative_slope": _non_negative("LeakyReLU"), "alpha": check_number_or_none}
@@ -77,13 +74,11 @@ class LeakyReLU(_SameShape):
 
 
 class ELU(_SameShape):
-    type_name = "ELU"
     signature = (("alpha", 1.0),)
     checks = {"alpha": check_number}
 
 
 class Softmax(_SameShape):
-    type_name = "Softmax"
     signature = (("axis", -1),)
     checks = {"axis": check_axes}
 
@@ -100,7 +95,6 @@ def _shared_axes(value, name):
 class PReLU(Layer):
     """A learned slope per position; ``shared_axes`` (1-based) share one slope along those axes."""
 
-    type_name = "PReLU"
     signature = (("alpha_initializer", "Zeros"), ("alpha_regularizer", None), ("alpha_constraint", None),
                  ("shared_axes", None))
     checks = {"shared_axes": _shared_axes}
@@ -111,7 +105,7 @@ class PReLU(Layer):
             if axis > len(input_shape):
                 raise ConvcalcError(f"shared_axes={shared} names axis {axis}, but the input has {len(input_shape)} axes besides the batch.")
         alpha = tuple(1 if i + 1 in shared else n for i, n in enumerate(input_shape))
-        return self.shape(input_shape, kernel_shape=alpha, trainable_params=formulas.weight_count(alpha))
+        return self.shape(input_shape, kernel_shape=alpha, weights=[self.weight("alpha", alpha)])
 
 
 def _rate(value, name):
@@ -121,13 +115,11 @@ def _rate(value, name):
 
 
 class Dropout(_SameShape):
-    type_name = "Dropout"
     signature = (("rate", REQUIRED), ("noise_shape", None), ("seed", None))
     checks = {"rate": _rate, "noise_shape": check_any_literal}
 
 
 class SpatialDropout2D(_SameShape):
-    type_name = "SpatialDropout2D"
     signature = (("rate", REQUIRED), ("data_format", None), ("seed", None), ("name", None), ("dtype", None))
     keyword_only = ()
     checks = {"rate": _rate}
@@ -138,7 +130,6 @@ class SpatialDropout2D(_SameShape):
 
 
 class GaussianNoise(_SameShape):
-    type_name = "GaussianNoise"
     signature = (("stddev", REQUIRED), ("seed", None))
     checks = {"stddev": _rate}
 
@@ -146,7 +137,6 @@ class GaussianNoise(_SameShape):
 class Rescaling(_SameShape):
     """``x * scale + offset``: no weights."""
 
-    type_name = "Rescaling"
     signature = (("scale", REQUIRED), ("offset", 0.0))
     checks = {"scale": check_any_literal, "offset": check_any_literal}
 

@@ -243,53 +243,13 @@ def upsampled_length(length: int, size: int) -> int:
     return length * size
 
 
-def dense_params(in_features: int, units: int, use_bias: bool = True, lora_rank: int | None = None) -> tuple[int, int]:
-    """(trainable, non_trainable) of Dense: kernel ``(in, units)`` plus bias; LoRA as for conv.
+def dense_kernel_shape(in_features: int, units: int) -> tuple[int, int]:
+    """Dense kernel layout: ``(in_features, units)``.
 
-    >>> dense_params(1024, 10)
-    (10250, 0)
+    >>> dense_kernel_shape(1024, 10)
+    (1024, 10)
     """
-    return conv_params((in_features, units), units, use_bias, lora_rank)
-
-
-def batch_norm_params(features: int, center: bool = True, scale: bool = True, renorm: bool = False) -> tuple[int, int]:
-    """(trainable, non_trainable) of BatchNormalization over ``features`` channels.
-
-    gamma and beta are trainable (when ``scale``/``center``); the moving mean
-    and variance are not, nor (``renorm``) moving_stddev, renorm_mean and renorm_stddev.
-
-    >>> batch_norm_params(64), batch_norm_params(64, renorm=True)
-    ((128, 128), (128, 320))
-    """
-    return (features * (int(center) + int(scale)), (5 if renorm else 2) * features)
-
-
-def layer_norm_params(features: int, center: bool = True, scale: bool = True) -> tuple[int, int]:
-    """(trainable, non_trainable) of LayerNormalization: beta and gamma over the normalized axes.
-
-    >>> layer_norm_params(16)
-    (32, 0)
-    """
-    return (features * (int(center) + int(scale)), 0)
-
-
-def normalization_params(features: int, adapted: bool = False) -> tuple[int, int]:
-    """(trainable, non_trainable) of Normalization: mean, variance and a count to adapt, unless given.
-
-    >>> normalization_params(3), normalization_params(3, adapted=True)
-    ((0, 7), (0, 0))
-    """
-    return (0, 0) if adapted else (0, 2 * features + 1)
-
-
-def separable_params(depthwise_shape: tuple[int, ...], pointwise_shape: tuple[int, ...], use_bias: bool = True) -> tuple[int, int]:
-    """(trainable, non_trainable) of SeparableConv: both kernels plus a bias per filter.
-
-    >>> separable_params((3, 3, 32, 1), (1, 1, 32, 64))
-    (2400, 0)
-    """
-    filters = pointwise_shape[-1]
-    return (weight_count(depthwise_shape) + weight_count(pointwise_shape) + filters * int(use_bias), 0)
+    return (in_features, units)
 
 
 def frozen(trainable: int, non_trainable: int, is_trainable: bool = True) -> tuple[int, int]:

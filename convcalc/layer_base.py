@@ -9,7 +9,7 @@ and :meth:`Layer.compute`, which maps input shapes (batch excluded) to a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from . import formulas
@@ -21,20 +21,47 @@ Pairs = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
+class Weight:
+    """One weight a layer declares, as Keras's ``add_weight`` does.
+
+    ``initializer`` is the layer's argument value (a name or a call) used when
+    ``--run`` has no array for it; ``None`` for the usual default.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool = True
+    initializer: Any = None
+
+    @property
+    def size(self) -> int:
+        return formulas.weight_count(self.shape)
+
+
+@dataclass(frozen=True)
 class LayerShape:
     """What one layer does to a shape (batch axis excluded everywhere).
 
     ``padding`` holds a ``(before, after)`` pair per spatial axis (height then
     width): for transposed convolutions, the padding of the equivalent direct
-    convolution (SPEC 1). ``cropping`` likewise, for Cropping2D.
+    convolution (SPEC 1). ``cropping`` likewise, for Cropping2D.  ``weights``
+    are the layer's declared weights: parameter counts derive from them.
+    A size may be ``None`` (unknown until run time, as in Keras).
     """
 
-    output_shape: tuple[int, ...]
+    output_shape: tuple[int | None, ...] | list
     padding: Pairs | None = None
     kernel_shape: tuple[int, ...] | None = None
-    trainable_params: int = 0
-    non_trainable_params: int = 0
+    weights: tuple[Weight, ...] = ()
     cropping: Pairs | None = None
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(w.size for w in self.weights if w.trainable)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(w.size for w in self.weights if not w.trainable)
 
     @property
     def params(self) -> int:
@@ -54,7 +81,7 @@ def snake_case(name: str) -> str:
 class Layer:
     """A validated layer: its Keras type, its arguments in normal form, its spec."""
 
-    type_name: str = ""
+    type_name: str = ""  # the Keras class name: the class's own name, set below
     signature: tuple[tuple[str, Any], ...] = ()
     keyword_only: tuple[tuple[str, Any], ...] = BASE_KEYWORDS
     checks: dict[str, Callable[[Any, str], Any]] = {}
@@ -64,6 +91,11 @@ class Layer:
         self.args = args
         self.spec = spec
         self.validate()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            cls.type_name = cls.__name__
 
     @classmethod
     def arguments(cls) -> dict[str, Any]:
@@ -96,12 +128,16 @@ class Layer:
     def compute(self, input_shape, data_format: str) -> LayerShape:
         raise NotImplementedError
 
-    def shape(self, output, **fields) -> LayerShape:
-        """A LayerShape; ``trainable=False`` moves every weight to non-trainable, as in Keras."""
-        fields["trainable_params"], fields["non_trainable_params"] = formulas.frozen(
-            fields.get("trainable_params", 0), fields.get("non_trainable_params", 0), self.args.get("trainable", True)
-        )
-        return LayerShape(tuple(output), **fields)
+    def shape(self, output, weights=(), **fields) -> LayerShape:
+        """A LayerShape; ``trainable=False`` makes every weight non-trainable, as in Keras."""
+        if not self.args.get("trainable", True):
+            weights = tuple(replace(w, trainable=False) for w in weights)
+        return LayerShape(output if isinstance(output, list) else tuple(output), weights=tuple(weights), **fields)
+
+    def weight(self, name: str, shape, trainable: bool = True, initializer: str | None = None) -> Weight:
+        """A declared weight; its initializer is the ``<initializer>_initializer`` argument (default: ``name``'s)."""
+        key = f"{initializer or name}_initializer"
+        return Weight(name, tuple(shape), trainable, self.args.get(key))
 
     def __getattr__(self, item: str) -> Any:
         try:

@@ -43,32 +43,30 @@ def _broadcast(layer, a, b, shapes):
 
 
 class Add(_Merge):
-    type_name = "Add"
+    pass
 
 
 class Subtract(_Merge):
-    type_name = "Subtract"
     exactly = 2
 
 
 class Multiply(_Merge):
-    type_name = "Multiply"
+    pass
 
 
 class Average(_Merge):
-    type_name = "Average"
+    pass
 
 
 class Maximum(_Merge):
-    type_name = "Maximum"
+    pass
 
 
 class Minimum(_Merge):
-    type_name = "Minimum"
+    pass
 
 
 class Concatenate(_Merge):
-    type_name = "Concatenate"
     signature = (("axis", -1),)
     checks = {"axis": check_int}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import formulas
 from .arguments import check_any_literal, check_axes, check_bool
 from .errors import ConvcalcError
-from .layer_base import Layer, LayerShape, normalize_axis
+from .layer_base import Layer, LayerShape, Weight, normalize_axis
 
 
 def _axes(layer: Layer, axis, shape) -> tuple[int, ...]:
@@ -16,7 +16,6 @@ def _axes(layer: Layer, axis, shape) -> tuple[int, ...]:
 class BatchNormalization(Layer):
     """gamma and beta are trainable; the moving mean and variance are not (Keras counts both)."""
 
-    type_name = "BatchNormalization"
     signature = (
         ("axis", -1), ("momentum", 0.99), ("epsilon", 1e-3), ("center", True), ("scale", True),
         ("beta_initializer", "zeros"), ("gamma_initializer", "ones"), ("moving_mean_initializer", "zeros"),
@@ -31,13 +30,20 @@ class BatchNormalization(Layer):
         a = self.args
         if isinstance(a["axis"], tuple):
             raise ConvcalcError(f"axis must be a single integer for BatchNormalization; got axis={a['axis']!r}.")
-        features = input_shape[normalize_axis(self, a["axis"], len(input_shape))]
-        trainable, frozen = formulas.batch_norm_params(features, a["center"], a["scale"], a["renorm"])
-        return self.shape(input_shape, trainable_params=trainable, non_trainable_params=frozen)
+        features = (input_shape[normalize_axis(self, a["axis"], len(input_shape))],)
+        weights = []
+        if a["scale"]:
+            weights.append(self.weight("gamma", features))
+        if a["center"]:
+            weights.append(self.weight("beta", features))
+        weights += [self.weight("moving_mean", features, False), self.weight("moving_variance", features, False)]
+        if a["renorm"]:
+            weights += [Weight(name, features, False, init) for name, init in
+                        (("moving_stddev", "ones"), ("renorm_mean", "zeros"), ("renorm_stddev", "ones"))]
+        return self.shape(input_shape, weights=weights)
 
 
 class LayerNormalization(Layer):
-    type_name = "LayerNormalization"
     signature = (
         ("axis", -1), ("epsilon", 1e-3), ("center", True), ("scale", True), ("beta_initializer", "zeros"),
         ("gamma_initializer", "ones"), ("beta_regularizer", None), ("gamma_regularizer", None),
@@ -48,16 +54,18 @@ class LayerNormalization(Layer):
 
     def compute(self, input_shape, data_format: str) -> LayerShape:
         a = self.args
-        features = formulas.weight_count(tuple(input_shape[i] for i in _axes(self, a["axis"], input_shape)))
-        center = a["center"] and not a["rms_scaling"]
-        trainable, _ = formulas.layer_norm_params(features, center, a["scale"])
-        return self.shape(input_shape, trainable_params=trainable)
+        features = tuple(input_shape[i] for i in _axes(self, a["axis"], input_shape))
+        weights = []
+        if a["scale"]:
+            weights.append(self.weight("gamma", features))
+        if a["center"] and not a["rms_scaling"]:
+            weights.append(self.weight("beta", features))
+        return self.shape(input_shape, weights=weights)
 
 
 class Normalization(Layer):
     """Without ``mean``/``variance`` Keras keeps a non-trainable mean, variance and count to adapt."""
 
-    type_name = "Normalization"
     signature = (("axis", -1), ("mean", None), ("variance", None), ("invert", False))
     checks = {"axis": lambda v, n: None if v is None else check_axes(v, n), "mean": check_any_literal,
               "variance": check_any_literal, "invert": check_bool}
@@ -78,8 +86,12 @@ class Normalization(Layer):
                         f"{key} has {size} values but the normalized axes hold {features} features "
                         f"(input shape {input_shape}, axis={a['axis']!r}); give 1 or {features}."
                     )
-        _, frozen = formulas.normalization_params(features, adapted=a["mean"] is not None)
-        return self.shape(input_shape, non_trainable_params=frozen)
+        if a["mean"] is not None:
+            return self.shape(input_shape)
+        shape = tuple(input_shape[i] for i in kept)
+        return self.shape(input_shape, weights=[
+            Weight("mean", shape, False, "zeros"), Weight("variance", shape, False, "ones"), Weight("count", (), False, "zeros"),
+        ])
 
 
 def _flat(value) -> list:

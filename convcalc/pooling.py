@@ -35,12 +35,10 @@ class _Pooling2D(Layer):
 
 
 class MaxPooling2D(_Pooling2D):
-    type_name = "MaxPooling2D"
     signature = (("pool_size", (2, 2)), ("strides", None), ("padding", "valid"), ("data_format", None))
 
 
 class AveragePooling2D(_Pooling2D):
-    type_name = "AveragePooling2D"
     signature = (("pool_size", REQUIRED), ("strides", None), ("padding", "valid"), ("data_format", None))
 
 
@@ -57,11 +55,11 @@ class _GlobalPooling2D(Layer):
 
 
 class GlobalAveragePooling2D(_GlobalPooling2D):
-    type_name = "GlobalAveragePooling2D"
+    pass
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
-    type_name = "GlobalMaxPooling2D"
+    pass
 
 
 LAYERS = (MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D)

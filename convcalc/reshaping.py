@@ -11,7 +11,6 @@ from .layer_base import REQUIRED, Layer, LayerShape, join_channels, split_channe
 class ZeroPadding2D(Layer):
     """Adds zeros: ``padding`` is ``n``, ``(h, w)`` or ``((top, bottom), (left, right))``."""
 
-    type_name = "ZeroPadding2D"
     signature = (("padding", (1, 1)), ("data_format", None))
     checks = {"padding": check_side_pairs("padding")}
 
@@ -25,7 +24,6 @@ class ZeroPadding2D(Layer):
 class Cropping2D(Layer):
     """Removes pixels: ``cropping`` in the same three forms as ZeroPadding2D's padding."""
 
-    type_name = "Cropping2D"
     signature = (("cropping", ((0, 0), (0, 0))), ("data_format", None))
     checks = {"cropping": check_side_pairs("cropping")}
 
@@ -45,7 +43,6 @@ class Cropping2D(Layer):
 class UpSampling2D(Layer):
     """Repeats rows and columns ``size`` times."""
 
-    type_name = "UpSampling2D"
     signature = (("size", (2, 2)), ("data_format", None), ("interpolation", "nearest"))
     checks = {
         "size": tuple_of(2),
@@ -59,7 +56,6 @@ class UpSampling2D(Layer):
 
 
 class Flatten(Layer):
-    type_name = "Flatten"
     signature = (("data_format", None),)
 
     def compute(self, input_shape, data_format: str) -> LayerShape:
@@ -77,7 +73,6 @@ def _target_shape(value, name):
 
 
 class Reshape(Layer):
-    type_name = "Reshape"
     signature = (("target_shape", REQUIRED),)
     checks = {"target_shape": _target_shape}
 
@@ -106,7 +101,6 @@ def _dims(value, name):
 
 
 class Permute(Layer):
-    type_name = "Permute"
     signature = (("dims", REQUIRED),)
     checks = {"dims": _dims}
 
@@ -120,7 +114,6 @@ class Permute(Layer):
 class Resizing(Layer):
     """Resizes images to ``(height, width)``."""
 
-    type_name = "Resizing"
     signature = (
         ("height", REQUIRED), ("width", REQUIRED), ("interpolation", "bilinear"),
         ("crop_to_aspect_ratio", False), ("pad_to_aspect_ratio", False), ("fill_mode", "constant"),
