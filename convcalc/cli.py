@@ -68,7 +68,7 @@ def complete_layer(incomplete: str) -> list[str]:
 def _fail(error: ConvcalcError, debug: bool) -> None:
     if debug:
         raise error
-    typer.echo(f"Error: {error.message}", err=True)
+    typer.echo(f"Error: {error.text}", err=True)
     raise typer.Exit(int(error.exit_code))
 
 

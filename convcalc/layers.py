@@ -17,18 +17,7 @@ from .errors import ConvcalcError, did_you_mean
 from .layer_base import REQUIRED, Layer, LayerShape  # noqa: F401
 from .parse import LAYER_PREFIXES, Call
 
-# Which module holds each layer; a family is imported only when one of its layers is used,
-# so that a Conv2D stack starts fast (tests check this table against the modules' LAYERS).
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "convolution": ("Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"),
-    "pooling": ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"),
-    "reshaping": ("ZeroPadding2D", "Cropping2D", "UpSampling2D", "Flatten", "Reshape", "Permute", "Resizing"),
-    "normalization": ("BatchNormalization", "LayerNormalization", "Normalization"),
-    "core_layers": ("Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "Dropout",
-                    "SpatialDropout2D", "GaussianNoise", "Rescaling"),
-    "merging": ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"),
-}
-FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}
+from .registry import ALIASES, FAMILIES, FAMILY_OF, KERAS1_NAMES, known_layer_names  # noqa: F401
 
 
 def layer_class(name: str) -> type[Layer] | None:
@@ -38,28 +27,6 @@ def layer_class(name: str) -> type[Layer] | None:
         return None
     module = importlib.import_module(f"convcalc.{family}")
     return next(cls for cls in module.LAYERS if cls.type_name == name)
-ALIASES = {
-    "Convolution1D": "Conv1D",
-    "Convolution2D": "Conv2D",
-    "Convolution1DTranspose": "Conv1DTranspose",
-    "Convolution2DTranspose": "Conv2DTranspose",
-    "Deconvolution2D": "Conv2DTranspose",
-    "Deconv2D": "Conv2DTranspose",
-    "AtrousConvolution2D": "Conv2D",
-    "SeparableConvolution2D": "SeparableConv2D",
-    "MaxPool2D": "MaxPooling2D",
-    "AvgPool2D": "AveragePooling2D",
-    "GlobalAvgPool2D": "GlobalAveragePooling2D",
-    "GlobalMaxPool2D": "GlobalMaxPooling2D",
-}
-KERAS1_NAMES = frozenset({"Convolution2D", "Deconvolution2D", "AtrousConvolution2D"})
-
-
-def known_layer_names() -> list[str]:
-    """Every layer name convcalc accepts, canonical names first."""
-    return sorted(FAMILY_OF) + sorted(ALIASES)
-
-
 # Keras 1 keyword -> Keras 3 keyword, and how the value changes.
 KERAS1_KEYWORDS: dict[str, str] = {
     "nb_filter": "filters",

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import formulas
 from .config import DataFormat
-from .errors import ConvcalcError
+from .errors import ConvcalcError, Where
 from .layers import build_layer
 from .parse import Call
 from .stack import LayerRow, StackResult
@@ -208,7 +208,7 @@ class _Model:
             try:
                 outputs = inner.run(shapes)
             except ConvcalcError as error:
-                raise error.within(f"in {where}") from None
+                raise error.at(Where(what=where)) from None
             trainable, frozen = formulas.frozen(
                 sum(r.trainable_params for r in inner.rows),
                 sum(r.non_trainable_params for r in inner.rows),
@@ -233,14 +233,14 @@ class _Model:
             unbatched = [s[1:] for s in shape] if isinstance(shape, list) else shape[1:]
             result = layer.compute(unbatched, fmt)
         except ConvcalcError as error:
-            raise error.within(where) from None
+            raise error.at(Where(what=where)) from None
         output = (batch, *result.output_shape)
         if count:
             self.rows.append(LayerRow(
                 index=index, name=name, type=layer.type_name, spec=call.text, data_format=fmt,
                 input_shape=shape, output_shape=output, padding=result.padding, kernel_shape=result.kernel_shape,
                 trainable_params=result.trainable_params, non_trainable_params=result.non_trainable_params,
-                layer=layer, cropping=result.cropping, connected_to=connected,
+                layer=layer, cropping=result.cropping, connected_to=connected, weights=result.weights,
             ))
         return output
 

@@ -8,65 +8,14 @@ Every user mistake becomes a :class:`ConvcalcError` naming the layer by its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from .config import DataFormat
-from .errors import ConvcalcError
+from .result import LayerRow, StackResult  # noqa: F401 - the names other modules use
+from .errors import ConvcalcError, Where
 from .layers import CHECKS, Layer, build_layer
 from .parse import Call, parse_call
 
 INPUT_NAMES = frozenset({"Input", "InputLayer"})
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    """One layer's row. Shapes include the batch axis first (``None`` unless known)."""
-
-    index: int
-    name: str
-    type: str
-    spec: str
-    data_format: str
-    input_shape: tuple[int | None, ...]
-    output_shape: tuple[int | None, ...]
-    padding: tuple[tuple[int, int], ...] | None
-    kernel_shape: tuple[int, ...] | None
-    trainable_params: int
-    non_trainable_params: int
-    layer: Layer | None = field(default=None, compare=False, repr=False)
-    cropping: tuple[tuple[int, int], ...] | None = None
-    connected_to: tuple[str, ...] = ()
-
-    @property
-    def params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
-
-
-@dataclass(frozen=True)
-class StackResult:
-    """The whole stack: where the data format came from, shapes, rows, totals."""
-
-    data_format: DataFormat
-    input_shape: tuple[int | None, ...] | list
-    layers: tuple[LayerRow, ...]
-    outputs: tuple[int | None, ...] | list | None = None  # a model's outputs, when not the last row's
-
-    @property
-    def output_shape(self) -> tuple[int | None, ...] | list:
-        if self.outputs is not None:
-            return self.outputs
-        return self.layers[-1].output_shape if self.layers else self.input_shape
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(row.trainable_params for row in self.layers)
-
-    @property
-    def non_trainable_params(self) -> int:
-        return sum(row.non_trainable_params for row in self.layers)
-
-    @property
-    def total_params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
 
 
 @dataclass(frozen=True)
@@ -117,7 +66,7 @@ def parse_layers(specs: list[str]) -> tuple[list[StackInput], list[Layer]]:
             layers.append(build_layer(call))
         except ConvcalcError as error:
             where = f"layer {index}" if layers or not label.startswith(tuple(INPUT_NAMES)) else "the input"
-            raise error.within(f"{where} {label}") from None
+            raise error.at(Where(what=f"{where} {label}")) from None
     return inputs, layers
 
 
@@ -153,7 +102,7 @@ def compute_stack(
         try:
             result = layer.compute(current, fmt)
         except ConvcalcError as error:
-            raise error.within(f"layer {index} {layer.spec}") from None
+            raise error.at(Where(what=f"layer {index} {layer.spec}")) from None
         batched_input = [(batch, *s) for s in current] if isinstance(current, list) else (batch, *current)
         rows.append(
             LayerRow(
@@ -170,6 +119,7 @@ def compute_stack(
                 trainable_params=result.trainable_params,
                 non_trainable_params=result.non_trainable_params,
                 layer=layer,
+                weights=result.weights,
             )
         )
         current = result.output_shape

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import DataFormat, resolve_data_format
-from .errors import ConvcalcError
+from .errors import ConvcalcError, Where
 from .layers import DATA_FORMATS
 from .parse import parse_call, parse_shape
 from .stack import INPUT_NAMES, StackResult, compute_stack
@@ -36,16 +36,19 @@ EXPECT_KEYS = ("output", "params", "max_params")
 
 
 class StackFileError(ConvcalcError):
-    """A mistake in a file: ``FILE:LINE: detail`` (``FILE: detail`` when no line applies)."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None, detail: str | None = None):
-        super().__init__(message)
-        self.path, self.line, self.detail = path, line, detail if detail is not None else message
+    """A mistake in a file: rendered ``FILE:LINE: detail`` (``FILE: detail`` when no line applies)."""
 
     @classmethod
     def at(cls, path: str, line: int | None, detail: str) -> "StackFileError":
-        where = path if line is None else f"{path}:{line}"
-        return cls(f"{where}: {detail}", path, line, detail)
+        return cls(detail, Where(file=path, line=line))
+
+    @property
+    def path(self) -> str | None:
+        return self.where.file if self.where else None
+
+    @property
+    def line(self) -> int | None:
+        return self.where.line if self.where else None
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,7 @@ def compute_stack_file(
     except StackFileError:
         raise
     except ConvcalcError as error:
-        raise StackFileError.at(stack.path, error_line(stack, error.message), error.message) from None
+        raise StackFileError.at(stack.path, error_line(stack, error.detail), error.detail) from None
 
 
 def error_line(stack: StackFile, message: str) -> int:
@@ -349,7 +352,7 @@ def _compute_model_config(path: Path, data_format: str | None, input_shape, batc
     except StackFileError:
         raise
     except ConvcalcError as error:
-        raise StackFileError.at(name, None, error.message) from None
+        raise StackFileError.at(name, None, error.detail) from None
 
 
 # ---------------------------------------------------------------- where things are

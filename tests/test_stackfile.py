@@ -169,14 +169,14 @@ def test_errors_name_the_file_and_line(tmp_path, name, text, line, detail):
     error = error_of(path)
     assert (error.path, error.line) == (str(path), line), error.message
     assert detail in error.detail
-    assert error.message == f"{path}:{line}: {error.detail}"
+    assert error.text == f"{path}:{line}: {error.detail}"
     assert isinstance(error, ConvcalcError) and error.exit_code == 2
 
 
 def test_unreadable_files_have_no_line(tmp_path):
     missing = error_of(tmp_path / "missing.toml")
     assert (missing.line, missing.detail) == (None, "no such file.")
-    assert missing.message == f"{tmp_path / 'missing.toml'}: no such file."
+    assert missing.text == f"{tmp_path / 'missing.toml'}: no such file."
     assert "is a directory" in error_of(tmp_path).detail
     binary = tmp_path / "b.toml"
     binary.write_bytes(b"\xff\xfe\x00")
@@ -245,7 +245,7 @@ def test_model_configs_go_to_model_config(tmp_path, fake_model_config):
     with pytest.raises(StackFileError, match="--input cannot be used"):
         load_file(config, input_shape=(8, 8, 3))
     bad = write(tmp_path, "bad.json", '{"class_name": "Functional"}')
-    assert error_of(bad).message == f"{bad}: layer 'x' (Foo): convcalc does not know the layer Foo."
+    assert error_of(bad).text == f"{bad}: layer 'x' (Foo): convcalc does not know the layer Foo."
     with pytest.raises(StackFileError, match="model config, not a stack file"):
         read_stack_file(config)
 
