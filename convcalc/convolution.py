@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import formulas
+from . import formulas, rules
 from .arguments import check_string, optional_tuple_of, tuple_of
 from .errors import ConvcalcError
 from .layer_base import REQUIRED, Layer, LayerShape, Weight, join_channels, split_channels
@@ -40,12 +40,7 @@ class _Conv(Layer):
     rank = 2
 
     def validate(self) -> None:
-        strides, dilation = self.args["strides"], self.args["dilation_rate"]
-        if max(strides) > 1 and max(dilation) > 1:
-            raise ConvcalcError(
-                f"strides > 1 is not supported together with dilation_rate > 1 "
-                f"(Keras rule); got strides={strides} and dilation_rate={dilation}."
-            )
+        rules.check_strides_with_dilation(self.args["strides"], self.args["dilation_rate"])
 
     def kernel_weights(self, kernel_shape, filters: int) -> list:
         """``kernel`` and ``bias`` as Keras declares them; with ``lora_rank`` the kernel is frozen and
@@ -63,17 +58,9 @@ class _Conv(Layer):
         return split_channels(self, shape, data_format, self.rank)
 
     def _check_output(self, spatial_in, spatial_out) -> None:
-        if min(spatial_out) > 0:
-            return
         a = self.args
-        spans = tuple(formulas.effective_kernel(k, d) for k, d in zip(a["kernel_size"], a["dilation_rate"]))
-        x = "x".join
-        raise ConvcalcError(
-            f"the output size would be {x(map(str, spatial_out))}, which is not positive: "
-            f"the input is {x(map(str, spatial_in))} and the kernel spans {x(map(str, spans))} "
-            f"(kernel_size={a['kernel_size']}, dilation_rate={a['dilation_rate']}, "
-            f"strides={a['strides']}, padding={a['padding']!r})."
-        )
+        rules.check_output_size(spatial_in, spatial_out, a["kernel_size"], a["dilation_rate"], a["strides"],
+                                a["padding"])
 
     def _direct(self, spatial):
         """Output lengths and per-side padding of a direct convolution over ``spatial``."""
@@ -95,11 +82,7 @@ class _Convolution(_Conv):
     keyword_only = (("lora_rank", None), ("lora_alpha", None)) + Layer.keyword_only
 
     def validate(self) -> None:
-        filters, groups = self.args["filters"], self.args["groups"]
-        if filters % groups:
-            raise ConvcalcError(
-                f"filters must be evenly divisible by groups; got filters={filters}, groups={groups}."
-            )
+        rules.check_groups_divide_filters(self.args["filters"], self.args["groups"])
         super().validate()
 
     def compute(self, input_shape, data_format: str) -> LayerShape:
@@ -139,15 +122,7 @@ class _Transpose(_Conv):
     """Conv1DTranspose and Conv2DTranspose: the gradient of the direct convolution."""
 
     def validate(self) -> None:
-        op, strides = self.args["output_padding"], self.args["strides"]
-        if op is not None:
-            for axis, (p, s) in enumerate(zip(op, strides)):
-                if p >= s:
-                    raise ConvcalcError(
-                        f"output_padding must be smaller than strides on every axis (Keras rule); "
-                        f"on axis {axis} output_padding is {p} and strides is {s} "
-                        f"(output_padding={op}, strides={strides})."
-                    )
+        rules.check_output_padding(self.args["output_padding"], self.args["strides"])
         super().validate()
 
     def compute(self, input_shape, data_format: str) -> LayerShape:
