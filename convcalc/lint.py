@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from .errors import ConvcalcError, ExitCode
 from .stack import StackResult
-from .stackfile import Expectation, LoadedFile, StackFile, StackFileError, load_file
+from .stackfile import Expectation, LoadedFile, StackFile, load_file
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,8 @@ def lint_files(paths: Iterable[Path], flags: LintFlags = LintFlags()) -> LintRep
 def lint_file(path: Path, flags: LintFlags = LintFlags()) -> FileReport:
     try:
         loaded = load_file(path, flags.data_format)
-    except StackFileError as error:
-        return FileReport(str(path), error=error.detail, error_line=error.line)
     except ConvcalcError as error:
-        return FileReport(str(path), error=error.message)
+        return FileReport(str(path), error=error.detail, error_line=error.where.line if error.where else None)
     return FileReport(str(path), failures=tuple(check(loaded, flags)))
 
 
@@ -157,7 +155,7 @@ def check(loaded: LoadedFile, flags: LintFlags = LintFlags()) -> list[Failure]:
 
 def _layer_failures(stack: StackFile, result: StackResult) -> list[Failure]:
     failures = []
-    offset = stack.input_specs
+    offset = len(stack.layers) - len(result.layers)  # the Input(...) specs that open the stack
     for position, entry in enumerate(stack.layers):
         if entry.expect is None:
             continue

@@ -166,14 +166,16 @@ def _segment(source: str, node: ast.AST) -> str:
     return ast.get_source_segment(source, node) or ast.dump(node)[:60]
 
 
-_SHAPE = re.compile(r"^\s*[(\[]?\s*(\d+(?:\s*[x,]\s*\d+)*)\s*,?\s*[)\]]?\s*$", re.IGNORECASE)
+_SIZE_TOKEN = r"(?:\d+|None|\?)"
+_SHAPE = re.compile(rf"^\s*[(\[]?\s*({_SIZE_TOKEN}(?:\s*[x,]\s*{_SIZE_TOKEN})*)\s*,?\s*[)\]]?\s*$", re.IGNORECASE)
 
 
-def parse_shape(text: str, what: str = "--input") -> tuple[int, ...]:
-    """Parse an input shape without the batch axis: ``32x32x3``, ``32,32,3``, ``(32, 32, 3)``.
+def parse_shape(text: str, what: str = "--input") -> tuple[int | None, ...]:
+    """Parse an input shape without the batch axis: ``32x32x3``, ``32,32,3``, ``(32, 32, 3)``;
+    an unknown size is ``None`` or ``?``, as ``keras.Input(shape=(None, None, 3))``.
 
-    >>> parse_shape("32x32x3"), parse_shape("(1, 32, 32)"), parse_shape("[8,8,3]")
-    ((32, 32, 3), (1, 32, 32), (8, 8, 3))
+    >>> parse_shape("32x32x3"), parse_shape("(1, 32, 32)"), parse_shape("[8,8,3]"), parse_shape("?x?x3")
+    ((32, 32, 3), (1, 32, 32), (8, 8, 3), (None, None, 3))
     """
     match = _SHAPE.match(text) if len(text) < 200 else None
     if not match:
@@ -181,8 +183,9 @@ def parse_shape(text: str, what: str = "--input") -> tuple[int, ...]:
             f"{what} {text!r} is not a shape; write it without the batch axis, "
             "like 32x32x3, 32,32,3 or (32, 32, 3)."
         )
-    sizes = tuple(int(part) for part in re.split(r"\s*[x,]\s*", match.group(1), flags=re.IGNORECASE))
-    if any(size <= 0 for size in sizes):
+    parts = re.split(r"\s*[x,]\s*", match.group(1), flags=re.IGNORECASE)
+    sizes = tuple(None if part.lower() in ("none", "?") else int(part) for part in parts)
+    if any(size is not None and size <= 0 for size in sizes):
         raise ConvcalcError(f"{what} {text!r} has a size of 0; every size must be at least 1.")
     return sizes
 

@@ -8,10 +8,11 @@ Every user mistake becomes a :class:`ConvcalcError` naming the layer by its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from .config import DataFormat
 from .result import LayerRow, StackResult  # noqa: F401 - the names other modules use
 from .errors import ConvcalcError, Where
+from .graph import Graph, InputSpec, Node, TensorRef, evaluate
 from .layers import CHECKS, Layer, build_layer
 from .parse import Call, parse_call
 
@@ -50,32 +51,84 @@ def parse_input_call(call: Call) -> StackInput:
     return StackInput(shape, batch)
 
 
-def parse_layers(specs: list[str]) -> tuple[list[StackInput], list[Layer]]:
+@dataclass(frozen=True)
+class Spec:
+    """One spec of a stack and where it is written (a stack file's line, else none)."""
+
+    text: str
+    line: int | None = None
+
+
+def parse_layers(specs: list[Spec], file: str | None = None) -> tuple[list[StackInput], list[tuple[Layer, Spec]]]:
     """Parse every spec; ``Input(...)`` specs may open the stack (several feed a merge layer)."""
     inputs, layers = [], []
     for spec in specs:
         index = len(layers) + 1
-        label = spec.strip() if len(spec) <= 80 else spec.strip()[:77] + "..."
+        text = spec.text
+        label = text.strip() if len(text) <= 80 else text.strip()[:77] + "..."
         try:
-            call = parse_call(spec)
+            call = parse_call(text)
             if call.short in INPUT_NAMES:
                 if layers:
                     raise ConvcalcError("Input(...) may only open the stack, before every layer.")
                 inputs.append(parse_input_call(call))
                 continue
-            layers.append(build_layer(call))
+            layers.append((build_layer(call), spec))
         except ConvcalcError as error:
             where = f"layer {index}" if layers or not label.startswith(tuple(INPUT_NAMES)) else "the input"
-            raise error.at(Where(what=f"{where} {label}")) from None
+            raise error.at(Where(file, spec.line, f"{where} {label}")) from None
     return inputs, layers
 
 
-def compute_stack(
-    specs: list[str],
+def stack_graph(
+    specs: list[str | Spec],
     data_format: DataFormat,
     input_shape: tuple[int, ...] | None = None,
     batch: int | None = None,
     input_label: str = "--input",
+    file: str | None = None,
+    input_line: int | None = None,
+) -> Graph:
+    """The graph of a stack: its input(s), then each layer reading the one before."""
+    specs = [spec if isinstance(spec, Spec) else Spec(spec) for spec in specs]
+    inputs, layers = parse_layers(specs, file)
+    at_input = Where(file, input_line)
+    try:
+        if len(inputs) > 1:
+            if input_shape is not None:
+                raise ConvcalcError(f"{input_label} cannot be combined with several Input(...) specs.")
+            if not layers or not layers[0][0].multiple_inputs:
+                raise ConvcalcError("several Input(...) specs must be followed by a merge layer such as Add() or Concatenate().")
+            batch = batch if batch is not None else inputs[0].batch
+            shapes = [stack_input.shape for stack_input in inputs]
+        else:
+            shape, batch = _resolve_input(inputs[0] if inputs else None, [layer for layer, _ in layers],
+                                          input_shape, batch, input_label)
+            shapes = [shape]
+    except ConvcalcError as error:
+        raise error.at(at_input) from None
+    names = _layer_names(layers, file)
+    nodes = [Node(("input", i), "input", InputSpec((batch, *shape)), shown=False) for i, shape in enumerate(shapes)]
+    previous = [TensorRef(node.key) for node in nodes]
+    for index, ((layer, spec), name) in enumerate(zip(layers, names), start=1):
+        key = ("layer", index)
+        reads = previous if len(previous) > 1 else previous[0]
+        where = Where(file, spec.line, f"layer {index} {layer.spec}")
+        nodes.append(Node(key, name, layer, index=index, inputs=reads, where=where, spec=layer.spec, line=spec.line))
+        previous = [TensorRef(key)]
+    outputs = previous if len(previous) > 1 else previous[0]
+    return Graph("stack", nodes, [node.key for node in nodes if isinstance(node.op, InputSpec)], outputs,
+                 data_format, class_name="Sequential")
+
+
+def compute_stack(
+    specs: list[str | Spec],
+    data_format: DataFormat,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int | None = None,
+    input_label: str = "--input",
+    file: str | None = None,
+    input_line: int | None = None,
 ) -> StackResult:
     """Parse and compute a whole stack.
 
@@ -84,50 +137,13 @@ def compute_stack(
     >>> r.output_shape, r.total_params
     ((None, 32, 32, 10), 1930)
     """
-    inputs, layers = parse_layers(specs)
-    if len(inputs) > 1:
-        if input_shape is not None:
-            raise ConvcalcError(f"{input_label} cannot be combined with several Input(...) specs.")
-        if not layers or not layers[0].multiple_inputs:
-            raise ConvcalcError("several Input(...) specs must be followed by a merge layer such as Add() or Concatenate().")
-        batch = batch if batch is not None else inputs[0].batch
-        shape = [stack_input.shape for stack_input in inputs]
-    else:
-        shape, batch = _resolve_input(inputs[0] if inputs else None, layers, input_shape, batch, input_label)
-    rows = []
-    names = _layer_names(layers)
-    current = shape
-    for index, (layer, name) in enumerate(zip(layers, names), start=1):
-        fmt = layer.data_format or data_format.value
-        try:
-            result = layer.compute(current, fmt)
-        except ConvcalcError as error:
-            raise error.at(Where(what=f"layer {index} {layer.spec}")) from None
-        batched_input = [(batch, *s) for s in current] if isinstance(current, list) else (batch, *current)
-        rows.append(
-            LayerRow(
-                index=index,
-                name=name,
-                type=layer.type_name,
-                spec=layer.spec,
-                data_format=fmt,
-                input_shape=batched_input,
-                output_shape=(batch, *result.output_shape),
-                padding=result.padding,
-                cropping=result.cropping,
-                kernel_shape=result.kernel_shape,
-                trainable_params=result.trainable_params,
-                non_trainable_params=result.non_trainable_params,
-                layer=layer,
-                weights=result.weights,
-            )
-        )
-        current = result.output_shape
+    graph = stack_graph(specs, data_format, input_shape, batch, input_label, file, input_line)
+    result = evaluate(graph)
+    layers = [node.op for node in graph.nodes if not isinstance(node.op, InputSpec)]
     source = data_format
     if layers and layers[0].data_format:
         source = DataFormat(layers[0].data_format, "layer")
-    batched = [(batch, *s) for s in shape] if isinstance(shape, list) else (batch, *shape)
-    return StackResult(source, batched, tuple(rows))
+    return replace(result, data_format=source)
 
 
 def _resolve_input(
@@ -148,7 +164,7 @@ def _resolve_input(
         candidates.append(("input_shape= of layer 1", layers[0].input_shape))
     for layer_index, layer in enumerate(layers[1:], start=2):
         if layer.input_shape is not None:
-            raise ConvcalcError(f"layer {layer_index} {layer.spec}: input_shape= is only meaningful on the first layer.")
+            raise ConvcalcError("input_shape= is only meaningful on the first layer.", Where(what=f"layer {layer_index} {layer.spec}"))
     if not candidates:
         raise ConvcalcError(
             "no input shape: give --input 32x32x3 (input = \"32x32x3\" in a stack file), "
@@ -162,11 +178,11 @@ def _resolve_input(
     return first, batch
 
 
-def _layer_names(layers: list[Layer]) -> list[str]:
+def _layer_names(layers: list[tuple[Layer, Spec]], file: str | None = None) -> list[str]:
     """Keras's default names (``conv2d``, ``conv2d_1``, ...) unless ``name=`` is given; all unique."""
     counters: dict[str, int] = {}
     names = []
-    for layer in layers:
+    for layer, _ in layers:
         name = layer.name
         if name is None:
             base = layer.default_name()
@@ -177,9 +193,10 @@ def _layer_names(layers: list[Layer]) -> list[str]:
     seen: dict[str, int] = {}
     for index, name in enumerate(names, start=1):
         if name in seen:
+            layer, spec = layers[index - 1]
             raise ConvcalcError(
-                f"layer {index} {layers[index - 1].spec}: the name {name!r} is already used by layer "
-                f"{seen[name]}; Keras requires unique layer names."
+                f"the name {name!r} is already used by layer {seen[name]}; Keras requires unique layer names.",
+                Where(file, spec.line, f"layer {index} {layer.spec}"),
             )
         seen[name] = index
     return names

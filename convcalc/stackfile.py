@@ -8,8 +8,8 @@ output without the batch) and an optional ``[expect]`` table (``output``,
 ``.keras`` archive, or a ``.json`` whose top level has ``class_name``) to
 ``convcalc.model_config``.
 
-Every mistake in a file is a :class:`StackFileError` whose message starts
-with ``FILE:LINE``.  :mod:`tomllib` and :mod:`json` give no positions, so the
+Every mistake in a file is a :class:`~convcalc.errors.ConvcalcError` located
+at ``FILE:LINE`` (its ``where``).  :mod:`tomllib` and :mod:`json` give no positions, so the
 lines come from a small scanner (:func:`locate`) that walks the same text
 and records the line of every key and array element.
 """
@@ -28,27 +28,19 @@ from .config import DataFormat, resolve_data_format
 from .errors import ConvcalcError, Where
 from .layers import DATA_FORMATS
 from .parse import parse_call, parse_shape
-from .stack import INPUT_NAMES, StackResult, compute_stack
+from .stack import INPUT_NAMES, Spec, StackResult, compute_stack
 
 TOP_KEYS = ("input", "data_format", "layers", "expect")
 LAYER_KEYS = ("spec", "expect")
 EXPECT_KEYS = ("output", "params", "max_params")
 
 
-class StackFileError(ConvcalcError):
+StackFileError = ConvcalcError  # a file's mistakes are ConvcalcErrors located at FILE:LINE
+
+
+def file_error(path: str, line: int | None, detail: str) -> ConvcalcError:
     """A mistake in a file: rendered ``FILE:LINE: detail`` (``FILE: detail`` when no line applies)."""
-
-    @classmethod
-    def at(cls, path: str, line: int | None, detail: str) -> "StackFileError":
-        return cls(detail, Where(file=path, line=line))
-
-    @property
-    def path(self) -> str | None:
-        return self.where.file if self.where else None
-
-    @property
-    def line(self) -> int | None:
-        return self.where.line if self.where else None
+    return ConvcalcError(detail, Where(file=path, line=line))
 
 
 @dataclass(frozen=True)
@@ -82,19 +74,6 @@ class StackFile:
     layers: tuple[LayerEntry, ...]
     expectations: tuple[Expectation, ...] = ()
 
-    @property
-    def input_specs(self) -> int:
-        """How many leading specs are ``Input(...)``: the stack's inputs rather than layers."""
-        count = 0
-        for entry in self.layers:
-            try:
-                if parse_call(entry.spec).short not in INPUT_NAMES:
-                    break
-            except ConvcalcError:
-                break
-            count += 1
-        return count
-
 
 @dataclass(frozen=True)
 class LoadedFile:
@@ -119,13 +98,13 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StackFileError.at(str(path), None, "no such file.") from None
+        raise file_error(str(path), None, "no such file.") from None
     except IsADirectoryError:
-        raise StackFileError.at(str(path), None, "is a directory, not a stack file.") from None
+        raise file_error(str(path), None, "is a directory, not a stack file.") from None
     except UnicodeDecodeError:
-        raise StackFileError.at(str(path), None, "is not UTF-8 text; a stack file is TOML or JSON.") from None
+        raise file_error(str(path), None, "is not UTF-8 text; a stack file is TOML or JSON.") from None
     except OSError as error:
-        raise StackFileError.at(str(path), None, f"cannot be read ({error.strerror or error}).") from None
+        raise file_error(str(path), None, f"cannot be read ({error.strerror or error}).") from None
 
 
 def _is_json(path: Path, text: str) -> bool:
@@ -143,9 +122,9 @@ def decode(path: Path, text: str) -> tuple[Any, str]:
         try:
             return json.loads(text), "json"
         except json.JSONDecodeError as error:
-            raise StackFileError.at(name, error.lineno, f"not valid JSON: {error.msg} (column {error.colno}).") from None
+            raise file_error(name, error.lineno, f"not valid JSON: {error.msg} (column {error.colno}).") from None
         except RecursionError:
-            raise StackFileError.at(name, None, "not valid JSON: nested too deeply.") from None
+            raise file_error(name, None, "not valid JSON: nested too deeply.") from None
     try:
         return tomllib.loads(text), "toml"
     except tomllib.TOMLDecodeError as error:
@@ -155,7 +134,7 @@ def decode(path: Path, text: str) -> tuple[Any, str]:
             line, detail = int(found.group(1)), f"{message[: found.start()]} (column {found.group(2)})"
         else:
             line, detail = max(len(text.splitlines()), 1), re.sub(r"\s*\(at end of document\)\s*$", "", message) + " (at the end)"
-        raise StackFileError.at(name, line, f"not valid TOML: {detail}.") from None
+        raise file_error(name, line, f"not valid TOML: {detail}.") from None
 
 
 def read_stack_file(path: Path) -> StackFile:
@@ -171,7 +150,7 @@ def read_stack_file(path: Path) -> StackFile:
     text = _read_text(path)
     data, kind = decode(path, text)
     if is_model_config(path, data):
-        raise StackFileError.at(str(path), None, "is a Keras model config, not a stack file.")
+        raise file_error(str(path), None, "is a Keras model config, not a stack file.")
     return stack_file_from_data(str(path), data, locate(text, kind))
 
 
@@ -179,7 +158,7 @@ def stack_file_from_data(name: str, data: Any, where: "Position") -> StackFile:
     """Check the decoded keys and types of a stack file; ``where`` gives their lines."""
 
     def fail(detail: str, *keys: str | int) -> StackFileError:
-        return StackFileError.at(name, where.line(*keys), detail)
+        return file_error(name, where.line(*keys), detail)
 
     if not isinstance(data, dict):
         raise fail(f"the top level must be a table of {', '.join(TOP_KEYS)}; got {_kind(data)}.")
@@ -294,25 +273,8 @@ def compute_stack_file(
         fmt = DataFormat(stack.data_format, stack.path)
     if input_shape is None:
         input_shape, input_label = stack.input_shape, "input ="
-    specs = [entry.spec for entry in stack.layers]
-    try:
-        return compute_stack(specs, fmt, input_shape, batch, input_label)
-    except StackFileError:
-        raise
-    except ConvcalcError as error:
-        raise StackFileError.at(stack.path, error_line(stack, error.detail), error.detail) from None
-
-
-def error_line(stack: StackFile, message: str) -> int:
-    """The line a computing error belongs to: its layer's spec (``layer N ...``), else ``input``."""
-    found = re.match(r"layer (\d+)\b", message)
-    if found:
-        position = int(found.group(1)) - 1 + stack.input_specs
-        if 0 <= position < len(stack.layers):
-            return stack.layers[position].line
-    if re.match(r"the input (?!shape)", message) and stack.layers:
-        return stack.layers[0].line
-    return stack.input_line
+    specs = [Spec(entry.spec, entry.line) for entry in stack.layers]
+    return compute_stack(specs, fmt, input_shape, batch, input_label, file=stack.path, input_line=stack.input_line)
 
 
 def load_file(
@@ -337,22 +299,20 @@ def load_file(
 def _compute_model_config(path: Path, data_format: str | None, input_shape, batch) -> StackResult:
     name = str(path)
     if input_shape is not None:
-        raise StackFileError.at(name, None, "is a Keras model config: its input layers give the input shape, so --input cannot be used.")
+        raise file_error(name, None, "is a Keras model config: its input layers give the input shape, so --input cannot be used.")
     if batch is not None:
-        raise StackFileError.at(name, None, "is a Keras model config: its input layers give the batch size, so --batch cannot be used.")
+        raise file_error(name, None, "is a Keras model config: its input layers give the batch size, so --batch cannot be used.")
     try:
         from .model_config import compute_model_file
     except ModuleNotFoundError as error:
         if error.name != f"{__package__}.model_config":
             raise
-        raise StackFileError.at(name, None, "is a Keras model config, which this version of convcalc cannot read.") from None
+        raise file_error(name, None, "is a Keras model config, which this version of convcalc cannot read.") from None
     fmt = resolve_data_format(data_format)
     try:
         return compute_model_file(path, fmt)
-    except StackFileError:
-        raise
     except ConvcalcError as error:
-        raise StackFileError.at(name, None, error.detail) from None
+        raise error.at(Where(file=name)) from None
 
 
 # ---------------------------------------------------------------- where things are

@@ -167,7 +167,7 @@ BAD_FILES = [
 def test_errors_name_the_file_and_line(tmp_path, name, text, line, detail):
     path = write(tmp_path, name, text)
     error = error_of(path)
-    assert (error.path, error.line) == (str(path), line), error.message
+    assert (error.where.file, error.where.line) == (str(path), line), error.message
     assert detail in error.detail
     assert error.text == f"{path}:{line}: {error.detail}"
     assert isinstance(error, ConvcalcError) and error.exit_code == 2
@@ -175,7 +175,7 @@ def test_errors_name_the_file_and_line(tmp_path, name, text, line, detail):
 
 def test_unreadable_files_have_no_line(tmp_path):
     missing = error_of(tmp_path / "missing.toml")
-    assert (missing.line, missing.detail) == (None, "no such file.")
+    assert (missing.where.line, missing.detail) == (None, "no such file.")
     assert missing.text == f"{tmp_path / 'missing.toml'}: no such file."
     assert "is a directory" in error_of(tmp_path).detail
     binary = tmp_path / "b.toml"
@@ -186,7 +186,7 @@ def test_unreadable_files_have_no_line(tmp_path):
 def test_input_may_come_from_the_first_spec(tmp_path):
     path = write(tmp_path, "s.toml", '[[layers]]\nspec = "Input(shape=(8, 8, 3))"\n[[layers]]\nspec = "Conv2D(4, 3)"\n')
     stack = read_stack_file(path)
-    assert stack.input_shape is None and stack.input_specs == 1
+    assert stack.input_shape is None
     assert compute_stack_file(stack).output_shape == (None, 6, 6, 4)
     first_layer = write(tmp_path, "t.toml", 'layers = ["Conv2D(4, 3, input_shape=(8, 8, 3))"]\n')
     assert load_file(first_layer).result.output_shape == (None, 6, 6, 4)
