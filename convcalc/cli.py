@@ -241,6 +241,4 @@ def _print(result, output_format: OutputFormat, outcome=None, show: bool = False
         render_text = render.to_csv if output_format is OutputFormat.csv else render.to_markdown
         sys.stdout.write(render_text(result, outcome))
     if show and outcome is not None:
-        from .run import show_text
-
-        sys.stdout.write(show_text(outcome.output, result.layers[-1].data_format) + "\n")
+        sys.stdout.write(render.show_text(outcome.output, result.layers[-1].data_format) + "\n")

@@ -12,13 +12,24 @@ import io
 import json
 from typing import Any
 
-from .stack import LayerRow, StackResult
+from .outcome import RunResult
+from .result import LayerRow, StackResult
 
 CSV_COLUMNS = (
     "name", "type", "spec", "data_format", "input_shape", "output_shape",
     "pad_top", "pad_bottom", "pad_left", "pad_right", "kernel_shape",
     "params", "trainable_params", "non_trainable_params",
 )
+# a 3-D layer's extra padding columns, written only when some row has them (earlier CSVs keep their columns)
+CSV_DEPTH_COLUMNS = ("pad_front", "pad_back")
+UNKNOWN = "?"  # a padding that depends on a size unknown until run time, in tables, CSV and Markdown
+
+# the sides of each spatial axis, per number of axes: SPEC 3's {"top", "bottom", "left", "right"} for 2-D
+SIDES = {
+    1: (("left", "right"),),
+    2: (("top", "bottom"), ("left", "right")),
+    3: (("front", "back"), ("top", "bottom"), ("left", "right")),
+}
 
 
 def _plain(value: Any) -> Any:
@@ -28,16 +39,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def padding_dict(padding) -> dict[str, int] | None:
-    """``((top, bottom), (left, right))`` as SPEC 3's ``{"top", "bottom", "left", "right"}``;
-    one axis (1-D layers) as ``{"left", "right"}``."""
+def padding_dict(padding) -> dict[str, int | None] | None:
+    """Per-side padding by side name: ``((top, bottom), (left, right))`` as SPEC 3's
+    ``{"top", "bottom", "left", "right"}``; one axis (1-D layers) as ``{"left", "right"}``;
+    three (3-D layers) with ``"front"`` and ``"back"`` first.  An axis whose padding is unknown
+    (``None`` instead of a pair) gives ``None`` on both its sides.
+
+    >>> padding_dict(((3, 4), (3, 4)))
+    {'top': 3, 'bottom': 4, 'left': 3, 'right': 4}
+    >>> padding_dict(((0, 1), None, (1, 1)))
+    {'front': 0, 'back': 1, 'top': None, 'bottom': None, 'left': 1, 'right': 1}
+    """
     if padding is None:
         return None
-    if len(padding) == 1:
-        (left, right), = padding
-        return {"left": left, "right": right}
-    (top, bottom), (left, right) = padding
-    return {"top": top, "bottom": bottom, "left": left, "right": right}
+    sides = {}
+    for names, pair in zip(SIDES[len(padding)], padding):
+        sides.update(zip(names, pair if pair is not None else (None, None)))
+    return sides
 
 
 def layer_dict(row: LayerRow) -> dict[str, Any]:
@@ -84,14 +102,14 @@ def stack_dict(result: StackResult, run=None) -> dict[str, Any]:
     return data
 
 
-def run_dict(run) -> dict[str, Any]:
+def run_dict(run: RunResult) -> dict[str, Any]:
     return {
         "batch": run.batch,
         "seed": run.seed,
         "sample": run.sample,
         "weights": run.weights,
         "dtype": run.dtype,
-        "output_shape": list(run.output.shape),
+        "output_shape": list(run.output_shape),
         "estimated_bytes": run.estimated_bytes,
         "max_memory_bytes": run.max_memory_bytes,
         "seconds": round(run.seconds, 6),
@@ -117,11 +135,16 @@ def shape_text(shape) -> str:
 
 
 def padding_text(padding, cropping=None) -> str:
+    """Every side's padding in order, ``?`` where unknown: ``(3, 4), (3, 4)`` -> ``3, 4, 3, 4``."""
     if cropping is not None:
-        return "crop " + ", ".join(str(v) for pair in cropping for v in pair)
+        return "crop " + ", ".join(_side_text(v) for v in padding_dict(cropping).values())
     if padding is None:
         return ""
-    return ", ".join(str(v) for pair in padding for v in pair)
+    return ", ".join(_side_text(v) for v in padding_dict(padding).values())
+
+
+def _side_text(value) -> str:
+    return UNKNOWN if value is None else str(value)
 
 
 def param_bytes(params: int, bytes_per_param: int = 4) -> int:
@@ -179,7 +202,10 @@ RUN_HEADERS = ["Measured", "Time"]
 
 def _headers(result: StackResult, run) -> list[str]:
     """The columns: a run adds Measured and Time; a model graph adds Connected to, as model.summary()."""
-    return HEADERS + (RUN_HEADERS if run is not None else []) + (["Connected to"] if _is_graph(result) else [])
+    headers = list(HEADERS)
+    if any(row.padding is not None and len(row.padding) == 3 for row in result.layers):
+        headers[3] = "Padding f, b, t, b, l, r"
+    return headers + (RUN_HEADERS if run is not None else []) + (["Connected to"] if _is_graph(result) else [])
 
 
 def _is_graph(result: StackResult) -> bool:
@@ -199,7 +225,7 @@ def run_lines(run) -> list[str]:
         f"(estimated peak memory {readable_size(run.estimated_bytes)})",
     ]
     if run.saved:
-        lines.append(f"Saved the output {shape_text(run.output.shape)} to {run.saved}")
+        lines.append(f"Saved the output {shape_text(run.output_shape)} to {run.saved}")
     return lines
 
 
@@ -218,7 +244,10 @@ def to_markdown(result: StackResult, run=None) -> str:
 def to_csv(result: StackResult, run=None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS + (("measured_shape", "seconds") if run is not None else ()) + ("connected_to",))
+    depth = any(row.padding is not None and len(row.padding) == 3 for row in result.layers)
+    pad_columns = (CSV_DEPTH_COLUMNS if depth else ()) + ("pad_top", "pad_bottom", "pad_left", "pad_right")
+    columns = CSV_COLUMNS[:6] + pad_columns + CSV_COLUMNS[10:]
+    writer.writerow(columns + (("measured_shape", "seconds") if run is not None else ()) + ("connected_to",))
     for row, measured in _rows(result, run):
         extra = [] if measured is None else [shape_text(measured.measured_shape), f"{measured.seconds:.6f}"]
         pads = padding_dict(row.padding) or {}
@@ -226,12 +255,19 @@ def to_csv(result: StackResult, run=None) -> str:
             [
                 row.name, row.type, row.spec, row.data_format,
                 shape_text(row.input_shape), shape_text(row.output_shape),
-                pads.get("top", ""), pads.get("bottom", ""), pads.get("left", ""), pads.get("right", ""),
+                *(_csv_side(pads, column[len("pad_"):]) for column in pad_columns),
                 shape_text(row.kernel_shape), row.params, row.trainable_params, row.non_trainable_params,
                 *extra, " ".join(row.connected_to),
             ]
         )
     return out.getvalue()
+
+
+def _csv_side(pads: dict, side: str) -> str:
+    """A side's padding in a CSV cell: empty where the layer has no such side, ``?`` where it is unknown."""
+    if side not in pads:
+        return ""
+    return _side_text(pads[side])
 
 
 def to_table(result: StackResult, run=None):
@@ -246,3 +282,21 @@ def to_table(result: StackResult, run=None):
     for row, measured in _rows(result, run):
         table.add_row(*_cells(row, measured, _is_graph(result)))
     return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))
+
+
+def show_text(array, data_format: str, limit: int = 4096) -> str:
+    """Small outputs as the seed threads print them: NumPy's repr, then each channel as a matrix.
+
+    array : ndarray of shape (n, ..., c) (channels_last) or (n, c, ...) (channels_first)
+    """
+    import numpy as np  # only --show needs it; the rest of this module renders plain data
+
+    if array.size > limit:
+        return f"(output of shape {array.shape} has {array.size} values; --show prints at most {limit})"
+    parts = [repr(array)]
+    channel_axis = -1 if data_format == "channels_last" else 1
+    channels = np.moveaxis(array, channel_axis, 1)
+    for n, sample in enumerate(channels):
+        for c, matrix in enumerate(sample):
+            parts.append(f"sample {n}, channel {c}:\n{np.array2string(matrix)}")
+    return "\n\n".join(parts)

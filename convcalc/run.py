@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -21,7 +20,9 @@ from .activations import apply_activation
 from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError, ExitCode
 from .formulas import weight_count
-from .stack import LayerRow, StackResult
+from .layer_base import Weight
+from .outcome import LayerRun, RunOptions, RunResult  # plain data, NumPy-free; still importable from here
+from .result import LayerRow, StackResult
 
 MEMORY_SHARE = 0.5  # of the memory available when the run starts
 
@@ -32,36 +33,23 @@ class InconsistencyError(ConvcalcError):
     exit_code = ExitCode.INCONSISTENT
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    sample: Path | None = None
-    fill: tuple[float, ...] | None = None
-    weights: Path | None = None
-    seed: int = 0
-    max_memory: int | None = None
-    save: Path | None = None
+# Keras's default initializer of a weight, by the weight's name, for weights declared without one
+DEFAULT_INITIALIZERS = {
+    "kernel": "glorot_uniform", "depthwise_kernel": "glorot_uniform", "pointwise_kernel": "glorot_uniform",
+    "bias": "zeros", "beta": "zeros", "moving_mean": "zeros", "count": "zeros", "mean": "zeros",
+    "gamma": "ones", "moving_variance": "ones", "variance": "ones",
+    "lora_kernel_a": "he_uniform", "lora_kernel_b": "zeros",
+}
 
 
-@dataclass(frozen=True)
-class LayerRun:
-    measured_shape: tuple[int, ...]
-    seconds: float
-    agrees: bool
-
-
-@dataclass(frozen=True)
-class RunResult:
-    layers: tuple[LayerRun, ...]
-    output: Any  # ndarray of the stack's output shape
-    batch: int
-    seed: int
-    sample: str
-    weights: str | None
-    dtype: str
-    estimated_bytes: int
-    max_memory_bytes: int
-    seconds: float
-    saved: str | None
+def weight_initializer(weight: Weight):
+    """The initializer a missing weight is drawn from: the declared one, else Keras's default for its name."""
+    if weight.initializer is not None:
+        return weight.initializer
+    try:
+        return DEFAULT_INITIALIZERS[weight.name]
+    except KeyError:  # pragma: no cover - every layer --run executes declares known weight names
+        raise InconsistencyError(f"--run knows no default initializer for a weight named {weight.name!r}.") from None
 
 
 def available_memory() -> int:
@@ -119,7 +107,7 @@ def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
     """Peak bytes of a run: every weight, plus the worst layer's input, its output and
     scratch as the kernels count them, and the activation's temporaries."""
     size = dtype.itemsize
-    weights = sum(weight_count(shape) for row in result.layers for shape in _weight_shapes(row).values())
+    weights = sum(weight.size for row in result.layers for weight in row.weights)
     peak = 0
     for row in result.layers:
         output = batch * weight_count(row.output_shape[1:]) * size
@@ -187,10 +175,7 @@ def load_weights(path: Path, result: StackResult, dtype: np.dtype) -> dict[str, 
         raise ConvcalcError(f"--weights {path}: no such file.") from None
     except (OSError, ValueError, AttributeError) as exc:
         raise ConvcalcError(f"--weights {path} is not a readable .npz archive ({exc}).") from None
-    expected = {}
-    for row in result.layers:
-        for weight, shape in _weight_shapes(row).items():
-            expected[f"{row.name}/{weight}"] = (row, shape)
+    expected = {f"{row.name}/{weight.name}": (row, weight.shape) for row in result.layers for weight in row.weights}
     for name, array in arrays.items():
         if name not in expected:
             known = ", ".join(sorted(expected)) or "none"
@@ -204,40 +189,26 @@ def load_weights(path: Path, result: StackResult, dtype: np.dtype) -> dict[str, 
     return {name: array.astype(dtype, copy=False) for name, array in arrays.items()}
 
 
-def _weight_shapes(row: LayerRow) -> dict[str, tuple[int, ...]]:
-    if row.kernel_shape is None:
-        return {}
-    args = row.layer.args
-    shapes = {"kernel": row.kernel_shape}
-    if args["use_bias"]:
-        shapes["bias"] = (args["filters"],)
-    if args.get("lora_rank"):
-        from .formulas import lora_shapes
-
-        shapes["lora_kernel_a"], shapes["lora_kernel_b"] = lora_shapes(row.kernel_shape, args["lora_rank"])
-    return shapes
-
-
 def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-    """The layer's weights: from the file where given, else from its initializers (seeded)."""
-    args = row.layer.args
+    """The layer's declared weights: from the file where given, else from their initializers (seeded).
+
+    With LoRA, ``kernel + (lora_alpha / rank) * lora_kernel_a @ lora_kernel_b`` is the kernel
+    Keras's ``call`` uses; the rank is the adapters' inner size.
+    """
     weights = {}
-    for position, (weight, shape) in enumerate(_weight_shapes(row).items()):
-        name = f"{row.name}/{weight}"
+    for position, weight in enumerate(row.weights):
+        name = f"{row.name}/{weight.name}"
         if name in given:
-            weights[weight] = given[name]
+            weights[weight.name] = given[name]
             continue
-        initializer = {"kernel": args["kernel_initializer"], "bias": args["bias_initializer"],
-                       "lora_kernel_a": "he_uniform", "lora_kernel_b": "zeros"}[weight]
-        if initializer is None:
-            initializer = "glorot_uniform" if weight == "kernel" else "zeros"
         stream = np.random.SeedSequence([seed, row.index, position])
-        weights[weight] = initializers.initialize(initializer, shape, stream, dtype.name)
+        weights[weight.name] = initializers.initialize(weight_initializer(weight), weight.shape, stream, dtype.name)
     if "lora_kernel_a" in weights:
-        args_alpha = args.get("lora_alpha") or args["lora_rank"]
         a, b = weights.pop("lora_kernel_a"), weights.pop("lora_kernel_b")
-        delta = (a.reshape(-1, a.shape[-1]) @ b).reshape(weights["kernel"].shape)
-        weights["kernel"] = weights["kernel"] + (args_alpha / args["lora_rank"]) * delta
+        rank = a.shape[-1]
+        alpha = row.layer.args.get("lora_alpha") or rank
+        delta = (a.reshape(-1, rank) @ b).reshape(weights["kernel"].shape)
+        weights["kernel"] = weights["kernel"] + (alpha / rank) * delta
     return weights
 
 
@@ -274,8 +245,6 @@ def check_runnable(result: StackResult) -> None:
                 f"layer {row.index} {row.name} ({row.type}): --run executes {', '.join(RUNNABLE)} layers only; "
                 "drop --run to compute the shapes."
             )
-
-
 
 
 def run_stack(
@@ -355,15 +324,3 @@ def save_array(path: Path, array: np.ndarray) -> str:
         raise ConvcalcError(f"--save {path}: cannot write ({exc.strerror or exc}).") from None
     return str(path)
 
-
-def show_text(array: np.ndarray, data_format: str, limit: int = 4096) -> str:
-    """Small outputs as the seed threads print them: NumPy's repr, then each channel as a matrix."""
-    if array.size > limit:
-        return f"(output of shape {array.shape} has {array.size} values; --show prints at most {limit})"
-    parts = [repr(array)]
-    channel_axis = -1 if data_format == "channels_last" else 1
-    channels = np.moveaxis(array, channel_axis, 1)
-    for n, sample in enumerate(channels):
-        for c, matrix in enumerate(sample):
-            parts.append(f"sample {n}, channel {c}:\n{np.array2string(matrix)}")
-    return "\n\n".join(parts)
