@@ -289,3 +289,45 @@ BASE_KEYWORDS = (
     ("input_dim", None),
 )
 
+
+
+def check_groups(value: Any, name: str) -> int:
+    """GroupNormalization's ``groups``: a positive integer, or -1 for one group per channel."""
+    if not is_int(value) or (value <= 0 and value != -1):
+        raise ConvcalcError(f"{name} must be a positive integer (or -1 for instance normalization); got {name}={value!r}.")
+    return value
+
+
+def check_factor(low: float, high: float, each: bool = False, open_low: bool = False) -> Callable[[Any, str], Any]:
+    """An augmentation factor: a number, or 2 numbers, within Keras's bounds for the layer.
+
+    Keras's base rule (``each=False``) checks a pair only as a range that must
+    overlap ``[low, high]``; RandomZoom and RandomTranslation (``each=True``)
+    check both numbers.  ``None`` is 0 under the base rule.
+    """
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def inside(v: Any) -> bool:
+        return number(v) and (v > low if open_low else v >= low) and v <= high
+
+    def check(value: Any, name: str) -> Any:
+        if value is None and not each:
+            return value
+        if isinstance(value, tuple) and len(value) == 2 and all(number(v) for v in value):
+            if (all(inside(v) for v in value) if each else not (value[0] > high or value[1] < low)):
+                return value
+        elif inside(value):
+            return value
+        bounds = f"{'(' if open_low else '['}{low}, {high}]"
+        raise ConvcalcError(f"{name} must be a number or a list of 2 numbers in the range {bounds}; got {name}={value!r}.")
+
+    return check
+
+
+def check_value_range(value: Any, name: str) -> tuple:
+    """``value_range`` of image layers: a list of 2 numbers (Keras does not check their order)."""
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return value
+    raise ConvcalcError(f"{name} must be a list of 2 numbers (low, high); got {name}={value!r}.")

@@ -1,22 +1,32 @@
-"""Merge layers: several inputs of compatible shapes, one output, no weights."""
+"""Merge layers: several inputs of compatible shapes, one output, no weights.
+
+Unknown sizes (None) follow Keras's ``compute_output_shape``: an element-wise
+merge gives None wherever either input has None; Concatenate sums the merge
+axis (None if any input has None there) and takes the other sizes from the
+first input, a None matching any size.
+"""
 
 from __future__ import annotations
 
 from .arguments import check_int
 from .errors import ConvcalcError
-from .layer_base import Layer, LayerShape, normalize_axis
+from .layer_base import Layer, LayerShape
 
 
 class _Merge(Layer):
-    """Element-wise merges broadcast like Keras (sizes equal, or one of them 1)."""
+    """Element-wise merges broadcast like Keras (sizes equal, or one of them 1; shorter shapes align right)."""
 
     multiple_inputs = True
     exactly: int | None = None
 
     def _inputs(self, input_shape) -> list[tuple[int, ...]]:
-        shapes = list(input_shape) if isinstance(input_shape, list) else [input_shape]
-        if len(shapes) < 2 or (self.exactly and len(shapes) != self.exactly):
-            need = f"exactly {self.exactly}" if self.exactly else "at least 2"
+        """Keras takes a list of inputs; a list of one passes through (except Subtract's exactly 2)."""
+        if not isinstance(input_shape, list):
+            need = f"exactly {self.exactly}" if self.exactly else "a list of"
+            raise ConvcalcError(f"{self.type_name} merges {need} inputs; got one input of shape {input_shape}.")
+        shapes = list(input_shape)
+        if not shapes or (self.exactly and len(shapes) != self.exactly):
+            need = f"exactly {self.exactly}" if self.exactly else "at least 1"
             raise ConvcalcError(f"{self.type_name} merges {need} inputs; got {len(shapes)}.")
         return shapes
 
@@ -24,21 +34,27 @@ class _Merge(Layer):
         shapes = self._inputs(input_shape)
         output = shapes[0]
         for shape in shapes[1:]:
-            output = _broadcast(self, output, shape, shapes)
+            output = broadcast(self, output, shape, shapes)
         return self.shape(output)
 
 
-def _broadcast(layer, a, b, shapes):
+def broadcast(layer, a, b, shapes):
+    """Keras's ``_compute_elemwise_op_output_shape``: align right, 1 stretches, None stays None."""
     if len(a) < len(b):
         a, b = b, a
     out = list(a[: len(a) - len(b)])
     for i, j in zip(a[len(a) - len(b):], b):
-        if i != j and 1 not in (i, j):
+        if i is None or j is None:
+            out.append(None)
+        elif i == 1 or j == 1:
+            out.append(j if i == 1 else i)
+        elif i != j:
             raise ConvcalcError(
                 f"{layer.type_name} needs inputs of the same shape (or size 1 to broadcast); "
                 f"got {' and '.join(map(str, shapes))}."
             )
-        out.append(j if i == 1 else i)
+        else:
+            out.append(i)
     return tuple(out)
 
 
@@ -67,24 +83,32 @@ class Minimum(_Merge):
 
 
 class Concatenate(_Merge):
+    """Keras allows axis 0 (the batch axis): the output's batch stays unknown."""
+
     signature = (("axis", -1),)
     checks = {"axis": check_int}
 
     def compute(self, input_shape, data_format: str) -> LayerShape:
         shapes = self._inputs(input_shape)
-        rank = len(shapes[0])
-        if any(len(s) != rank for s in shapes):
-            raise ConvcalcError(f"Concatenate needs inputs of the same rank; got {' and '.join(map(str, shapes))}.")
-        axis = normalize_axis(self, self.args["axis"], rank)
-        for shape in shapes[1:]:
-            if any(x != y for k, (x, y) in enumerate(zip(shapes[0], shape)) if k != axis):
+        full = [(None, *s) for s in shapes]
+        rank = len(full[0])
+        axis = self.args["axis"]
+        listed = " and ".join(map(str, shapes))
+        if any(len(s) != rank for s in full):
+            raise ConvcalcError(f"Concatenate needs inputs of the same rank; got {listed}.")
+        if not -rank <= axis < rank:
+            raise ConvcalcError(f"axis={axis} is out of range for inputs of rank {rank} (batch included).")
+        axis %= rank
+        for k in range(rank):
+            sizes = {s[k] for s in full} - {None}
+            if k != axis and len(sizes) > 1:
                 raise ConvcalcError(
-                    f"Concatenate needs inputs with matching shapes except along axis {self.args['axis']}; "
-                    f"got {' and '.join(map(str, shapes))}."
+                    f"Concatenate needs inputs with matching shapes except along axis {self.args['axis']}; got {listed}."
                 )
-        output = list(shapes[0])
-        output[axis] = sum(s[axis] for s in shapes)
-        return self.shape(tuple(output))
+        output = list(full[0])
+        along = [s[axis] for s in full]
+        output[axis] = None if None in along else sum(along)
+        return self.shape(tuple(output[1:]))
 
 
 LAYERS = (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)

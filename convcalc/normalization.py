@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import formulas
-from .arguments import check_any_literal, check_axes, check_bool
+from .arguments import check_any_literal, check_axes, check_bool, check_groups, check_int
 from .errors import ConvcalcError
 from .layer_base import Layer, LayerShape, Weight, normalize_axis
 
@@ -31,6 +31,7 @@ class BatchNormalization(Layer):
         if isinstance(a["axis"], tuple):
             raise ConvcalcError(f"axis must be a single integer for BatchNormalization; got axis={a['axis']!r}.")
         features = (input_shape[normalize_axis(self, a["axis"], len(input_shape))],)
+        _known(self, features, a["axis"], input_shape)
         weights = []
         if a["scale"]:
             weights.append(self.weight("gamma", features))
@@ -55,8 +56,9 @@ class LayerNormalization(Layer):
     def compute(self, input_shape, data_format: str) -> LayerShape:
         a = self.args
         features = tuple(input_shape[i] for i in _axes(self, a["axis"], input_shape))
+        _known(self, features, a["axis"], input_shape)
         weights = []
-        if a["scale"]:
+        if a["scale"] or a["rms_scaling"]:  # Keras creates gamma for rms_scaling even with scale=False
             weights.append(self.weight("gamma", features))
         if a["center"] and not a["rms_scaling"]:
             weights.append(self.weight("beta", features))
@@ -77,6 +79,7 @@ class Normalization(Layer):
     def compute(self, input_shape, data_format: str) -> LayerShape:
         a = self.args
         kept = () if a["axis"] is None else _axes(self, a["axis"], input_shape)
+        _known(self, tuple(input_shape[i] for i in kept), a["axis"], input_shape)
         features = formulas.weight_count(tuple(input_shape[i] for i in kept))
         if a["mean"] is not None:
             for key in ("mean", "variance"):
@@ -94,6 +97,15 @@ class Normalization(Layer):
         ])
 
 
+def _known(layer: Layer, features: tuple, axis, input_shape) -> None:
+    """Keras cannot create a weight with a None size: the normalized axes must be known."""
+    if None in features:
+        raise ConvcalcError(
+            f"{layer.type_name} needs known sizes on axis={axis!r}, whose weights it sizes; "
+            f"the input {_full(input_shape)} has None there."
+        )
+
+
 def _flat(value) -> list:
     if isinstance(value, tuple):
         return [v for item in value for v in _flat(item)]
@@ -101,3 +113,61 @@ def _flat(value) -> list:
 
 
 LAYERS = (BatchNormalization, LayerNormalization, Normalization)
+
+
+class GroupNormalization(Layer):
+    """gamma and beta per channel along ``axis``; ``groups`` must divide the channels (-1: one per channel)."""
+
+    signature = (
+        ("groups", 32), ("axis", -1), ("epsilon", 1e-3), ("center", True), ("scale", True),
+        ("beta_initializer", "zeros"), ("gamma_initializer", "ones"), ("beta_regularizer", None),
+        ("gamma_regularizer", None), ("beta_constraint", None), ("gamma_constraint", None),
+    )
+    checks = {"groups": check_groups, "axis": check_int}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        a = self.args
+        full = (None, *input_shape)
+        if not -len(full) <= a["axis"] < len(full):
+            raise ConvcalcError(f"axis={a['axis']} is out of range for an input of rank {len(full)} (batch included).")
+        channels = full[a["axis"]]
+        if channels is None:
+            raise ConvcalcError(
+                f"GroupNormalization needs a known size on axis {a['axis']}; the input {_full(input_shape)} has None there."
+            )
+        groups = channels if a["groups"] == -1 else a["groups"]
+        if channels < groups:
+            raise ConvcalcError(f"GroupNormalization: groups={groups} cannot be more than the {channels} channels on axis {a['axis']}.")
+        if channels % groups:
+            raise ConvcalcError(f"GroupNormalization: groups={groups} must divide the {channels} channels on axis {a['axis']}.")
+        weights = []
+        if a["scale"]:
+            weights.append(self.weight("gamma", (channels,)))
+        if a["center"]:
+            weights.append(self.weight("beta", (channels,)))
+        return self.shape(input_shape, weights=weights)
+
+
+class UnitNormalization(Layer):
+    """Divides by the L2 norm along ``axis`` (the batch axis 0 too, as Keras allows); no weights."""
+
+    signature = (("axis", -1),)
+    checks = {"axis": check_axes}
+
+    def compute(self, input_shape, data_format: str) -> LayerShape:
+        axes = self.args["axis"] if isinstance(self.args["axis"], tuple) else (self.args["axis"],)
+        rank = len(input_shape) + 1
+        for axis in axes:
+            if not -rank <= axis < rank:
+                raise ConvcalcError(
+                    f"axis={self.args['axis']!r} is out of range for an input of rank {rank} "
+                    f"(batch included; shape {_full(input_shape)})."
+                )
+        return self.shape(input_shape)
+
+
+def _full(shape) -> tuple:
+    return (None, *shape)
+
+
+LAYERS = LAYERS + (GroupNormalization, UnitNormalization)
