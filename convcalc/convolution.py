@@ -1,11 +1,39 @@
-"""Convolution layers: Conv1D/2D, their transposes, DepthwiseConv2D, SeparableConv2D."""
+"""Convolution layers: Conv1D/2D/3D, their transposes, DepthwiseConv1D/2D, SeparableConv1D/2D.
+
+One class per family, parameterised by ``rank`` (the number of spatial axes).
+Spatial sizes may be ``None`` (unknown until run time): outputs are then
+``None`` too, as in Keras; the channel axis must be known to build the weights.
+"""
 
 from __future__ import annotations
 
 from . import formulas, rules
 from .arguments import check_string, optional_tuple_of, tuple_of
 from .errors import ConvcalcError
-from .layer_base import REQUIRED, Layer, LayerShape, Weight, join_channels, split_channels
+from .layer_base import REQUIRED, Layer, LayerShape, Weight, expect_rank, join_channels
+
+SPATIAL_NAMES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
+
+
+def split_spatial(layer: Layer, shape: tuple, data_format: str, rank: int):
+    """``(spatial sizes, channels)`` of an input with ``rank`` spatial axes, for 1-D, 2-D and 3-D layers."""
+    names = SPATIAL_NAMES[rank]
+    layout = f"({names}, channels)" if data_format == "channels_last" else f"(channels, {names})"
+    expect_rank(layer, shape, rank + 1, layout)
+    if data_format == "channels_last":
+        return tuple(shape[:-1]), shape[-1]
+    return tuple(shape[1:]), shape[0]
+
+
+def known_channels(layer: Layer, channels, input_shape, data_format: str) -> int:
+    """The channel count, which weights need: Keras cannot build them from an unknown (None) one."""
+    if channels is None:
+        raise ConvcalcError(
+            f"{layer.type_name} needs a known number of input channels to build its weights; "
+            f"the channel axis of the input {input_shape} ({data_format}) is None "
+            "(Keras fails too: its weight shapes must be fully defined)."
+        )
+    return channels
 
 BIAS_TAIL = (
     ("activation", None),
@@ -23,6 +51,7 @@ INIT_TAIL = (
 
 
 def _rank_checks(rank: int, causal: bool = False) -> dict:
+    """Checks of the sized arguments for ``rank`` spatial axes (Conv1D alone accepts ``padding='causal'``)."""
     checks = {
         "kernel_size": tuple_of(rank),
         "strides": tuple_of(rank),
@@ -55,7 +84,8 @@ class _Conv(Layer):
         return weights
 
     def _axes(self, shape, data_format):
-        return split_channels(self, shape, data_format, self.rank)
+        spatial, channels = split_spatial(self, shape, data_format, self.rank)
+        return spatial, known_channels(self, channels, shape, data_format)
 
     def _check_output(self, spatial_in, spatial_out) -> None:
         a = self.args
@@ -77,7 +107,7 @@ class _Conv(Layer):
 
 
 class _Convolution(_Conv):
-    """Conv1D and Conv2D: ``filters`` kernels spanning ``channels/groups`` channels each."""
+    """Conv1D, Conv2D and Conv3D: ``filters`` kernels spanning ``channels/groups`` channels each."""
 
     keyword_only = (("lora_rank", None), ("lora_alpha", None)) + Layer.keyword_only
 
@@ -108,6 +138,7 @@ class Conv2D(_Convolution):
         ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
         ("data_format", None), ("dilation_rate", 1), ("groups", 1), *BIAS_TAIL, *INIT_TAIL,
     )
+    checks = _rank_checks(2)
 
 
 class Conv1D(_Convolution):
@@ -118,8 +149,16 @@ class Conv1D(_Convolution):
     checks = _rank_checks(1, causal=True)
 
 
+class Conv3D(_Convolution):
+    """``keras.layers.Conv3D``: over depth, height and width."""
+
+    rank = 3
+    signature = Conv2D.signature
+    checks = _rank_checks(3)
+
+
 class _Transpose(_Conv):
-    """Conv1DTranspose and Conv2DTranspose: the gradient of the direct convolution."""
+    """Conv1DTranspose, Conv2DTranspose and Conv3DTranspose: the gradient of the direct convolution."""
 
     def validate(self) -> None:
         rules.check_output_padding(self.args["output_padding"], self.args["strides"])
@@ -149,6 +188,7 @@ class Conv2DTranspose(_Transpose):
         ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
         ("output_padding", None), ("data_format", None), ("dilation_rate", 1), *BIAS_TAIL, *INIT_TAIL,
     )
+    checks = _rank_checks(2)
 
 
 class Conv1DTranspose(_Transpose):
@@ -159,10 +199,21 @@ class Conv1DTranspose(_Transpose):
     checks = _rank_checks(1)
 
 
-class DepthwiseConv2D(_Conv):
-    """``keras.layers.DepthwiseConv2D``: one ``depth_multiplier`` set of kernels per channel.
+class Conv3DTranspose(_Transpose):
+    """``keras.layers.Conv3DTranspose``: note Keras's positional order, data_format before output_padding."""
 
-    Unlike Conv2D, Keras accepts strides > 1 together with dilation_rate > 1 here.
+    rank = 3
+    signature = (
+        ("filters", REQUIRED), ("kernel_size", REQUIRED), ("strides", 1), ("padding", "valid"),
+        ("data_format", None), ("output_padding", None), ("dilation_rate", 1), *BIAS_TAIL, *INIT_TAIL,
+    )
+    checks = _rank_checks(3)
+
+
+class _Depthwise(_Conv):
+    """DepthwiseConv1D and DepthwiseConv2D: one ``depth_multiplier`` set of kernels per channel.
+
+    Unlike Conv1D/Conv2D, Keras accepts strides > 1 together with dilation_rate > 1 here.
     """
 
     def validate(self) -> None:
@@ -190,8 +241,21 @@ class DepthwiseConv2D(_Conv):
         )
 
 
-class SeparableConv2D(_Conv):
-    """``keras.layers.SeparableConv2D``: depthwise, then a 1x1 pointwise convolution.
+class DepthwiseConv2D(_Depthwise):
+    """``keras.layers.DepthwiseConv2D``."""
+
+    checks = _rank_checks(2)
+
+
+class DepthwiseConv1D(_Depthwise):
+    """``keras.layers.DepthwiseConv1D``."""
+
+    rank = 1
+    checks = _rank_checks(1)
+
+
+class _Separable(_Conv):
+    """SeparableConv1D and SeparableConv2D: depthwise, then a pointwise (size 1) convolution.
 
     Like DepthwiseConv2D, Keras accepts strides > 1 together with dilation_rate > 1.
     """
@@ -213,7 +277,7 @@ class SeparableConv2D(_Conv):
         spatial, channels = self._axes(input_shape, data_format)
         out, pads = self._direct(spatial)
         depthwise = formulas.depthwise_kernel_shape(a["kernel_size"], channels, a["depth_multiplier"])
-        pointwise = formulas.pointwise_kernel_shape(channels, a["depth_multiplier"], a["filters"])
+        pointwise = formulas.pointwise_kernel_shape(channels, a["depth_multiplier"], a["filters"], self.rank)
         weights = [self.weight("depthwise_kernel", depthwise, initializer="depthwise"),
                    self.weight("pointwise_kernel", pointwise, initializer="pointwise")]
         if a["use_bias"]:
@@ -223,4 +287,20 @@ class SeparableConv2D(_Conv):
         )
 
 
-LAYERS = (Conv1D, Conv2D, Conv1DTranspose, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D)
+class SeparableConv2D(_Separable):
+    """``keras.layers.SeparableConv2D``."""
+
+    checks = _rank_checks(2)
+
+
+class SeparableConv1D(_Separable):
+    """``keras.layers.SeparableConv1D``."""
+
+    rank = 1
+    checks = _rank_checks(1)
+
+
+LAYERS = (
+    Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+    DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+)

@@ -7,7 +7,9 @@ the equations follow ``keras/src/ops/operation_utils.py`` and
 ``keras/src/backend/common/backend_utils.py``, kept in integers.
 
 Invalid arguments are not checked here (``convcalc.layers`` does that with
-messages that name the layer); the functions assume positive sizes.
+messages that name the layer); the functions assume positive sizes.  A length
+may be ``None`` (unknown until run time, as in ``keras.Input(shape=(None, 3))``):
+every length formula then answers ``None``, as Keras's ``compute_output_shape`` does.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ def effective_kernel(kernel_size: int, dilation_rate: int = 1) -> int:
 
 
 def conv_output_length(
-    length: int, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
-) -> int:
-    """Conv2D output length along one axis.
+    length: int | None, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
+) -> int | None:
+    """Conv2D output length along one axis (pooling too, with ``kernel_size = pool_size``).
 
-    valid: ``floor((n - ke) / s) + 1``; same: ``ceil(n / s)``.
+    valid: ``floor((n - ke) / s) + 1``; same (and causal): ``ceil(n / s)``; unknown ``n``: None.
     The result may be zero or negative for "valid": the caller rejects it.
 
     >>> conv_output_length(32, 8, padding="same")
@@ -38,20 +40,24 @@ def conv_output_length(
     2
     >>> conv_output_length(5, 3, strides=3, padding="same")
     2
+    >>> conv_output_length(None, 3) is None
+    True
     """
-    if padding == "same":
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
         return -(-length // strides)
     return (length - effective_kernel(kernel_size, dilation_rate)) // strides + 1
 
 
 def conv_padding(
-    length: int, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
-) -> tuple[int, int]:
+    length: int | None, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
+) -> tuple[int, int] | None:
     """Conv2D padding (before, after) along one axis, as TensorFlow splits it.
 
     same: ``total = max((out-1)*s + ke - n, 0)``, ``before = total // 2``,
     ``after = total - before``: the odd pixel goes to the bottom/right.
-    valid: ``(0, 0)``.
+    valid: ``(0, 0)``.  same on an unknown length: None (the split depends on ``n``).
 
     >>> conv_padding(32, 8, padding="same")
     (3, 4)
@@ -59,26 +65,30 @@ def conv_padding(
     (1, 1)
     >>> conv_padding(6, 3, strides=2, padding="same")
     (0, 1)
+    >>> conv_padding(None, 3, padding="same") is None, conv_padding(None, 3)
+    (True, (0, 0))
     """
     if padding != "same":
         return (0, 0)
+    if length is None:
+        return None
     out = conv_output_length(length, kernel_size, strides, padding, dilation_rate)
     total = max((out - 1) * strides + effective_kernel(kernel_size, dilation_rate) - length, 0)
     return (total // 2, total - total // 2)
 
 
 def conv_transpose_output_length(
-    length: int,
+    length: int | None,
     kernel_size: int,
     strides: int = 1,
     padding: str = "valid",
     output_padding: int | None = None,
     dilation_rate: int = 1,
-) -> int:
+) -> int | None:
     """Conv2DTranspose output length along one axis.
 
     valid: ``(n-1)*s + ke + op`` where ``op=None`` means ``max(ke, s) - ke``;
-    same: ``n*s`` when ``op`` is None, else ``(n-1)*s + ke%2 + op``.
+    same: ``n*s`` when ``op`` is None, else ``(n-1)*s + ke%2 + op``; unknown ``n``: None.
 
     >>> conv_transpose_output_length(5, 3, strides=2)
     11
@@ -88,7 +98,11 @@ def conv_transpose_output_length(
     9
     >>> conv_transpose_output_length(1, 2, strides=2, padding="same", output_padding=0)
     0
+    >>> conv_transpose_output_length(None, 3, strides=2) is None
+    True
     """
+    if length is None:
+        return None
     ke = effective_kernel(kernel_size, dilation_rate)
     if padding == "same":
         if output_padding is None:
@@ -225,22 +239,22 @@ def pointwise_kernel_shape(in_channels: int, depth_multiplier: int, filters: int
     return (*(1,) * rank, in_channels * depth_multiplier, filters)
 
 
-def padded_length(length: int, before: int, after: int) -> int:
-    """ZeroPadding: ``n + before + after``; Cropping is the same with negative amounts.
+def padded_length(length: int | None, before: int, after: int) -> int | None:
+    """ZeroPadding: ``n + before + after``; Cropping is the same with negative amounts; unknown ``n``: None.
 
-    >>> padded_length(224, 3, 3), padded_length(28, -1, -2)
-    (230, 25)
+    >>> padded_length(224, 3, 3), padded_length(28, -1, -2), padded_length(None, 1, 1)
+    (230, 25, None)
     """
-    return length + before + after
+    return None if length is None else length + before + after
 
 
-def upsampled_length(length: int, size: int) -> int:
-    """UpSampling: ``n * size``.
+def upsampled_length(length: int | None, size: int) -> int | None:
+    """UpSampling: ``n * size``; unknown ``n``: None.
 
-    >>> upsampled_length(7, 2)
-    14
+    >>> upsampled_length(7, 2), upsampled_length(None, 2)
+    (14, None)
     """
-    return length * size
+    return None if length is None else length * size
 
 
 def dense_kernel_shape(in_features: int, units: int) -> tuple[int, int]:
@@ -261,10 +275,19 @@ def frozen(trainable: int, non_trainable: int, is_trainable: bool = True) -> tup
     return (trainable, non_trainable) if is_trainable else (0, trainable + non_trainable)
 
 
-def flat_length(shape: tuple[int, ...]) -> int:
-    """Flatten: the product of every axis but the batch.
+def flat_length(shape: tuple[int | None, ...]) -> int | None:
+    """Flatten: the product of every axis but the batch; None if any of them is unknown.
 
-    >>> flat_length((7, 7, 512))
-    25088
+    >>> flat_length((7, 7, 512)), flat_length((None, 7, 512))
+    (25088, None)
     """
-    return prod(shape)
+    return None if None in shape else prod(shape)
+
+
+def inferred_length(total: int, known: int) -> int:
+    """Reshape's ``-1``: ``total // known``, the size the other target sizes leave (Keras checks divisibility).
+
+    >>> inferred_length(60, 4)
+    15
+    """
+    return total // known
