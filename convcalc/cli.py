@@ -84,8 +84,9 @@ def shape(
         ),
     ] = None,
     input: Annotated[
-        Optional[str],
-        typer.Option("--input", "-i", metavar="SHAPE", help="Input shape without the batch: 32x32x3, 32,32,3 or '(32, 32, 3)'."),
+        Optional[list[str]],
+        typer.Option("--input", "-i", metavar="SHAPE", help="Input shape without the batch: 32x32x3, 32,32,3 or '(32, 32, 3)'; "
+                     "None or ? for an unknown size. A model config takes one per input and is rebuilt at that size."),
     ] = None,
     data_format: Annotated[
         Optional[DataFormatChoice],
@@ -121,6 +122,9 @@ def shape(
     max_memory: Annotated[
         Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Refuse runs needing more, e.g. 2GiB (default: half the available memory).")
     ] = None,
+    expand_nested: Annotated[
+        bool, typer.Option("--expand-nested", help="Show the layers inside nested models, indented (model.summary(expand_nested=True)).")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
 ) -> None:
     """Print each layer's output shape, per-side padding and parameter count.
@@ -134,9 +138,9 @@ def shape(
     from .request import ShapeRequest, compute_request
 
     request = ShapeRequest(
-        layers=tuple(layers or ()), file=file, input=input, data_format=data_format.value if data_format else None,
+        layers=tuple(layers or ()), file=file, input=tuple(input or ()), data_format=data_format.value if data_format else None,
         batch=batch, run=run, sample=sample, fill=fill, weights=weights, seed=seed, save=save, show=show,
-        max_memory=max_memory,
+        max_memory=max_memory, expand_nested=expand_nested,
     )
     try:
         result, outcome = compute_request(request, _progress(output_format))

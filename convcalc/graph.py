@@ -108,16 +108,19 @@ def refs_in(value: Any) -> list[TensorRef]:
     return []
 
 
-def _substitute(value: Any, tensors: dict) -> Any:
-    """The structure of inputs with each TensorRef replaced by its shape."""
+def _substitute(value: Any, tensors: dict, wrap=lambda shape: shape) -> Any:
+    """The structure of inputs with each TensorRef replaced by its shape (``wrap``-ped) and
+    each Constant by its value."""
     if isinstance(value, TensorRef):
-        return tensors[value.node][value.output]
+        return wrap(tensors[value.node][value.output])
+    if isinstance(value, Constant):
+        return value.value
     if isinstance(value, dict):
-        return {k: _substitute(v, tensors) for k, v in value.items()}
+        return {k: _substitute(v, tensors, wrap) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, tensors) for v in value]
-    if isinstance(value, tuple) and not isinstance(value, Constant):
-        return tuple(_substitute(v, tensors) for v in value)
+        return [_substitute(v, tensors, wrap) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_substitute(v, tensors, wrap) for v in value)
     return value
 
 
@@ -227,7 +230,7 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
     op = node.op
     argument = _substitute(node.inputs, tensors)
     base = dict(index=node.index, name=node.name, spec=node.spec, line=node.line, depth=depth,
-                connected_to=tuple(dict.fromkeys(_producer_name(graph, ref) for ref in refs_in(node.inputs))))
+                connected_to=tuple(_producer_name(graph, ref) for ref in refs_in(node.inputs)))
     if isinstance(op, InputSpec):
         shape = given.get(node.key, op.shape)
         row = LayerRow(type="InputLayer", data_format="", input_shape=shape, output_shape=shape, padding=None,
@@ -242,8 +245,9 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
                        non_trainable_params=inner.non_trainable_params, **base)
         return list(inner.outputs), [row] + (inner.rows if expand_nested else [])
     if getattr(op, "is_operation", False):
-        kwargs = _substitute(node.kwargs, tensors)
-        output = op.compute(argument, kwargs)
+        from .operations import as_tensor
+
+        output = op.compute(_substitute(node.inputs, tensors, as_tensor), _substitute(node.kwargs, tensors, as_tensor))
         outputs = output if isinstance(output, list) else [output]
         row = LayerRow(type=op.type_name, data_format="", input_shape=argument, output_shape=output,
                        padding=None, kernel_shape=None, trainable_params=0, non_trainable_params=0, layer=op, **base)

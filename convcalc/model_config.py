@@ -15,12 +15,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from . import formulas
 from .config import DataFormat
 from .errors import ConvcalcError, Where
+from .graph import Constant, Graph, InputSpec, Node, TensorRef, evaluate
 from .layers import build_layer
+from .operations import build_operation, is_operation_entry
 from .parse import Call
-from .stack import LayerRow, StackResult
+from .result import StackResult
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 Shape = tuple  # a shape with the batch axis first
@@ -51,21 +52,31 @@ def read_config(path: Path) -> dict:
     return data
 
 
-def compute_model_file(path: Path, data_format: DataFormat) -> StackResult:
-    """Every layer of the model in ``path``, as Keras builds it (the caller names the file in errors)."""
-    return compute_model(read_config(path), data_format)
+def compute_model_file(path: Path, data_format: DataFormat, input_shapes: list[tuple] | None = None,
+                       expand_nested: bool = False) -> StackResult:
+    """Every layer of the model in ``path``, as Keras builds it (errors are located in ``path``).
+
+    ``input_shapes`` (without the batch, one per model input) rebuild the model at that size.
+    """
+    graph = model_graph(read_config(path), data_format, str(path))
+    given = None
+    if input_shapes is not None:
+        if len(input_shapes) != len(graph.inputs):
+            raise ConvcalcError(f"the model has {len(graph.inputs)} input(s), but {len(input_shapes)} --input were given; "
+                                "give one --input per model input, in the model's order.", Where(str(path)))
+        given = []
+        for key, shape in zip(graph.inputs, input_shapes):
+            declared = graph.by_key[key].op.shape
+            if len(shape) != len(declared) - 1:
+                raise ConvcalcError(f"--input {'x'.join(map(str, shape))} has {len(shape)} sizes, but the model's input "
+                                    f"{graph.by_key[key].name!r} has {len(declared) - 1} besides the batch "
+                                    f"({tuple(declared[1:])}).", Where(str(path)))
+            given.append((declared[0], *shape))
+    return evaluate(graph, given, expand_nested)
 
 
 def compute_model(data: dict, data_format: DataFormat) -> StackResult:
-    model = _Model(data, data_format)
-    inputs = model.input_shapes()
-    outputs = model.run(inputs)
-    return StackResult(
-        data_format,
-        inputs[0] if len(inputs) == 1 else list(inputs),
-        tuple(model.rows),
-        outputs[0] if len(outputs) == 1 else list(outputs),
-    )
+    return evaluate(model_graph(data, data_format))
 
 
 def literal(value: Any) -> Any:
@@ -100,160 +111,194 @@ def _short_spec(class_name: str, config: dict) -> str:
     return f"{class_name}({', '.join(shown)})"
 
 
-class _Model:
-    """One (possibly nested) model: its layers in order and how they connect."""
+def model_graph(data: dict, data_format: DataFormat, file: str | None = None) -> Graph:
+    """The graph of a Sequential or Functional model config (nested models become nested graphs)."""
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
+        raise ConvcalcError("a model config must be an object with class_name and config.", Where(file))
+    config = data.get("config") or {}
+    class_name = data.get("class_name")
+    name = config.get("name") if isinstance(config.get("name"), str) else str(class_name).lower()
+    entries = config.get("layers") or []
+    if not isinstance(entries, list):
+        raise ConvcalcError(f"model {name!r}: 'layers' must be a list.", Where(file))
+    for position, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+            raise ConvcalcError(f"model {name!r}: layer entry {position} must be an object with a class_name string.",
+                                Where(file))
+    trainable = config.get("trainable", True) is not False
+    if class_name == "Sequential":
+        graph = _sequential(name, config, entries, data_format, file)
+    else:
+        graph = _functional(name, config, entries, data_format, file)
+    graph.class_name = class_name
+    graph.trainable = trainable
+    return graph
 
-    def __init__(self, data: dict, data_format: DataFormat, prefix: str = ""):
-        self.class_name = data["class_name"]
-        self.config = data.get("config") or {}
-        self.data_format = data_format
-        self.name = self.config.get("name", self.class_name.lower())
-        self.layers = self.config.get("layers") or []
-        if not isinstance(self.layers, list):
-            raise ConvcalcError(f"model {self.name!r}: 'layers' must be a list.")
-        self.rows: list[LayerRow] = []
-        self.params = (0, 0)
 
-    # -- inputs -------------------------------------------------------------------
+def _where(file: str | None, index: int, entry: dict) -> Where:
+    return Where(file, None, f"layer {index} {_layer_name(entry)!r} ({entry.get('class_name')})")
 
-    def input_shapes(self) -> list[Shape]:
-        """Batch shapes of the model's inputs (InputLayer batch_shape, or build_input_shape)."""
-        input_layers = {entry.get("config", {}).get("name", entry.get("name")): entry
-                        for entry in self.layers if entry.get("class_name") == "InputLayer"}
-        if self.class_name == "Sequential":
-            if input_layers:
-                return [_batch_shape(next(iter(input_layers.values())))]
-            shape = self.config.get("build_input_shape")
-            if shape is None:
-                raise ConvcalcError(f"Sequential model {self.name!r} has no InputLayer and no build_input_shape.")
-            return [_shape(shape, "build_input_shape")]
-        names = [ref[0] for ref in _references(self.config.get("input_layers"))]
-        missing = [n for n in names if n not in input_layers]
-        if missing:
-            raise ConvcalcError(f"model {self.name!r}: input layer {missing[0]!r} is not among its layers.")
-        return [_batch_shape(input_layers[n]) for n in names]
 
-    # -- evaluation ---------------------------------------------------------------
-
-    def run(self, inputs: list[Shape]) -> list[Shape]:
-        if self.class_name == "Sequential":
-            return self._run_sequential(inputs)
-        return self._run_functional(inputs)
-
-    def _run_sequential(self, inputs: list[Shape]) -> list[Shape]:
-        if len(inputs) != 1:
-            raise ConvcalcError(f"Sequential model {self.name!r} takes one input; got {len(inputs)}.")
-        current, previous = inputs[0], ()
-        for index, entry in enumerate(self.layers, start=1):
-            if entry.get("class_name") == "InputLayer":
-                previous = (entry.get("config", {}).get("name", "input"),)
-                continue
-            current = self._apply(index, entry, current, previous)
-            previous = (self.rows[-1].name,)
-        return [current]
-
-    def _run_functional(self, inputs: list[Shape]) -> list[Shape]:
-        tensors: dict[tuple[str, int], list[Shape]] = {}
-        input_refs = _references(self.config.get("input_layers"))
-        for (name, node, _), shape in zip(input_refs, inputs):
-            tensors[(name, node)] = [shape]
-        pending = []
-        for index, entry in enumerate(self.layers, start=1):
-            if entry.get("class_name") == "InputLayer":
-                name = entry.get("config", {}).get("name", entry.get("name"))
-                shape = tensors.get((name, 0), [_batch_shape(entry)])[0]
-                tensors[(name, 0)] = [shape]
-                self.rows.append(_input_row(index, name, shape))
-                continue
-            for node, inbound in enumerate(entry.get("inbound_nodes") or []):
-                pending.append((index, entry, node, inbound))
-        # layers are listed in an order Keras can rebuild; a shared layer's later call may come after
-        while pending:
-            progressed = False
-            for item in list(pending):
-                index, entry, node, inbound = item
-                refs = _tensor_refs(inbound.get("args", []))
-                if not all((n, i) in tensors for n, i, _ in refs):
-                    continue
-                shapes = [tensors[(n, i)][t] for n, i, t in refs]
-                argument = shapes if _is_list_call(inbound.get("args", [])) else shapes[0]
-                name = _layer_name(entry)
-                if node == 0:
-                    output = self._apply(index, entry, argument, tuple(n for n, _, _ in refs))
-                else:  # a shared layer called again: same weights, new shapes
-                    output = self._apply(index, entry, argument, tuple(n for n, _, _ in refs), count=False)
-                tensors[(name, node)] = output if isinstance(output, list) else [output]
-                pending.remove(item)
-                progressed = True
-            if not progressed:
-                name = _layer_name(pending[0][1])
-                raise ConvcalcError(f"model {self.name!r}: layer {name!r} is connected to a tensor no layer produces.")
-        classes = {_layer_name(entry): entry.get("class_name") for entry in self.layers}
-        outputs = []
-        for name, node, tensor in _references(self.config.get("output_layers")):
-            if classes.get(name) in ("Functional", "Model"):
-                node -= 1  # Keras counts a nested Functional model's own built-in node here
-            if (name, node) not in tensors:
-                raise ConvcalcError(f"model {self.name!r}: output layer {name!r} is not among its layers.")
-            outputs.append(tensors[(name, node)][tensor])
-        return outputs
-
-    def _apply(self, index: int, entry: dict, shape, connected: tuple[str, ...], count: bool = True):
-        class_name = entry.get("class_name")
-        name = _layer_name(entry)
-        where = f"layer {index} {name!r} ({class_name})"
+def _op(entry: dict, index: int, data_format: DataFormat, file: str | None):
+    """What a config entry computes: a nested graph, a Keras operation, or a layer."""
+    class_name = entry.get("class_name")
+    try:
         if class_name in MODEL_CLASSES:
-            inner = _Model(entry, self.data_format)
-            shapes = shape if isinstance(shape, list) else [shape]
-            try:
-                outputs = inner.run(shapes)
-            except ConvcalcError as error:
-                raise error.at(Where(what=where)) from None
-            trainable, frozen = formulas.frozen(
-                sum(r.trainable_params for r in inner.rows),
-                sum(r.non_trainable_params for r in inner.rows),
-                (entry.get("config") or {}).get("trainable", True),
-            )
-            output = outputs[0] if len(outputs) == 1 else outputs
-            if count:
-                self.rows.append(LayerRow(
-                    index=index, name=name, type=class_name, spec=f"{class_name}(name={name!r})",
-                    data_format=self.data_format.value, input_shape=shape, output_shape=output,
-                    padding=None, kernel_shape=None, trainable_params=trainable, non_trainable_params=frozen,
-                    connected_to=connected,
-                ))
-            return output
+            return model_graph(entry, data_format, file), f"{class_name}(name={_layer_name(entry)!r})"
         config = entry.get("config") or {}
-        call = Call(class_name or "?", (), tuple((k, literal(v)) for k, v in config.items()),
-                    _short_spec(class_name, config))
-        try:
-            layer = build_layer(call)
-            fmt = layer.data_format or self.data_format.value
-            batch = shape[0][0] if isinstance(shape, list) else shape[0]
-            unbatched = [s[1:] for s in shape] if isinstance(shape, list) else shape[1:]
-            result = layer.compute(unbatched, fmt)
-        except ConvcalcError as error:
-            raise error.at(Where(what=where)) from None
-        output = (batch, *result.output_shape)
-        if count:
-            self.rows.append(LayerRow(
-                index=index, name=name, type=layer.type_name, spec=call.text, data_format=fmt,
-                input_shape=shape, output_shape=output, padding=result.padding, kernel_shape=result.kernel_shape,
-                trainable_params=result.trainable_params, non_trainable_params=result.non_trainable_params,
-                layer=layer, cropping=result.cropping, connected_to=connected, weights=result.weights,
-            ))
-        return output
+        if not isinstance(config, dict):
+            raise ConvcalcError(f"its config must be an object; got {type(config).__name__}.")
+        if is_operation_entry(entry):
+            op = build_operation(class_name, config)
+            return op, op.spec
+        call = Call(class_name, (), tuple((k, literal(v)) for k, v in config.items()), _short_spec(class_name, config))
+        return build_layer(call), call.text
+    except ConvcalcError as error:
+        raise error.at(_where(file, index, entry)) from None
+
+
+def _sequential(name: str, config: dict, entries: list, data_format: DataFormat, file) -> Graph:
+    nodes, previous = [], None
+    for index, entry in enumerate(entries, start=1):
+        if entry.get("class_name") == "InputLayer":
+            if previous is None:
+                nodes.append(Node(("input", 0), _layer_name(entry), InputSpec(_batch_shape(entry)), index=index,
+                                  where=_where(file, index, entry), spec=_input_spec(entry), shown=False))
+                previous = TensorRef(("input", 0))
+            continue
+        if previous is None:
+            shape = config.get("build_input_shape")
+            if shape is None:
+                raise ConvcalcError(f"Sequential model {name!r} has no InputLayer and no build_input_shape.", Where(file))
+            nodes.append(Node(("input", 0), "input", InputSpec(_shape(shape, "build_input_shape")), shown=False))
+            previous = TensorRef(("input", 0))
+        op, spec = _op(entry, index, data_format, file)
+        key = ("layer", index)
+        nodes.append(Node(key, _layer_name(entry), op, index=index, inputs=previous, where=_where(file, index, entry),
+                          spec=spec))
+        previous = TensorRef(key)
+    if previous is None:
+        shape = config.get("build_input_shape")
+        if shape is None:
+            raise ConvcalcError(f"Sequential model {name!r} has no layers and no input.", Where(file))
+        nodes.append(Node(("input", 0), "input", InputSpec(_shape(shape, "build_input_shape")), shown=False))
+        previous = TensorRef(("input", 0))
+    return Graph(name, nodes, [("input", 0)], previous, data_format)
+
+
+def _functional(name: str, config: dict, entries: list, data_format: DataFormat, file) -> Graph:
+    nodes = []
+    nested = {_layer_name(e) for e in entries if e.get("class_name") in MODEL_CLASSES}
+    for index, entry in enumerate(entries, start=1):
+        layer_name = _layer_name(entry)
+        where = _where(file, index, entry)
+        if entry.get("class_name") == "InputLayer":
+            nodes.append(Node((layer_name, 0), layer_name, InputSpec(_batch_shape(entry)), index=index, where=where,
+                              spec=_input_spec(entry)))
+            continue
+        inbound = entry.get("inbound_nodes") or []
+        if not isinstance(inbound, list):
+            raise ConvcalcError("inbound_nodes must be a list.", where)
+        op, spec = _op(entry, index, data_format, file)
+        for call, node in enumerate(inbound):
+            try:
+                args, kwargs = _call_arguments(node)
+            except ConvcalcError as error:
+                raise error.at(where) from None
+            if getattr(op, "is_operation", False):
+                inputs = list(args)
+            else:
+                tensors = [a for a in args if _has_tensor(a)]
+                inputs = tensors[0] if len(tensors) == 1 else tensors
+                if isinstance(inputs, list) and not inputs:
+                    raise ConvcalcError("the layer is called on no tensor.", where)
+                kwargs = {}
+            nodes.append(Node((layer_name, call), layer_name, op, index=index, inputs=inputs, where=where, spec=spec,
+                              shown=call == 0, kwargs=kwargs))
+    inputs_value = config.get("input_layers")
+    structure = list(inputs_value) if isinstance(inputs_value, dict) else None
+    input_keys = []
+    for layer_name, node, _ in _references(inputs_value, f"model {name!r} input_layers", file):
+        input_keys.append((layer_name, node))
+    known = {node.key for node in nodes if isinstance(node.op, InputSpec)}
+    for key in input_keys:
+        if key not in known:
+            raise ConvcalcError(f"model {name!r}: input layer {key[0]!r} is not among its layers.", Where(file))
+    outputs_value = config.get("output_layers")
+    refs = []
+    for layer_name, node, tensor in _references(outputs_value, f"model {name!r} output_layers", file):
+        if layer_name in nested:
+            node -= 1  # Keras counts a nested Functional model's own built-in node here
+        refs.append(TensorRef((layer_name, node), tensor))
+    if isinstance(outputs_value, dict):
+        outputs = dict(zip(outputs_value, refs))
+    elif _is_single_reference(outputs_value):
+        outputs = refs[0]
+    else:
+        outputs = refs
+    graph = Graph(name, nodes, input_keys, outputs, data_format, input_structure=structure)
+    return graph
+
+
+def _call_arguments(node: Any) -> tuple[list, dict]:
+    """A node's positional arguments and keyword arguments, tensors as TensorRefs, literals as Constants."""
+    if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
+        return [[_keras2_ref(item) for item in node]] if len(node) > 1 else [_keras2_ref(node[0])], {}
+    if not isinstance(node, dict):
+        raise ConvcalcError(f"an inbound node must be an object with args; got {type(node).__name__}.")
+    args, kwargs = node.get("args", []), node.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ConvcalcError("an inbound node's args must be a list and its kwargs an object.")
+    return [_argument(a) for a in args], {k: _argument(v) for k, v in kwargs.items()}
+
+
+def _keras2_ref(item: Any) -> TensorRef:
+    if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
+        raise ConvcalcError(f"cannot read the inbound tensor {item!r}.")
+    return TensorRef((item[0], item[1]), item[2])
+
+
+def _argument(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            history = (value.get("config") or {}).get("keras_history")
+            if (not isinstance(history, list) or len(history) != 3 or not isinstance(history[0], str)
+                    or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in history[1:])):
+                raise ConvcalcError(f"a tensor's keras_history must be [layer name, node, tensor]; got {history!r}.")
+            return TensorRef((history[0], history[1]), history[2])
+        if value.get("class_name") == "__tuple__":
+            return tuple(_argument(v) for v in (value.get("config") or {}).get("value", []))
+        return Constant(literal(value))
+    if isinstance(value, list):
+        items = [_argument(v) for v in value]
+        return items if any(_has_tensor(i) for i in items) else Constant(literal(value))
+    return Constant(value)
+
+
+def _has_tensor(value: Any) -> bool:
+    if isinstance(value, TensorRef):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_tensor(v) for v in value)
+    return False
+
+
+def _input_spec(entry: dict) -> str:
+    shape = _batch_shape(entry)
+    return f"Input(shape={tuple(shape[1:])!r})"
 
 
 def _layer_name(entry: dict) -> str:
-    return (entry.get("config") or {}).get("name") or entry.get("name") or "?"
+    config = entry.get("config")
+    name = (config.get("name") if isinstance(config, dict) else None) or entry.get("name") or "?"
+    return name if isinstance(name, str) else str(name)
 
 
 def _shape(value: Any, what: str) -> Shape:
-    if not isinstance(value, list) or not value or not all(v is None or isinstance(v, int) for v in value):
-        raise ConvcalcError(f"{what} {value!r} is not a shape.")
-    if any(v is None for v in value[1:]):
-        raise ConvcalcError(f"{what} {value!r} has unknown sizes; convcalc needs every size but the batch.")
+    """A batch shape from a config: a list of sizes, each a positive int or null (unknown)."""
+    if (not isinstance(value, list) or not value
+            or not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value)):
+        raise ConvcalcError(f"{what} {value!r} is not a shape (a list of positive sizes or null).")
     return tuple(value)
 
 
@@ -266,41 +311,24 @@ def _batch_shape(entry: dict) -> Shape:
     raise ConvcalcError(f"InputLayer {config.get('name')!r} has no batch_shape.")
 
 
-def _input_row(index: int, name: str, shape: Shape) -> LayerRow:
-    return LayerRow(index=index, name=name, type="InputLayer", spec=f"Input(shape={tuple(shape[1:])!r})",
-                    data_format="", input_shape=shape, output_shape=shape, padding=None, kernel_shape=None,
-                    trainable_params=0, non_trainable_params=0)
+def _is_single_reference(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
 
 
-def _references(value: Any) -> list[tuple[str, int, int]]:
-    """``['img', 0, 0]`` or ``[['a', 0, 0], ['b', 0, 0]]`` as a list of (layer, node, tensor)."""
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
-        return [(value[0], value[1], value[2])]
-    if isinstance(value, list):
-        return [tuple(v) for v in value]
-    raise ConvcalcError(f"cannot read the model's inputs or outputs from {value!r}.")
-
-
-def _tensor_refs(args: Any) -> list[tuple[str, int, int]]:
-    """Every ``__keras_tensor__`` in a node's arguments, in order."""
-    found = []
-
-    def visit(value):
-        if isinstance(value, dict):
-            if value.get("class_name") == "__keras_tensor__":
-                history = value["config"]["keras_history"]
-                found.append((history[0], history[1], history[2]))
-            else:
-                for v in value.values():
-                    visit(v)
-        elif isinstance(value, list):
-            for v in value:
-                visit(v)
-
-    visit(args)
-    return found
-
-
-def _is_list_call(args: Any) -> bool:
-    """A merge layer is called on a list of tensors: ``args == [[t1, t2]]``."""
-    return bool(args) and isinstance(args[0], list)
+def _references(value: Any, what: str, file: str | None = None) -> list[tuple[str, int, int]]:
+    """``['img', 0, 0]``, ``[['a', 0, 0], ['b', 0, 0]]`` or ``{"img": ['a', 0, 0]}`` as (layer, node, tensor)s."""
+    if _is_single_reference(value):
+        items = [value]
+    elif isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, list) and value:
+        items = value
+    else:
+        raise ConvcalcError(f"cannot read {what} from {value!r}.", Where(file))
+    refs = []
+    for item in items:
+        if (not _is_single_reference(item)
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in item[1:])):
+            raise ConvcalcError(f"cannot read {what}: {item!r} is not [layer name, node, tensor].", Where(file))
+        refs.append((item[0], item[1], item[2]))
+    return refs

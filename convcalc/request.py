@@ -21,7 +21,7 @@ from .stack import StackResult, compute_stack
 class ShapeRequest:
     layers: tuple[str, ...] = ()
     file: Path | None = None
-    input: str | None = None
+    input: tuple[str, ...] = ()  # one per model input (model configs); a stack takes one
     data_format: str | None = None
     batch: int | None = None
     run: bool = False
@@ -32,6 +32,7 @@ class ShapeRequest:
     save: Path | None = None
     show: bool = False
     max_memory: str | None = None
+    expand_nested: bool = False
 
     @property
     def runs(self) -> bool:
@@ -53,7 +54,11 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
         )
     if request.sample is not None and request.fill is not None:
         raise ConvcalcError("give either --sample or --fill, not both.")
-    input_shape = parse_shape(request.input) if request.input is not None else None
+    shapes = [parse_shape(text) for text in request.input]
+    if len(shapes) > 1 and request.file is None:
+        raise ConvcalcError(f"--input is given {len(shapes)} times; a stack of layers takes one input "
+                            "(open it with several Input(...) specs to merge several).")
+    input_shape = shapes if len(shapes) > 1 else shapes[0] if shapes else None
     limit = parse_size(request.max_memory) if request.max_memory is not None else None
     fill = parse_numbers(request.fill, "--fill") if request.fill is not None else None
     batch, input_label = request.batch, "--input"
@@ -78,6 +83,7 @@ def _stack(request: ShapeRequest, input_shape, batch, input_label) -> StackResul
     if request.file is not None:
         from .stackfile import load_file
 
-        return load_file(request.file, request.data_format, input_shape, batch, input_label).result
+        return load_file(request.file, request.data_format, input_shape, batch, input_label,
+                         expand_nested=request.expand_nested).result
     fmt = resolve_data_format(request.data_format)
     return compute_stack(list(request.layers), fmt, input_shape, batch, input_label)

@@ -280,26 +280,32 @@ def compute_stack_file(
 def load_file(
     path: Path,
     data_format: str | None = None,
-    input_shape: tuple[int, ...] | None = None,
+    input_shape: tuple[int, ...] | list[tuple[int, ...]] | None = None,
     batch: int | None = None,
     input_label: str = "--input",
+    expand_nested: bool = False,
 ) -> LoadedFile:
-    """Read and compute a stack file or a Keras model config (``.keras``, or ``model.to_json()``'s JSON)."""
+    """Read and compute a stack file or a Keras model config (``.keras``, or ``model.to_json()``'s JSON).
+
+    ``input_shape`` may be a list: one shape per input of a model config, which is rebuilt at those sizes.
+    """
     name = str(path)
     data = None
     if path.suffix.lower() != ".keras":
         text = _read_text(path)
         data, kind = decode(path, text)
     if is_model_config(path, data):
-        return LoadedFile(name, None, _compute_model_config(path, data_format, input_shape, batch))
+        return LoadedFile(name, None, _compute_model_config(path, data_format, input_shape, batch, expand_nested))
+    if isinstance(input_shape, list):
+        if len(input_shape) > 1:
+            raise file_error(name, None, f"a stack file has one input, but {len(input_shape)} {input_label} were given.")
+        input_shape = input_shape[0] if input_shape else None
     stack = stack_file_from_data(name, data, locate(text, kind))
     return LoadedFile(name, stack, compute_stack_file(stack, data_format, input_shape, batch, input_label))
 
 
-def _compute_model_config(path: Path, data_format: str | None, input_shape, batch) -> StackResult:
+def _compute_model_config(path: Path, data_format: str | None, input_shape, batch, expand_nested: bool) -> StackResult:
     name = str(path)
-    if input_shape is not None:
-        raise file_error(name, None, "is a Keras model config: its input layers give the input shape, so --input cannot be used.")
     if batch is not None:
         raise file_error(name, None, "is a Keras model config: its input layers give the batch size, so --batch cannot be used.")
     try:
@@ -309,8 +315,9 @@ def _compute_model_config(path: Path, data_format: str | None, input_shape, batc
             raise
         raise file_error(name, None, "is a Keras model config, which this version of convcalc cannot read.") from None
     fmt = resolve_data_format(data_format)
+    shapes = input_shape if isinstance(input_shape, list) or input_shape is None else [input_shape]
     try:
-        return compute_model_file(path, fmt)
+        return compute_model_file(path, fmt, shapes, expand_nested)
     except ConvcalcError as error:
         raise error.at(Where(file=name)) from None
 

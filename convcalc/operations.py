@@ -1,0 +1,276 @@
+"""Keras operations inside a model graph: ``x + 3.0``, ``ops.maximum(a, b)``, ``ops.reshape``...
+
+``model.to_json()`` writes each ``keras.src.ops`` call of a Functional model as
+its own entry (``{"module": "keras.src.ops.numpy", "class_name": "Add", ...}``)
+whose tensors and constants are the node's arguments.  Operations work on the
+whole shape, batch axis included, as in Keras, and have no weights.  The shape
+rules follow ``compute_output_spec`` of each operation in Keras 3.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+from .errors import ConvcalcError
+
+OPERATION_MODULES = ("keras.src.ops", "keras.ops")
+
+
+def is_operation_entry(entry: dict) -> bool:
+    """A config entry written for a Keras operation rather than a layer."""
+    module = entry.get("module")
+    return isinstance(module, str) and module.startswith(OPERATION_MODULES)
+
+
+def broadcast(a: tuple, b: tuple, what: str) -> tuple:
+    """NumPy broadcasting with unknown sizes, as Keras's ``broadcast_shapes``.
+
+    >>> broadcast((None, 8, 8, 3), (3,), "Add")
+    (None, 8, 8, 3)
+    >>> broadcast((None, 1, 1, 16), (None, 7, 7, 16), "Multiply")
+    (None, 7, 7, 16)
+    """
+    if len(a) < len(b):
+        a, b = b, a
+    b = (1,) * (len(a) - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        elif x is None:
+            out.append(y)
+        elif y is None or x == y:
+            out.append(x)
+        else:
+            raise ConvcalcError(f"{what} cannot broadcast shapes {a} and {b}: sizes {x} and {y} differ.")
+    return tuple(out)
+
+
+def _axis(axis: int, rank: int, what: str) -> int:
+    if not -rank <= axis < rank:
+        raise ConvcalcError(f"{what}: axis {axis} is out of range for a tensor of rank {rank}.")
+    return axis % rank
+
+
+class Operation:
+    """One Keras operation: its class name, its config, and the shape it gives."""
+
+    is_operation = True
+    multiple_inputs = True
+
+    def __init__(self, type_name: str, config: dict):
+        self.type_name = type_name
+        self.config = config
+        self.spec = f"ops.{type_name}"
+        self.data_format = None
+        self.args: dict = {}
+
+    def compute(self, args: list, kwargs: dict):
+        raise NotImplementedError
+
+
+class _Tensor(tuple):
+    """A tensor's shape among an operation's arguments (constants stay plain values)."""
+
+
+class Elementwise(Operation):
+    """Unary operations (``relu``, ``sigmoid``, ``cast``...): the shape of the first argument."""
+
+    def compute(self, args, kwargs):
+        tensor = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, _Tensor)), None)
+        if tensor is None:
+            raise ConvcalcError(f"the operation {self.type_name} has no tensor argument.")
+        return tuple(tensor)
+
+
+class Binary(Operation):
+    """Binary operations with broadcasting (``x + 3.0``, ``ops.maximum(a, b)``)."""
+
+    def compute(self, args, kwargs):
+        values = list(args) + [v for k, v in kwargs.items() if k in ("x1", "x2", "y", "x")]
+        shapes = [tuple(v) if isinstance(v, _Tensor) else _constant_shape(v) for v in values]
+        if not shapes:
+            raise ConvcalcError(f"the operation {self.type_name} has no arguments.")
+        out = shapes[0]
+        for shape in shapes[1:]:
+            out = broadcast(out, shape, self.type_name)
+        return out
+
+
+def _constant_shape(value: Any) -> tuple:
+    if isinstance(value, (list, tuple)):
+        return (len(value), *(_constant_shape(value[0]) if value else ()))
+    return ()
+
+
+def _tensor(args, kwargs, key: str = "x", position: int = 0) -> tuple:
+    if key in kwargs and isinstance(kwargs[key], _Tensor):
+        return tuple(kwargs[key])
+    tensors = [a for a in args if isinstance(a, _Tensor)]
+    if len(tensors) <= position:
+        raise ConvcalcError("the operation has no tensor argument.")
+    return tuple(tensors[position])
+
+
+def _option(self: Operation, args, kwargs, key: str, position: int, default=None):
+    """An argument given in the config, by keyword in the call, or by position."""
+    if key in self.config:
+        return self.config[key]
+    if key in kwargs:
+        return kwargs[key]
+    if len(args) > position:
+        return args[position]
+    return default
+
+
+class Reduction(Operation):
+    """``mean``, ``sum``, ``max``...: ``axis`` (None: all) removed, or kept as 1 with ``keepdims``."""
+
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        axis = _option(self, args, kwargs, "axis", 1)
+        keepdims = bool(_option(self, args, kwargs, "keepdims", 2, False))
+        axes = range(len(x)) if axis is None else (axis if isinstance(axis, (list, tuple)) else (axis,))
+        axes = {_axis(a, len(x), self.type_name) for a in axes}
+        return tuple(1 if i in axes else n for i, n in enumerate(x) if keepdims or i not in axes)
+
+
+class Concatenate(Operation):
+    def compute(self, args, kwargs):
+        tensors = args[0] if args and isinstance(args[0], list) else kwargs.get("xs", args)
+        axis = _option(self, args[1:], kwargs, "axis", 0, 0)
+        shapes = [tuple(t) for t in tensors]
+        rank = len(shapes[0])
+        axis = _axis(axis, rank, "concatenate")
+        out = list(shapes[0])
+        for shape in shapes[1:]:
+            if len(shape) != rank:
+                raise ConvcalcError(f"concatenate needs tensors of the same rank; got {shapes}.")
+            for i, (x, y) in enumerate(zip(out, shape)):
+                if i == axis:
+                    out[i] = None if x is None or y is None else x + y
+                elif x is not None and y is not None and x != y:
+                    raise ConvcalcError(f"concatenate needs matching sizes except along axis {axis}; got {shapes}.")
+                elif x is None:
+                    out[i] = y
+        return tuple(out)
+
+
+class Stack(Operation):
+    def compute(self, args, kwargs):
+        tensors = args[0] if args and isinstance(args[0], list) else args
+        axis = _option(self, args[1:], kwargs, "axis", 0, 0)
+        shape = list(tensors[0])
+        shape.insert(_axis(axis, len(shape) + 1, "stack"), len(tensors))
+        return tuple(shape)
+
+
+class Reshape(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        new = _option(self, args[1:], kwargs, "newshape", 0) or _option(self, args[1:], kwargs, "new_shape", 0)
+        new = tuple(new) if isinstance(new, (list, tuple)) else (new,)
+        if new.count(-1) > 1:
+            raise ConvcalcError(f"reshape: only one size may be -1; got {new}.")
+        if -1 in new:
+            if None in x:
+                return tuple(None if n == -1 else n for n in new)
+            known = prod(n for n in new if n != -1)
+            total = prod(x)
+            if known == 0 or total % known:
+                raise ConvcalcError(f"reshape: cannot reshape {x} into {new}.")
+            return tuple(total // known if n == -1 else n for n in new)
+        if None not in x and prod(x) != prod(new):
+            raise ConvcalcError(f"reshape: cannot reshape {x} ({prod(x)} values) into {new} ({prod(new)} values).")
+        return new
+
+
+class Transpose(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        axes = _option(self, args[1:], kwargs, "axes", 0)
+        if axes is None:
+            return tuple(reversed(x))
+        return tuple(x[_axis(a, len(x), "transpose")] for a in axes)
+
+
+class ExpandDims(Operation):
+    def compute(self, args, kwargs):
+        x = list(_tensor(args, kwargs))
+        axis = _option(self, args[1:], kwargs, "axis", 0)
+        for a in sorted(axis if isinstance(axis, (list, tuple)) else (axis,)):
+            x.insert(_axis(a, len(x) + 1, "expand_dims"), 1)
+        return tuple(x)
+
+
+class Squeeze(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        axis = _option(self, args[1:], kwargs, "axis", 0)
+        if axis is None:
+            return tuple(n for n in x if n != 1)
+        axes = {_axis(a, len(x), "squeeze") for a in (axis if isinstance(axis, (list, tuple)) else (axis,))}
+        for a in axes:
+            if x[a] not in (1, None):
+                raise ConvcalcError(f"squeeze: axis {a} has size {x[a]}, not 1.")
+        return tuple(n for i, n in enumerate(x) if i not in axes)
+
+
+class Matmul(Operation):
+    def compute(self, args, kwargs):
+        a, b = _tensor(args, kwargs, "x1", 0), _tensor(args, kwargs, "x2", 1)
+        if len(a) == 1 and len(b) == 1:
+            return ()
+        a2 = (1, *a) if len(a) == 1 else a
+        b2 = (*b, 1) if len(b) == 1 else b
+        if a2[-1] is not None and b2[-2] is not None and a2[-1] != b2[-2]:
+            raise ConvcalcError(f"matmul: inner sizes differ: {a} and {b}.")
+        batch = broadcast(a2[:-2], b2[:-2], "matmul")
+        out = (*batch, a2[-2], b2[-1])
+        if len(a) == 1:
+            out = out[:-2] + out[-1:]
+        if len(b) == 1:
+            out = out[:-1]
+        return out
+
+
+class BroadcastTo(Operation):
+    def compute(self, args, kwargs):
+        return tuple(_option(self, args[1:], kwargs, "shape", 0))
+
+
+ELEMENTWISE = (
+    "Abs Absolute Cast Ceil Clip Cos Cosh Celu Elu Erf Exp Expm1 Floor Gelu Glu HardShrink HardSigmoid HardSilu "
+    "HardSwish HardTanh LeakyRelu Log Log1p LogSigmoid LogSoftmax Mish Negative Reciprocal Relu Relu6 Round "
+    "Rsqrt Selu Sigmoid Sign Silu Sin Sinh Softmax SoftShrink Softplus Softsign SparsePlus SparseSigmoid Sqrt "
+    "Square Squareplus StopGradient Swish Tan Tanh TanhShrink Threshold LogicalNot Trunc IsNan IsInf IsFinite "
+    "NanToNum Copy Conjugate Real Imag Sort Cumsum Cumprod"
+).split()
+BINARY = (
+    "Add Subtract Multiply Divide TrueDivide FloorDivide Power Maximum Minimum Mod Equal NotEqual Greater "
+    "GreaterEqual Less LessEqual LogicalAnd LogicalOr LogicalXor Arctan2 Hypot Where DivideNoNan"
+).split()
+REDUCTIONS = "Mean Sum Max Min Prod Std Var Any All Amax Amin Logsumexp".split()
+OTHERS = {"Concatenate": Concatenate, "Stack": Stack, "Reshape": Reshape, "Transpose": Transpose,
+          "ExpandDims": ExpandDims, "Squeeze": Squeeze, "Matmul": Matmul, "BroadcastTo": BroadcastTo}
+
+
+def build_operation(class_name: str, config: dict) -> Operation:
+    """The operation a config entry names; an unknown one is an error naming it."""
+    if class_name in ELEMENTWISE:
+        return Elementwise(class_name, config)
+    if class_name in BINARY:
+        return Binary(class_name, config)
+    if class_name in REDUCTIONS:
+        return Reduction(class_name, config)
+    if class_name in OTHERS:
+        return OTHERS[class_name](class_name, config)
+    raise ConvcalcError(f"convcalc does not know the Keras operation {class_name!r}, so its output shape cannot be computed.")
+
+
+def as_tensor(shape: tuple) -> _Tensor:
+    return _Tensor(shape)
