@@ -22,7 +22,10 @@ temporary memory stays under ``max_scratch_bytes`` (default
 will allocate (its output plus its scratch), so the CLI can refuse a run
 before allocating anything.
 
-Shapes and per-side padding come from ``convcalc.formulas`` only.  Arrays are
+Shapes and per-side padding come from ``convcalc.formulas`` only, and Keras's
+geometry rules (strides with dilation, output_padding, groups, output size)
+from ``convcalc.rules``, the functions the layers check them with; here a
+broken rule raises ``ValueError`` naming the function.  Arrays are
 float32, or float64 when the input is float64 (integers and float16 are
 computed in float32).  This module imports NumPy: the shape-only path never
 imports it.
@@ -32,13 +35,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import formulas
+from . import formulas, rules
+from .errors import ConvcalcError
 
 __all__ = [
     "DEFAULT_SCRATCH_BYTES",
@@ -141,6 +146,16 @@ def _compute_dtype(dtype, what: str) -> np.dtype:
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
 
+@contextmanager
+def _keras_rule(op: str, x_shape, kernel_shape):
+    """A rule of ``convcalc.rules`` broken by a kernel call: ``ValueError``, naming the call and its arrays."""
+    try:
+        yield
+    except ConvcalcError as error:
+        message = error.message.rstrip(".")
+        raise ValueError(f"{op}: {message}; x of shape {tuple(x_shape)}, kernel of shape {tuple(kernel_shape)}") from None
+
+
 def _common_args(op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format):
     """Check what Conv2D and Conv2DTranspose share; returns normalized values."""
     x_shape, kernel_shape = tuple(x_shape), tuple(kernel_shape)
@@ -156,11 +171,8 @@ def _common_args(op, x_shape, kernel_shape, strides, padding, dilation_rate, dat
         raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     strides = _pair(strides, "strides", 1)
     dilation_rate = _pair(dilation_rate, "dilation_rate", 1)
-    if max(strides) > 1 and max(dilation_rate) > 1:
-        raise ValueError(
-            f"{op}: strides > 1 is not supported together with dilation_rate > 1 "
-            f"(strides={strides}, dilation_rate={dilation_rate})"
-        )
+    with _keras_rule(op, x_shape, kernel_shape):
+        rules.check_strides_with_dilation(strides, dilation_rate)
     if min(kernel_shape) < 1:
         raise ValueError(f"{op}: every size of the kernel must be positive, got kernel of shape {kernel_shape}")
     channels_first = data_format.lower() == "channels_first"
@@ -183,12 +195,9 @@ def _check_bias(op, bias_shape, filters, kernel_shape):
         )
 
 
-def _check_output(op, out_size, x_shape, kernel_shape):
-    if min(out_size) < 1:
-        raise ValueError(
-            f"{op}: the output would be {out_size[0]}x{out_size[1]}: x of shape {tuple(x_shape)} is too "
-            f"small for kernel of shape {tuple(kernel_shape)} with these strides, padding and dilation"
-        )
+def _check_output(op, in_size, out_size, x_shape, kernel_shape, strides, padding, dilation_rate):
+    with _keras_rule(op, x_shape, kernel_shape):
+        rules.check_output_size(in_size, out_size, tuple(kernel_shape[:2]), dilation_rate, strides, padding)
 
 
 def _conv2d_geometry(
@@ -202,11 +211,10 @@ def _conv2d_geometry(
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     groups = int(groups)
-    if channels % groups or filters % groups:
-        raise ValueError(
-            f"{op}: groups={groups} must divide both the input channels and the filters; "
-            f"x of shape {tuple(x_shape)} has {channels} channels, kernel of shape {tuple(kernel_shape)} "
-            f"has {filters} filters"
+    with _keras_rule(op, x_shape, kernel_shape):
+        rules.check_groups_divide_filters(filters, groups)
+        rules.check_groups_divide_channels(
+            channels, groups, tuple(x_shape), "channels_first" if channels_first else "channels_last"
         )
     if group_channels * groups != channels:
         raise ValueError(
@@ -223,7 +231,7 @@ def _conv2d_geometry(
         formulas.conv_output_length(n, k, s, padding, d)
         for n, k, s, d in zip(in_size, (kh, kw), strides, dilation_rate)
     )
-    _check_output(op, out_size, x_shape, kernel_shape)
+    _check_output(op, in_size, out_size, x_shape, kernel_shape, strides, padding, dilation_rate)
     return _Geometry(
         False, batch, in_size, channels, (kh, kw), filters, groups, strides, dilation_rate,
         pads, out_size, channels_first, _compute_dtype(dtype, "x"),
@@ -248,11 +256,8 @@ def _conv2d_transpose_geometry(
         output_padding = (None, None)
     else:
         output_padding = _pair(output_padding, "output_padding", 0)
-        if any(p >= s for p, s in zip(output_padding, strides)):
-            raise ValueError(
-                f"{op}: output_padding must be less than strides, got "
-                f"output_padding={output_padding}, strides={strides}"
-            )
+        with _keras_rule(op, x_shape, kernel_shape):
+            rules.check_output_padding(output_padding, strides)
     _check_bias(op, bias_shape, filters, kernel_shape)
     pads = tuple(
         formulas.conv_transpose_padding(k, s, padding, p, d)
@@ -262,7 +267,7 @@ def _conv2d_transpose_geometry(
         formulas.conv_transpose_output_length(n, k, s, padding, p, d)
         for n, k, s, p, d in zip(in_size, (kh, kw), strides, output_padding, dilation_rate)
     )
-    _check_output(op, out_size, x_shape, kernel_shape)
+    _check_output(op, in_size, out_size, x_shape, kernel_shape, strides, padding, dilation_rate)
     return _Geometry(
         True, batch, in_size, channels, (kh, kw), filters, 1, strides, dilation_rate,
         pads, out_size, channels_first, _compute_dtype(dtype, "x"),

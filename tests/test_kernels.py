@@ -132,7 +132,7 @@ def test_conv2d_fast_equals_naive(case, max_scratch_bytes):
     x, kernel, bias, kw = case
     size = conv2d_expected_size(x, kernel, kw)
     if min(size) <= 0:
-        with pytest.raises(ValueError, match="too small"):
+        with pytest.raises(ValueError, match="not positive"):
             conv2d(x, kernel, bias, **kw)
         return
     expected = conv2d_naive(x, kernel, bias, **kw)
@@ -148,7 +148,7 @@ def test_conv2d_transpose_fast_equals_naive(case, max_scratch_bytes):
     x, kernel, bias, kw = case
     size = conv2d_transpose_expected_size(x, kernel, kw)
     if min(size) <= 0:
-        with pytest.raises(ValueError, match="too small"):
+        with pytest.raises(ValueError, match="not positive"):
             conv2d_transpose(x, kernel, bias, **kw)
         return
     expected = conv2d_transpose_naive(x, kernel, bias, **kw)
@@ -482,10 +482,22 @@ def test_float32_input_with_float64_kernel_stays_float32():
         (lambda: conv2d(np.ones((4, 4, 3)), np.ones((3, 3, 3, 1))), r"4-D.*\(4, 4, 3\)"),
         (lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 3))), r"kernel must be 4-D"),
         (lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 2, 1))), r"\(3, 3, 2, 1\).*\(1, 4, 4, 3\)"),
-        (lambda: conv2d(np.ones((1, 4, 4, 4)), np.ones((3, 3, 2, 3)), groups=2), r"groups=2.*3 filters"),
+        (lambda: conv2d(np.ones((1, 4, 4, 4)), np.ones((3, 3, 2, 3)), groups=2), r"filters must be evenly divisible by groups; got filters=3, groups=2"),
         (lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 3, 2)), bias=np.ones(3)), r"bias.*\(2,\)"),
-        (lambda: conv2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1))), r"\(1, 2, 2, 1\) is too small"),
+        (lambda: conv2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1))), r"output size would be 0x0, which is not positive.*x of shape \(1, 2, 2, 1\)"),
         (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=2, dilation_rate=2), "dilation"),
+        (
+            lambda: conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 1, 4)), groups=2),
+            r"input's 3 channels must be evenly divisible by groups=2",
+        ),
+        (
+            lambda: conv2d_transpose(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=(1, 2), dilation_rate=2),
+            r"conv2d_transpose: strides > 1 is not supported together with dilation_rate > 1",
+        ),
+        (
+            lambda: conv2d_transpose(np.ones((1, 1, 1, 1)), np.ones((2, 2, 1, 1)), padding="same", output_padding=0),
+            r"conv2d_transpose: the output size would be 0x0",
+        ),
         (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), padding="full"), "padding"),
         (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), data_format="nhwc"), "data_format"),
         (lambda: conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=(1, 2, 3)), "strides"),
@@ -497,7 +509,7 @@ def test_float32_input_with_float64_kernel_stays_float32():
         ),
         (
             lambda: conv2d_transpose(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=2, output_padding=2),
-            "output_padding must be less than strides",
+            "output_padding must be smaller than strides",
         ),
     ],
 )
@@ -519,3 +531,43 @@ def test_channels_first_matches_channels_last():
 def test_empty_batch():
     assert conv2d(np.ones((0, 5, 5, 2)), np.ones((3, 3, 2, 4))).shape == (0, 3, 3, 4)
     assert conv2d_transpose(np.ones((0, 5, 5, 2)), np.ones((3, 3, 4, 2))).shape == (0, 7, 7, 4)
+
+
+# --------------------------------------------------------------------------
+# Keras's geometry rules: the kernels refuse what the layers refuse, with the same words
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec, input_shape, call",
+    [
+        ("Conv2D(1, 3, strides=2, dilation_rate=2)", (9, 9, 1),
+         lambda: conv2d(np.ones((1, 9, 9, 1)), np.ones((3, 3, 1, 1)), strides=2, dilation_rate=2)),
+        ("Conv2D(3, 3, groups=2)", (8, 8, 4),
+         lambda: conv2d(np.ones((1, 8, 8, 4)), np.ones((3, 3, 2, 3)), groups=2)),
+        ("Conv2D(4, 3, groups=2)", (8, 8, 3),
+         lambda: conv2d(np.ones((1, 8, 8, 3)), np.ones((3, 3, 1, 4)), groups=2)),
+        ("Conv2D(1, 5, dilation_rate=2)", (8, 8, 1),
+         lambda: conv2d(np.ones((1, 8, 8, 1)), np.ones((5, 5, 1, 1)), dilation_rate=2)),
+        ("Conv2DTranspose(1, 3, strides=(2, 1), output_padding=(1, 1))", (4, 4, 1),
+         lambda: conv2d_transpose(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=(2, 1),
+                                  output_padding=(1, 1))),
+        ("Conv2DTranspose(1, 2, padding='same', output_padding=0)", (1, 1, 1),
+         lambda: conv2d_transpose(np.ones((1, 1, 1, 1)), np.ones((2, 2, 1, 1)), padding="same", output_padding=0)),
+    ],
+    ids=["strides-with-dilation", "groups-filters", "groups-channels", "output-not-positive",
+         "output-padding", "transpose-output-not-positive"],
+)
+def test_kernels_and_layers_share_each_rule(spec, input_shape, call):
+    from convcalc.config import DataFormat
+    from convcalc.errors import ConvcalcError
+    from convcalc.stack import compute_stack
+
+    with pytest.raises(ConvcalcError) as layer_error:
+        compute_stack([spec], DataFormat("channels_last", "test"), input_shape)
+    with pytest.raises(ValueError) as kernel_error:
+        call()
+    rule = layer_error.value.message.rstrip(".")
+    # the channels rule echoes the input shape, which has the batch axis in the kernels' call
+    rule = rule.replace(f"input shape {input_shape}", f"input shape {(1, *input_shape)}")
+    assert rule in str(kernel_error.value)

@@ -223,3 +223,59 @@ def test_memory_estimate_covers_what_a_run_allocates(specs):
     finally:
         tracemalloc.stop()
     assert peak <= estimate_bytes(result, np.dtype(np.float32), 4)
+
+
+def test_expected_weights_are_the_declared_ones(tmp_path):
+    np.savez(tmp_path / "w.npz", **{"conv2d/bias": np.zeros(4, np.float32)})
+    result = run("shape", "--input", "8x8x3", "Conv2D(4, 3, use_bias=False)", "--weights", tmp_path / "w.npz")
+    assert result.exit_code == 2
+    assert "'conv2d/bias' names no weight of this stack; its weights are: conv2d/kernel." in result.stderr
+
+
+def test_lora_weights_from_the_file_are_merged_into_the_kernel(tmp_path):
+    # lora_alpha defaults to the rank: kernel + (a @ b), here 0 + 2 (two ones summed over the rank)
+    np.savez(tmp_path / "w.npz", **{
+        "conv2d/kernel": np.zeros((3, 3, 1, 1), np.float32),
+        "conv2d/lora_kernel_a": np.ones((3, 3, 1, 2), np.float32),
+        "conv2d/lora_kernel_b": np.ones((2, 1), np.float32),
+    })
+    out = run_json("shape", "--input", "3x3x1", "Conv2D(1, 3, lora_rank=2)", "--fill", "1",
+                   "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npy")
+    assert out["layers"][0]["measured_shape"] == [1, 1, 1, 1]
+    assert np.load(tmp_path / "y.npy").ravel().tolist() == [18.0]
+
+
+def test_missing_weights_use_the_declared_initializers(tmp_path):
+    run_json("shape", "--input", "3x3x1", "Conv2D(1, 2, kernel_initializer='ones', bias_initializer='ones')",
+             "--fill", "1", "--save", tmp_path / "y.npy")
+    assert np.load(tmp_path / "y.npy").ravel().tolist() == [5.0] * 4
+
+
+@pytest.mark.parametrize(
+    "name, initializer",
+    [("kernel", "glorot_uniform"), ("depthwise_kernel", "glorot_uniform"), ("pointwise_kernel", "glorot_uniform"),
+     ("bias", "zeros"), ("beta", "zeros"), ("moving_mean", "zeros"), ("count", "zeros"), ("mean", "zeros"),
+     ("gamma", "ones"), ("moving_variance", "ones"), ("variance", "ones"),
+     ("lora_kernel_a", "he_uniform"), ("lora_kernel_b", "zeros")],
+)
+def test_keras_default_initializer_per_weight_name(name, initializer):
+    from convcalc.layer_base import Weight
+    from convcalc.run import weight_initializer
+
+    assert weight_initializer(Weight(name, (2,))) == initializer
+    assert weight_initializer(Weight(name, (2,), initializer="ones")) == "ones"
+
+
+def test_memory_estimate_counts_the_declared_weights():
+    from convcalc.config import DataFormat
+    from convcalc.run import estimate_bytes
+    from convcalc.stack import compute_stack
+
+    fmt = DataFormat("channels_last", "test")
+    with_bias, without, lora = (
+        compute_stack([spec], fmt, (8, 8, 3), 1)
+        for spec in ("Conv2D(4, 3)", "Conv2D(4, 3, use_bias=False)", "Conv2D(4, 3, lora_rank=2)")
+    )
+    f32 = np.dtype(np.float32)
+    assert estimate_bytes(with_bias, f32, 1) - estimate_bytes(without, f32, 1) == 4 * 4
+    assert estimate_bytes(lora, f32, 1) - estimate_bytes(with_bias, f32, 1) == 4 * (3 * 3 * 3 * 2 + 2 * 4)
