@@ -249,7 +249,9 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
 
         output = op.compute(_substitute(node.inputs, tensors, as_tensor), _substitute(node.kwargs, tensors, as_tensor))
         outputs = output if isinstance(output, list) else [output]
-        row = LayerRow(type=op.type_name, data_format="", input_shape=argument, output_shape=output,
+        read = [tensors[ref.node][ref.output] for ref in refs_in(node.inputs) + refs_in(node.kwargs)]
+        row = LayerRow(type=op.type_name, data_format="", input_shape=read[0] if len(read) == 1 else read,
+                       output_shape=output,
                        padding=None, kernel_shape=None, trainable_params=0, non_trainable_params=0, layer=op, **base)
         return outputs, [row]
     fmt = node.data_format or op.data_format or graph.data_format.value

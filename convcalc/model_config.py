@@ -225,10 +225,11 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
         if key not in known:
             raise ConvcalcError(f"model {name!r}: input layer {key[0]!r} is not among its layers.", Where(file))
     outputs_value = config.get("output_layers")
+    keys = {node.key for node in nodes}
     refs = []
     for layer_name, node, tensor in _references(outputs_value, f"model {name!r} output_layers", file):
-        if layer_name in nested:
-            node -= 1  # Keras counts a nested Functional model's own built-in node here
+        if layer_name in nested and (layer_name, node) not in keys and (layer_name, node - 1) in keys:
+            node -= 1  # Keras counts a nested model's own built-in node here, when it has one
         refs.append(TensorRef((layer_name, node), tensor))
     if isinstance(outputs_value, dict):
         outputs = dict(zip(outputs_value, refs))

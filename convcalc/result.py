@@ -59,11 +59,11 @@ class StackResult:
 
     @property
     def trainable_params(self) -> int:
-        return sum(row.trainable_params for row in self.layers)
+        return sum(row.trainable_params for row in self.layers if row.depth == 0)
 
     @property
     def non_trainable_params(self) -> int:
-        return sum(row.non_trainable_params for row in self.layers)
+        return sum(row.non_trainable_params for row in self.layers if row.depth == 0)
 
     @property
     def total_params(self) -> int:
