@@ -47,6 +47,10 @@ themselves (``keras.src.applications.convnext.LayerScale`` and the
 InceptionResNetV2 ``CustomScaleLayer``): module, registered name,
 ``get_config()``, and output shape / weights on a few inputs (or the error).
 
+Alias cases (id ``alias-NN``): one random case per alias of a class above
+(MaxPool3D, Convolution1D, ...), the spec spelled with the alias and ``type``
+the class name.
+
 tests/data/layer_aliases.json maps every alias in ``keras.layers`` (a name bound
 to the same class object as another name) to the class's own ``__name__``.
 
@@ -749,9 +753,16 @@ def dtype_of(cls):
     return "int32" if cls == "Embedding" else "float32"
 
 
-def layer_cases(rng):
+def layer_cases(rng, aliases=None):
+    """Random valid cases per type; with `aliases` (alias -> class), one case per
+    alias whose class has a generator, spelled with the alias (id "alias-NN",
+    "type" the class name)."""
     cases = []
-    for cls, (gen, wanted) in GENERATORS.items():
+    jobs = [(cls, cls, gen, wanted) for cls, (gen, wanted) in GENERATORS.items()]
+    if aliases is not None:
+        jobs = [(alias, cls, GENERATORS[cls][0], 1) for alias, cls in aliases.items()
+                if cls in GENERATORS]
+    for spelled_cls, cls, gen, wanted in jobs:
         made, attempts = 0, 0
         while made < wanted:
             attempts += 1
@@ -762,7 +773,7 @@ def layer_cases(rng):
                 kwargs["data_format"] = data_format
             if rng.random() < 0.06:
                 kwargs["name"] = f"my_{cls.lower()}_{made + 1}"
-            call = spell(rng, cls, kwargs)
+            call = spell(rng, spelled_cls, kwargs)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -775,7 +786,9 @@ def layer_cases(rng):
             if any(d is not None and d <= 0 for d in out):
                 continue
             made += 1
-            case = case_head(f"{cls}-{made:02d}", cls, [shape], via, data_format, call.spec)
+            case_id = f"{cls}-{made:02d}" if aliases is None else f"alias-{len(cases) + 1:02d}"
+            assert type(layer).__name__ == cls
+            case = case_head(case_id, cls, [shape], via, data_format, call.spec)
             if cls == "Embedding":
                 case["input_dtype"] = "int32"
             case["expected"] = expected_record(layer, y, [shape])
@@ -837,6 +850,11 @@ LENIENT = [
     ("UpSampling3D", [[2, 2, 2, 3]], {"size": (1, 2, 3), "data_format": "channels_first"},
      "channels_first"),
     ("UnitNormalization", [[8, 6]], {"axis": 0}, "the batch axis"),
+    ("RandomCrop", [[8, 8, 3]], {"height": 0, "width": 4}, "a zero size"),
+    ("RandomFlip", [[8, 8, 3]], {"mode": "diagonal"}, "unknown mode, only checked when run"),
+    ("Resizing", [[8, 8, 3]], {"height": 4, "width": 6, "crop_to_aspect_ratio": True,
+                               "pad_to_aspect_ratio": True}, "both aspect-ratio options"),
+    ("Rescaling", [[8, 8, 3]], {"scale": "big"}, "a string scale, only used when run"),
 ]
 
 # Each must be refused by Keras (the script checks).
@@ -897,17 +915,12 @@ ERROR_CASES = [
     ("LayerNormalization", [4, 5], {"rms_scaling": True, "axis": 3}),
     ("BatchNormalization", [4, 5, 3, 2], {"axis": 5}),
     ("CenterCrop", [8, 8, 3], {"height": 4, "width": 4, "data_format": "nhwc"}),
-    ("RandomCrop", [8, 8, 3], {"height": 0, "width": 4}),
-    ("RandomFlip", [8, 8, 3], {"mode": "diagonal"}),
     ("RandomRotation", [8, 8, 3], {"factor": 0.2, "fill_mode": "mirror"}),
     ("RandomZoom", [8, 8, 3], {"height_factor": 1.5}),
     ("RandomTranslation", [8, 8, 3], {"height_factor": 1.5, "width_factor": 0.1}),
     ("RandomContrast", [8, 8, 3], {"factor": 1.5}),
     ("RandomBrightness", [8, 8, 3], {"factor": 1.5}),
     ("RandomColorDegeneration", [8, 8, 4], {"factor": 0.5}),
-    ("Resizing", [8, 8, 3], {"height": 4, "width": 4, "crop_to_aspect_ratio": True,
-                             "pad_to_aspect_ratio": True}),
-    ("Rescaling", [8, 8, 3], {"scale": "big"}),
     ("Normalization", [4, 4, 3], {"axis": 5}),
     ("Normalization", [4, 4, 3], {"mean": 1.0}),
 ]
@@ -1014,15 +1027,22 @@ def application_layers():
 # --------------------------------------------------------------------------
 
 def layer_aliases():
-    """alias -> canonical class name, for names in keras.layers bound to a class
-    under another name."""
-    aliases = {}
+    """(aliases, renamed): aliases maps every name in keras.layers bound to the
+    same class object as another name to the class's __name__; renamed maps a
+    name that is the only one bound to its class but differs from __name__."""
+    by_class = {}
     for name in sorted(dir(keras.layers)):
         obj = getattr(keras.layers, name)
-        if isinstance(obj, type) and name != obj.__name__:
-            assert getattr(keras.layers, obj.__name__, None) is obj, name
-            aliases[name] = obj.__name__
-    return aliases
+        if isinstance(obj, type):
+            by_class.setdefault(obj, []).append(name)
+    aliases, renamed = {}, {}
+    for cls, names in by_class.items():
+        if len(names) > 1:
+            assert cls.__name__ in names, names
+            aliases.update({n: cls.__name__ for n in names if n != cls.__name__})
+        elif names[0] != cls.__name__:
+            renamed[names[0]] = cls.__name__
+    return dict(sorted(aliases.items())), dict(sorted(renamed.items()))
 
 
 # --------------------------------------------------------------------------
@@ -1041,21 +1061,23 @@ def main(argv=None):
     rng = random.Random(args.seed)
 
     head = common.header(keras, tf, "scripts/make_golden_layers_more.py", seed=args.seed)
+    aliases, renamed = layer_aliases()
     cases = layer_cases(rng)
     errors = error_cases(rng)
     lenient = lenient_cases(rng, errors)
+    alias_cases = layer_cases(rng, aliases)
     apps = application_layers()
-    common.write_json(args.out, head, {"cases": cases + lenient, "errors": errors,
+    common.write_json(args.out, head, {"cases": cases + lenient + alias_cases, "errors": errors,
                                        "application_layers": apps})
-    aliases = layer_aliases()
     alias_head = common.header(keras, tf, "scripts/make_golden_layers_more.py")
     args.aliases_out.parent.mkdir(parents=True, exist_ok=True)
-    args.aliases_out.write_text(json.dumps({**alias_head, "aliases": aliases}, indent=1) + "\n")
+    args.aliases_out.write_text(json.dumps({**alias_head, "aliases": aliases, "renamed": renamed}, indent=1) + "\n")
     from collections import Counter
     counts = Counter(c["type"] for c in cases)
     for cls, n in counts.items():
         print(f"  {cls}: {n}", file=sys.stderr)
-    print(f"wrote {args.out}: {len(cases)} cases, {len(lenient)} lenient, {len(errors)} errors, "
+    print(f"wrote {args.out}: {len(cases)} cases, {len(lenient)} lenient, "
+          f"{len(alias_cases)} alias cases, {len(errors)} errors, "
           f"{len(apps)} application layers; {args.aliases_out}: {len(aliases)} aliases",
           file=sys.stderr)
 
