@@ -122,3 +122,25 @@ def test_conv_maps_transpose_output_back(n, k, s, d, padding):
         d = 1  # Keras forbids strides > 1 with dilation_rate > 1
     out = f.conv_transpose_output_length(n, k, s, padding, None, d)
     assert f.conv_output_length(out, k, s, padding, d) == n
+
+
+# Unknown lengths (None), as Keras's compute_output_shape answers them (Keras 3.15).
+@pytest.mark.parametrize("padding", ["valid", "same", "causal"])
+def test_unknown_length_gives_unknown_output(padding):
+    assert f.conv_output_length(None, 3, 2, padding) is None
+    assert f.conv_transpose_output_length(None, 3, 2, "same" if padding == "same" else "valid") is None
+
+
+def test_unknown_length_padding_rules():
+    # "same" splits depending on n: unknown; "valid" never pads
+    assert f.conv_padding(None, 3, 2, "same", 1) is None
+    assert f.conv_padding(None, 3, 2, "valid", 1) == (0, 0)
+    # the transposed padding does not depend on n
+    assert f.conv_transpose_padding(3, 2, "same") == (2, 1)
+
+
+def test_unknown_sizes_in_size_formulas():
+    assert f.padded_length(None, 2, 3) is None and f.padded_length(5, -1, -1) == 3
+    assert f.upsampled_length(None, 3) is None
+    assert f.flat_length((3, None, 2)) is None and f.flat_length(()) == 1
+    assert f.inferred_length(48, 12) == 4
