@@ -72,6 +72,7 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
     result = _stack(request, input_shape, batch, input_label)
     if not request.runs:
         return result, None
+    _check_known_sizes(result)
     from .run import RunOptions, run_stack
 
     options = RunOptions(sample=request.sample, fill=fill, weights=request.weights, seed=request.seed,
@@ -87,3 +88,15 @@ def _stack(request: ShapeRequest, input_shape, batch, input_label) -> StackResul
                          expand_nested=request.expand_nested).result
     fmt = resolve_data_format(request.data_format)
     return compute_stack(list(request.layers), fmt, input_shape, batch, input_label)
+
+
+def _check_known_sizes(result: StackResult) -> None:
+    """--run needs every size but the batch: unknown (None) sizes are refused before anything runs."""
+    inputs = result.input_shape
+    inputs = list(inputs.values()) if isinstance(inputs, dict) else inputs if isinstance(inputs, list) else [inputs]
+    for shape in inputs:
+        if any(size is None for size in shape[1:]):
+            raise ConvcalcError(
+                f"--run needs every input size; the input {'x'.join(str(n) for n in shape[1:])} has unknown (None) "
+                "sizes: give --input with sizes, e.g. 64x64x3."
+            )
