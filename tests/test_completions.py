@@ -20,8 +20,9 @@ EXPECTED = {
     "convcalc shape --data-format ": ["channels_first", "channels_last"],
     "convcalc shape --format ": ["csv", "json", "markdown", "table"],
     "convcalc shape Conv": [
-        "Conv1D(", "Conv1DTranspose(", "Conv2D(", "Conv2DTranspose(",
+        "Conv1D(", "Conv1DTranspose(", "Conv2D(", "Conv2DTranspose(", "Conv3D(", "Conv3DTranspose(",
         "Convolution1D(", "Convolution1DTranspose(", "Convolution2D(", "Convolution2DTranspose(",
+        "Convolution3D(", "Convolution3DTranspose(",
     ],
 }
 

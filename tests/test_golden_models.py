@@ -11,12 +11,11 @@ Every model must match exactly.
 
 import gzip
 import json
-import re
 
 import pytest
 
 from conftest import run
-from golden_helpers import DATA, Differences, assert_no_differences, load_json, outcome
+from golden_helpers import DATA, assert_no_differences, load_json, model_differences as differences, outcome
 
 MODELS_DIR = DATA / "models"
 GOLDEN = load_json("models", "expected.json")
@@ -42,43 +41,6 @@ def gunzip(name, directory):
 
 def describe(name, result):
     return f"{name}: {outcome(result, 2000)}"
-
-
-def names_only(connected):
-    """'conv2d[0][0]' -> 'conv2d' (the CLI may or may not add node indices)."""
-    return [re.sub(r"\[.*$", "", str(item)) for item in connected]
-
-
-def differences(expected, out):
-    """Every way the CLI's JSON differs from Keras, as readable lines."""
-    diffs = Differences()
-    for key in ("input_shape", "output_shape", "total_params", "trainable_params",
-                "non_trainable_params"):
-        diffs.check(key, out.get(key), expected[key])
-
-    rows = {}
-    for row in out.get("layers", []):
-        if row.get("name") in rows:
-            diffs.append(f"layer {row.get('name')!r} listed twice")
-        rows[row.get("name")] = row
-    for name, want in expected["layers"].items():
-        row = rows.pop(name, None)
-        if row is None:
-            if want["class_name"] != "InputLayer":  # InputLayer rows are optional
-                diffs.append(f"layer {name!r} ({want['class_name']}) missing")
-            continue
-        diffs.check(f"layer {name} type", row.get("type"), want["class_name"])
-        for key in ("output_shape", "params", "trainable_params", "non_trainable_params"):
-            diffs.check(f"layer {name} {key}", row.get(key), want[key])
-        if want["class_name"] == "InputLayer":
-            continue
-        if "connected_to" in want:  # Functional models: the first call's inputs, in order
-            diffs.check(f"layer {name} connected_to",
-                        names_only(row.get("connected_to") or []),
-                        names_only(want["connected_to"]))
-    for name in rows:
-        diffs.append(f"layer {name!r} is not a layer of the Keras model")
-    return diffs
 
 
 @pytest.mark.parametrize("name", list(MODELS))
