@@ -230,7 +230,8 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
     op = node.op
     argument = _substitute(node.inputs, tensors)
     base = dict(index=node.index, name=node.name, spec=node.spec, line=node.line, depth=depth,
-                connected_to=tuple(_producer_name(graph, ref) for ref in refs_in(node.inputs)))
+                connected_to=() if graph.class_name == "Sequential" else
+                tuple(_producer_name(graph, ref) for ref in refs_in(node.inputs)))
     if isinstance(op, InputSpec):
         shape = given.get(node.key, op.shape)
         row = LayerRow(type="InputLayer", data_format="", input_shape=shape, output_shape=shape, padding=None,

@@ -73,6 +73,8 @@ def layer_dict(row: LayerRow) -> dict[str, Any]:
         "params": row.params,
         "trainable_params": row.trainable_params,
         "non_trainable_params": row.non_trainable_params,
+        **({"depth": row.depth} if row.depth else {}),
+        **({"line": row.line} if row.line is not None else {}),
     }
 
 
@@ -186,7 +188,7 @@ def _cells(row: LayerRow, measured=None, graph: bool = False) -> list[str]:
     if graph:
         extra.append(", ".join(row.connected_to) or "-")
     return [
-        f"{row.name} ({row.type})",
+        f"{'   ' * (row.depth - 1)} └ {row.name} ({row.type})" if row.depth else f"{row.name} ({row.type})",
         shape_text(row.input_shape),
         shape_text(row.output_shape),
         padding_text(row.padding, row.cropping),
