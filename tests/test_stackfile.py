@@ -260,6 +260,8 @@ def test_shape_file_json_equals_the_command_line(tmp_path):
         "shape", "--input", "16x16x3", "Conv2D(8, 3, strides=2, padding='same')",
         "Conv2DTranspose(4, 3, strides=2, padding='same')",
     )
+    lines = [row.pop("line") for row in from_file["layers"]]  # a file's rows also say where they are written
+    assert lines == [3, 4] and all("line" not in row for row in from_args["layers"])
     assert from_file["layers"] == from_args["layers"]
     assert from_file["output_shape"] == [None, 16, 16, 4] and from_file["total_params"] == 516
 
