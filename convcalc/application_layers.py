@@ -10,6 +10,7 @@ size takes the known one.
 
 from __future__ import annotations
 
+from . import formulas
 from .arguments import check_number
 from .errors import ConvcalcError
 from .layer_base import REQUIRED, Layer, LayerShape, Weight
@@ -18,20 +19,10 @@ from .parse import parse_call
 
 def backend_broadcast(layer: Layer, a: tuple, b: tuple) -> tuple:
     """NumPy broadcasting of two shapes (batch excluded) as TensorFlow infers it with unknown sizes."""
-    if len(a) < len(b):
-        a, b = b, a
-    b = (1,) * (len(a) - len(b)) + tuple(b)
-    out = []
-    for i, j in zip(a, b):
-        if i == j or j == 1:
-            out.append(i)
-        elif i == 1:
-            out.append(j)
-        elif i is None or j is None:
-            out.append(j if i is None else i)
-        else:
-            raise ConvcalcError(f"{layer.type_name} cannot broadcast the shapes {tuple(a)} and {tuple(b)} together.")
-    return tuple(out)
+    out = formulas.broadcast_shapes(tuple(a), tuple(b))
+    if out is None:
+        raise ConvcalcError(f"{layer.type_name} cannot broadcast the shapes {tuple(a)} and {tuple(b)} together.")
+    return out
 
 
 class LayerScale(Layer):

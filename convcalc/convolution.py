@@ -98,7 +98,7 @@ class _Conv(Layer):
         axes = list(zip(spatial, a["kernel_size"], a["strides"], a["dilation_rate"]))
         if a["padding"] == "causal":  # Conv1D: everything padded on the left, like Keras
             out = tuple(formulas.conv_output_length(n, k, s, "same", d) for n, k, s, d in axes)
-            pads = tuple((formulas.effective_kernel(k, d) - 1, 0) for _, k, _, d in axes)
+            pads = tuple(formulas.causal_padding(k, d) for _, k, _, d in axes)
         else:
             out = tuple(formulas.conv_output_length(n, k, s, a["padding"], d) for n, k, s, d in axes)
             pads = tuple(formulas.conv_padding(n, k, s, a["padding"], d) for n, k, s, d in axes)

@@ -291,3 +291,40 @@ def inferred_length(total: int, known: int) -> int:
     15
     """
     return total // known
+
+
+def broadcast_shapes(a: tuple, b: tuple, unknown_wins: bool = False) -> tuple | None:
+    """NumPy broadcasting of two shapes, aligned right: equal sizes, or a size 1 that stretches.
+
+    An unknown size (None) against a known one: Keras's merge layers give None
+    (``unknown_wins``); ``keras.ops`` and TensorFlow give the known size.
+    ``None`` when the shapes cannot broadcast (the caller says why).
+
+    >>> broadcast_shapes((None, 1, 1, 16), (7, 7, 16)), broadcast_shapes((4,), (5,))
+    ((None, 7, 7, 16), None)
+    >>> broadcast_shapes((None, 5), (3, 1)), broadcast_shapes((None, 5), (3, 1), unknown_wins=True)
+    ((3, 5), (None, 5))
+    """
+    if len(a) < len(b):
+        a, b = b, a
+    b = (1,) * (len(a) - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x is None or y is None:
+            out.append(None if unknown_wins or (x in (None, 1) and y in (None, 1)) else x if y is None else y)
+        elif x == 1 or y == 1:
+            out.append(y if x == 1 else x)
+        elif x != y:
+            return None
+        else:
+            out.append(x)
+    return tuple(out)
+
+
+def causal_padding(kernel_size: int, dilation_rate: int = 1) -> tuple[int, int]:
+    """Conv1D ``padding='causal'``: the whole span but one on the left, ``(ke - 1, 0)``.
+
+    >>> causal_padding(3, 2)
+    (4, 0)
+    """
+    return (effective_kernel(kernel_size, dilation_rate) - 1, 0)

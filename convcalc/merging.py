@@ -8,6 +8,7 @@ first input, a None matching any size.
 
 from __future__ import annotations
 
+from . import formulas
 from .arguments import check_int
 from .errors import ConvcalcError
 from .layer_base import Layer, LayerShape
@@ -40,22 +41,13 @@ class _Merge(Layer):
 
 def broadcast(layer, a, b, shapes):
     """Keras's ``_compute_elemwise_op_output_shape``: align right, 1 stretches, None stays None."""
-    if len(a) < len(b):
-        a, b = b, a
-    out = list(a[: len(a) - len(b)])
-    for i, j in zip(a[len(a) - len(b):], b):
-        if i is None or j is None:
-            out.append(None)
-        elif i == 1 or j == 1:
-            out.append(j if i == 1 else i)
-        elif i != j:
-            raise ConvcalcError(
-                f"{layer.type_name} needs inputs of the same shape (or size 1 to broadcast); "
-                f"got {' and '.join(map(str, shapes))}."
-            )
-        else:
-            out.append(i)
-    return tuple(out)
+    out = formulas.broadcast_shapes(tuple(a), tuple(b), unknown_wins=True)
+    if out is None:
+        raise ConvcalcError(
+            f"{layer.type_name} needs inputs of the same shape (or size 1 to broadcast); "
+            f"got {' and '.join(map(str, shapes))}."
+        )
+    return out
 
 
 class Add(_Merge):

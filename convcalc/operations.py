@@ -13,6 +13,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
+from . import formulas
 from .errors import ConvcalcError
 
 OPERATION_MODULES = ("keras.src.ops", "keras.ops")
@@ -29,25 +30,11 @@ def broadcast(a: tuple, b: tuple, what: str) -> tuple:
 
     >>> broadcast((None, 8, 8, 3), (3,), "Add")
     (None, 8, 8, 3)
-    >>> broadcast((None, 1, 1, 16), (None, 7, 7, 16), "Multiply")
-    (None, 7, 7, 16)
     """
-    if len(a) < len(b):
-        a, b = b, a
-    b = (1,) * (len(a) - len(b)) + tuple(b)
-    out = []
-    for x, y in zip(a, b):
-        if x == 1:
-            out.append(y)
-        elif y == 1:
-            out.append(x)
-        elif x is None:
-            out.append(y)
-        elif y is None or x == y:
-            out.append(x)
-        else:
-            raise ConvcalcError(f"{what} cannot broadcast shapes {a} and {b}: sizes {x} and {y} differ.")
-    return tuple(out)
+    out = formulas.broadcast_shapes(tuple(a), tuple(b))
+    if out is None:
+        raise ConvcalcError(f"{what} cannot broadcast shapes {tuple(a)} and {tuple(b)}.")
+    return out
 
 
 def _axis(axis: int, rank: int, what: str) -> int:
