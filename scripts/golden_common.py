@@ -9,6 +9,8 @@ environment (re-executing the script if needed) and only then imports Keras.
 
 import argparse
 import ast
+import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -43,12 +45,24 @@ def load_keras():
 
 
 def golden_parser(doc, out_default, out_what, seed_default, seed_help=None):
-    """An argument parser with --out (file or directory) and --seed."""
+    """An argument parser with --out (file or directory) and --seed (left out when
+    ``seed_default`` is None: the output does not depend on a seed)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--out", type=Path, default=out_default,
                         help=f"{out_what} (default: {out_default.relative_to(REPO_ROOT)})")
-    parser.add_argument("--seed", type=int, default=seed_default, help=seed_help)
+    if seed_default is not None:
+        parser.add_argument("--seed", type=int, default=seed_default, help=seed_help)
     return parser
+
+
+def load_registry():
+    """convcalc/registry.py, the one list of convcalc's layer types (FAMILIES, FAMILY_OF),
+    loaded by path: it is standard-library only, so Keras's Python needs no convcalc install."""
+    spec = importlib.util.spec_from_file_location(
+        "convcalc_registry", REPO_ROOT / "convcalc" / "registry.py")
+    registry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(registry)
+    return registry
 
 
 def header(keras, tf, generated_by, **extra):
@@ -99,6 +113,11 @@ def count_weights(weights):
             n *= int(d)
         total += n
     return total
+
+
+def shape_list(shape):
+    """A Keras shape as a JSON list: None stays None, sizes become ints."""
+    return [None if d is None else int(d) for d in shape]
 
 
 def random_pair(rng, low, high, square):
@@ -156,6 +175,42 @@ class LayerCall:
         same = (values == self.positional and keywords == self.keywords
                 and [type(v) for v in values] == [type(v) for v in self.positional])
         assert same, f"spec {self.spec!r} does not match its values"
+
+
+# Module prefixes a user may write, weighted: most specs have none.
+PREFIXES = ["", "", "", "", "keras.layers.", "layers.", "tf.keras.layers."]
+
+
+def signature_order(cls):
+    """The names of a Keras layer's positional-or-keyword arguments, in order."""
+    import keras
+    params = inspect.signature(getattr(keras.layers, cls).__init__).parameters
+    return [n for n, p in params.items()
+            if n != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def layer_call(cls, kwargs, n_positional=0, prefix="", quote="'"):
+    """A LayerCall whose first (at most) `n_positional` arguments are written
+    positionally, in Keras's order."""
+    order = signature_order(cls)
+    n = 0
+    while n < n_positional and n < len(order) and order[n] in kwargs:
+        n += 1
+    return LayerCall(cls, [kwargs[name] for name in order[:n]],
+                     [(k, v) for k, v in kwargs.items() if k not in order[:n]], prefix, quote)
+
+
+def spell(rng, cls, kwargs):
+    """A LayerCall with a random spelling: how many leading arguments are positional,
+    tuples as lists, a module prefix, the quote character."""
+    spelled = {}
+    for name, value in kwargs.items():
+        if isinstance(value, tuple) and rng.random() < 0.2 and name not in ("padding", "cropping"):
+            value = list(value)
+        spelled[name] = value
+    n_positional = rng.choice([0, 1, 1, 1, 2, 2, 3])
+    return layer_call(cls, spelled, n_positional, rng.choice(PREFIXES),
+                      '"' if rng.random() < 0.15 else "'")
 
 
 # --------------------------------------------------------------------------
