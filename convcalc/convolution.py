@@ -118,11 +118,7 @@ class _Convolution(_Conv):
     def compute(self, input_shape, data_format: str) -> LayerShape:
         a = self.args
         spatial, channels = self._axes(input_shape, data_format)
-        if channels % a["groups"]:
-            raise ConvcalcError(
-                f"the input's {channels} channels must be evenly divisible by groups={a['groups']} "
-                f"(input shape {input_shape}, {data_format})."
-            )
+        rules.check_groups_divide_channels(channels, a["groups"], input_shape, data_format)
         out, pads = self._direct(spatial)
         kernel = formulas.conv_kernel_shape(a["kernel_size"], channels, a["filters"], a["groups"])
         return self.shape(
