@@ -26,10 +26,13 @@ output shape at its first call and params) plus ``kind``, ``constructor``,
    ``weights=None`` and otherwise default arguments (MobileNetV3 keeps its
    default (None, None, 3) input).
 2. ``application_resized``: the same constructor with ``input_shape`` = one of
-   RESIZED_SHAPES; the record replays the DEFAULT config (``file``) with
+   RESIZED_SHAPES (plus, when one of those is skipped as below, a non-square
+   size congruent to the default one modulo 32, e.g. 176x208 for
+   EfficientNetB1's 240x240, with which the padding matches); the record replays the DEFAULT config (``file``) with
    ``--input`` set to that shape, and holds what Keras builds at that size.
    The script checks that both configs are identical once the shape-dependent
-   fields are ignored (InputLayer ``batch_shape``, ``build_config``, the
+   fields are ignored (InputLayer ``batch_shape``, ``build_config``, a nested
+   Sequential's ``build_input_shape`` (ConvNeXt's stem), the
    ``shape`` of tensors in ``inbound_nodes`` and the model's own name, which
    MobileNet/MobileNetV2 derive from the size). When something else differs
    (e.g. the ZeroPadding2D of ``correct_pad`` depends on the parity of the
@@ -298,7 +301,8 @@ def without_shapes(value):
             inner = {k: v for k, v in value["config"].items() if k != "shape"}
             return {"class_name": "__keras_tensor__", "config": without_shapes(inner)}
         return {k: without_shapes(v) for k, v in value.items()
-                if k not in ("batch_shape", "batch_input_shape", "build_config")}
+                if k not in ("batch_shape", "batch_input_shape", "build_config",
+                             "build_input_shape")}
     if isinstance(value, list):
         return [without_shapes(v) for v in value]
     return value
@@ -334,6 +338,18 @@ def same_apart_from_shapes(default_config, resized_config):
     return config_differences(a, b)
 
 
+def parity_matched_shape(config):
+    """A smaller non-square size congruent to the default one modulo 32 (the
+    applications' total stride): every stride-2 step then sees sizes of the
+    same parity as at the default size, so correct_pad pads the same way.
+    None when the default size is unknown."""
+    batch_shape = config["config"]["layers"][0]["config"]["batch_shape"]
+    rows, cols = batch_shape[1:3]
+    if rows is None or cols is None:
+        return None
+    return (160 + rows % 32, 192 + cols % 32, batch_shape[3])
+
+
 def make_application(name, out, models, skipped, resized=True, channels_first=True):
     stem = name.lower()
     started = time.time()
@@ -348,7 +364,8 @@ def make_application(name, out, models, skipped, resized=True, channels_first=Tr
     print(f"{name}: {len(models[stem]['layers'])} layers, {models[stem]['total_params']} "
           f"params, {(out / file_name).stat().st_size} bytes gzipped", file=sys.stderr)
 
-    for shape in RESIZED_SHAPES if resized else []:
+    shapes = list(RESIZED_SHAPES) if resized else []
+    for shape in shapes:
         key = f"{stem}@{'x'.join(map(str, shape))}"
         try:
             model, constructor = build_application(name, input_shape=shape)
@@ -365,6 +382,9 @@ def make_application(name, out, models, skipped, resized=True, channels_first=Tr
                                       "config in more than the input shape",
                             "differences": differences})
             print(f"  {key}: config differs, skipped ({differences[0]['path']})", file=sys.stderr)
+            matched = parity_matched_shape(default_config)
+            if matched and matched not in shapes:
+                shapes.append(matched)
         else:
             models[key] = model_record(file_name, model, text, "application_resized",
                                        "keras.applications", constructor, replay=shape)
