@@ -328,3 +328,12 @@ def causal_padding(kernel_size: int, dilation_rate: int = 1) -> tuple[int, int]:
     (4, 0)
     """
     return (effective_kernel(kernel_size, dilation_rate) - 1, 0)
+
+
+def slice_length(length: int, key: slice) -> int:
+    """Size of ``x[start:stop:step]`` along an axis of ``length``: ``len(range(*key.indices(length)))``.
+
+    >>> slice_length(10, slice(2, None)), slice_length(10, slice(None, None, 3)), slice_length(4, slice(-1, None))
+    (8, 4, 1)
+    """
+    return len(range(*key.indices(length)))

@@ -208,7 +208,9 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
             if getattr(op, "is_operation", False):
                 inputs = list(args)
             else:
-                tensors = [a for a in args if _has_tensor(a)]
+                # tensors given by keyword (``mha(query, value=v)``) follow the positional ones
+                by_keyword = [kwargs[k] for k in ("query", "value", "key") if k in kwargs]
+                tensors = [a for a in [*args, *by_keyword] if _has_tensor(a)]
                 inputs = tensors[0] if len(tensors) == 1 else tensors
                 if isinstance(inputs, list) and not inputs:
                     raise ConvcalcError("the layer is called on no tensor.", where)
@@ -260,6 +262,13 @@ def _keras2_ref(item: Any) -> TensorRef:
 
 
 def _argument(value: Any) -> Any:
+    """A node argument: tensors as TensorRefs; everything else as a Constant of plain values
+    (``__slice__`` a slice, ``__ellipsis__`` ``...``, ``__tuple__`` a tuple)."""
+    if isinstance(value, dict) and value.get("class_name") == "__slice__":
+        config = value.get("config") or {}
+        return Constant(slice(config.get("start"), config.get("stop"), config.get("step")))
+    if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
+        return Constant(Ellipsis)
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             history = (value.get("config") or {}).get("keras_history")
@@ -268,12 +277,17 @@ def _argument(value: Any) -> Any:
                 raise ConvcalcError(f"a tensor's keras_history must be [layer name, node, tensor]; got {history!r}.")
             return TensorRef((history[0], history[1]), history[2])
         if value.get("class_name") == "__tuple__":
-            return tuple(_argument(v) for v in (value.get("config") or {}).get("value", []))
+            items = tuple(_argument(v) for v in (value.get("config") or {}).get("value", []))
+            return items if _has_tensor(items) else Constant(tuple(_plain(i) for i in items))
         return Constant(literal(value))
     if isinstance(value, list):
         items = [_argument(v) for v in value]
-        return items if any(_has_tensor(i) for i in items) else Constant(literal(value))
+        return items if _has_tensor(items) else Constant([_plain(i) for i in items])
     return Constant(value)
+
+
+def _plain(item: Any) -> Any:
+    return item.value if isinstance(item, Constant) else item
 
 
 def _has_tensor(value: Any) -> bool:

@@ -230,6 +230,161 @@ class BroadcastTo(Operation):
         return tuple(_option(self, args[1:], kwargs, "shape", 0))
 
 
+class GetItem(Operation):
+    """``x[...]``: NumPy basic indexing with ints, slices, ``...`` and ``None`` (a new axis)."""
+
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        key = args[1] if len(args) > 1 else kwargs.get("key")
+        keys = list(key) if isinstance(key, (list, tuple)) else [key]
+        consuming = sum(1 for k in keys if k is not None and k is not Ellipsis)
+        if consuming > len(x):
+            raise ConvcalcError(f"GetItem: {consuming} indices for a tensor of rank {len(x)}.")
+        if Ellipsis in keys:
+            at = keys.index(Ellipsis)
+            keys[at:at + 1] = [slice(None)] * (len(x) - consuming)
+        keys += [slice(None)] * (len(x) - sum(1 for k in keys if k is not None))
+        out, axis = [], 0
+        for k in keys:
+            if k is None:
+                out.append(1)
+                continue
+            size = x[axis]
+            axis += 1
+            if isinstance(k, slice):
+                if size is None:
+                    out.append(None if (k.start, k.stop) == (None, None) or (k.start or 0) < 0 or k.stop is None
+                               or k.stop < 0 else formulas.slice_length(k.stop, k))
+                else:
+                    out.append(formulas.slice_length(size, k))
+            elif isinstance(k, int) and not isinstance(k, bool):
+                if size is not None and not -size <= k < size:
+                    raise ConvcalcError(f"GetItem: index {k} is out of range for an axis of size {size}.")
+            else:
+                raise ConvcalcError(f"GetItem: cannot index with {k!r}.")
+        return tuple(out)
+
+
+class Pad(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        width = _option(self, args[1:], kwargs, "pad_width", 0)
+        if isinstance(width, int):
+            width = [[width, width]] * len(x)
+        width = [list(w) if isinstance(w, (list, tuple)) else [w, w] for w in width]
+        if len(width) == 1:
+            width = width * len(x)
+        if len(width) != len(x):
+            raise ConvcalcError(f"pad: pad_width has {len(width)} pairs for a tensor of rank {len(x)}.")
+        return tuple(formulas.padded_length(n, b, a) for n, (b, a) in zip(x, width))
+
+
+class Take(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        indices = args[1] if len(args) > 1 else kwargs.get("indices")
+        index_shape = tuple(indices) if isinstance(indices, _Tensor) else _constant_shape(indices)
+        axis = _option(self, args[2:], kwargs, "axis", 0)
+        if axis is None:
+            return index_shape
+        axis = _axis(axis, len(x), "take")
+        return (*x[:axis], *index_shape, *x[axis + 1:])
+
+
+class Tile(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        repeats = _option(self, args[1:], kwargs, "repeats", 0)
+        repeats = list(repeats) if isinstance(repeats, (list, tuple)) else [repeats]
+        x = (1,) * (len(repeats) - len(x)) + tuple(x)
+        repeats = [1] * (len(x) - len(repeats)) + repeats
+        return tuple(None if n is None else n * r for n, r in zip(x, repeats))
+
+
+class Split(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        parts = _option(self, args[1:], kwargs, "indices_or_sections", 0)
+        axis = _axis(_option(self, args[2:], kwargs, "axis", 0, 0), len(x), "split")
+        size = x[axis]
+        if isinstance(parts, int):
+            if size is not None and size % parts:
+                raise ConvcalcError(f"split: an axis of size {size} cannot be split into {parts} equal parts.")
+            lengths = [None if size is None else size // parts] * parts
+        else:
+            bounds = [0, *parts, size]
+            lengths = [None if b is None or a is None else max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+        return [tuple(n if i != axis else length for i, n in enumerate(x)) for length in lengths]
+
+
+class Unstack(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        axis = _axis(_option(self, args[1:], kwargs, "axis", 1, 0), len(x), "unstack")
+        num = _option(self, args[1:], kwargs, "num", 0) or x[axis]
+        if num is None:
+            raise ConvcalcError("unstack: the number of outputs is unknown (give num=).")
+        return [tuple(n for i, n in enumerate(x) if i != axis)] * num
+
+
+class Einsum(Operation):
+    """``ops.einsum``: sizes by letter; the output's letters after ``->`` (else the letters seen once, sorted)."""
+
+    def compute(self, args, kwargs):
+        subscripts = self.config.get("subscripts") or (args[0] if args and isinstance(args[0], str) else None)
+        operands = [tuple(a) for a in args if isinstance(a, _Tensor)]
+        if not isinstance(subscripts, str) or "." in subscripts:
+            raise ConvcalcError(f"einsum: cannot read the subscripts {subscripts!r}.")
+        inputs, _, output = subscripts.replace(" ", "").partition("->")
+        terms = inputs.split(",")
+        if len(terms) != len(operands):
+            raise ConvcalcError(f"einsum: {len(terms)} terms for {len(operands)} tensors.")
+        sizes: dict[str, int | None] = {}
+        for term, shape in zip(terms, operands):
+            if len(term) != len(shape):
+                raise ConvcalcError(f"einsum: term {term!r} does not match a tensor of rank {len(shape)}.")
+            for letter, n in zip(term, shape):
+                known = sizes.get(letter)
+                if known is None or known == 1:
+                    sizes[letter] = n if n is not None else known
+                elif n not in (None, 1, known):
+                    raise ConvcalcError(f"einsum: {letter!r} has sizes {known} and {n}.")
+        if not _:
+            output = "".join(sorted(letter for letter in sizes if inputs.count(letter) == 1))
+        return tuple(sizes[letter] for letter in output)
+
+
+class Pool(Operation):
+    """``ops.average_pool`` / ``ops.max_pool`` on a batched tensor."""
+
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        rank = len(x) - 2
+        first = (self.config.get("data_format") or "channels_last") == "channels_first"
+        pool = _option(self, args[1:], kwargs, "pool_size", 0)
+        strides = _option(self, args[2:], kwargs, "strides", 0) or pool
+        padding = (_option(self, args[3:], kwargs, "padding", 0, "valid") or "valid").lower()
+        pool = (pool,) * rank if isinstance(pool, int) else tuple(pool)
+        strides = (strides,) * rank if isinstance(strides, int) else tuple(strides)
+        spatial = x[2:] if first else x[1:-1]
+        out = tuple(formulas.conv_output_length(n, k, s, padding) for n, k, s in zip(spatial, pool, strides))
+        return (x[0], x[1], *out) if first else (x[0], *out, x[-1])
+
+
+class Resize(Operation):
+    """``ops.image.resize``: the spatial axes become ``size``."""
+
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        size = tuple(_option(self, args[1:], kwargs, "size", 0))
+        first = (self.config.get("data_format") or "channels_last") == "channels_first"
+        if len(x) not in (3, 4):
+            raise ConvcalcError(f"resize needs a tensor of rank 3 or 4; got {x}.")
+        if first:
+            return (*x[:-2], *size)
+        return (*x[:-3], *size, x[-1])
+
+
 ELEMENTWISE = (
     "Abs Absolute Cast Ceil Clip Cos Cosh Celu Elu Erf Exp Expm1 Floor Gelu Glu HardShrink HardSigmoid HardSilu "
     "HardSwish HardTanh LeakyRelu Log Log1p LogSigmoid LogSoftmax Mish Negative Reciprocal Relu Relu6 Round "
@@ -243,7 +398,9 @@ BINARY = (
 ).split()
 REDUCTIONS = "Mean Sum Max Min Prod Std Var Any All Amax Amin Logsumexp".split()
 OTHERS = {"Concatenate": Concatenate, "Stack": Stack, "Reshape": Reshape, "Transpose": Transpose,
-          "ExpandDims": ExpandDims, "Squeeze": Squeeze, "Matmul": Matmul, "BroadcastTo": BroadcastTo}
+          "ExpandDims": ExpandDims, "Squeeze": Squeeze, "Matmul": Matmul, "BroadcastTo": BroadcastTo,
+          "GetItem": GetItem, "Pad": Pad, "Take": Take, "Tile": Tile, "Split": Split, "Unstack": Unstack,
+          "Einsum": Einsum, "AveragePool": Pool, "MaxPool": Pool, "Resize": Resize}
 
 
 def build_operation(class_name: str, config: dict) -> Operation:

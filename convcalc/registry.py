@@ -32,6 +32,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                       "MaxNumBoundingBoxes"),
     "application_layers": ("LayerScale", "CustomScaleLayer"),
     "merging": ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"),
+    "attention": ("MultiHeadAttention",),
 }
 FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}
 

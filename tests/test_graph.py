@@ -105,12 +105,30 @@ def test_shared_layer_is_one_row_and_its_weights_count_once():
     ("Squeeze", [(None, 1, 3)], {}, {"axis": 1}, (None, 3)),
     ("Matmul", [(None, 4, 5), (5, 6)], {}, {}, (None, 4, 6)),
     ("Relu6", [(None, 4)], {}, {}, (None, 4)),
+    ("GetItem", [(None, 8, 8, 3), [Ellipsis, None, slice(1, None)]], {}, {}, (None, 8, 8, 1, 2)),
+    ("GetItem", [(None, 8, 8, 3), [slice(None), slice(None, None, 2), slice(None), 0]], {}, {}, (None, 4, 8)),
+    ("Pad", [(None, 8, 3)], {}, {"pad_width": [[0, 0], [1, 2], [0, 0]]}, (None, 11, 3)),
+    ("Tile", [(None, 4)], {}, {"repeats": [1, 3]}, (None, 12)),
+    ("Einsum", [(None, 5, 8), (8, 3)], {}, {"subscripts": "bij,jk->bik"}, (None, 5, 3)),
+    ("Take", [(None, 6, 4), [0, 1]], {}, {"axis": 1}, (None, 2, 4)),
+    ("AveragePool", [(None, 9, 9, 3)], {}, {"pool_size": 2, "strides": 2, "padding": "same"}, (None, 5, 5, 3)),
+    ("Resize", [(None, 9, 9, 3)], {}, {"size": [4, 5]}, (None, 4, 5, 3)),
 ])
 def test_operations_shapes(name, args, kwargs, config, expected):
     from convcalc.operations import as_tensor
 
     wrapped = [as_tensor(a) if isinstance(a, tuple) else a for a in args]
     assert build_operation(name, config).compute(wrapped, kwargs) == expected
+
+
+def test_split_and_unstack_give_several_outputs():
+    from convcalc.operations import as_tensor
+
+    x = as_tensor((None, 6, 4))
+    assert build_operation("Split", {"indices_or_sections": 3, "axis": 1}).compute([x], {}) == [(None, 2, 4)] * 3
+    assert build_operation("Split", {"indices_or_sections": [1, 4], "axis": 1}).compute([x], {}) == [
+        (None, 1, 4), (None, 3, 4), (None, 2, 4)]
+    assert build_operation("Unstack", {"num": None, "axis": 2}).compute([x], {}) == [(None, 6)] * 4
 
 
 def test_concatenate_operation_takes_a_list():
@@ -121,8 +139,8 @@ def test_concatenate_operation_takes_a_list():
 
 
 def test_unknown_operation_is_named():
-    with pytest.raises(ConvcalcError, match="Keras operation 'Einsum'"):
-        build_operation("Einsum", {})
+    with pytest.raises(ConvcalcError, match="Keras operation 'Fft2'"):
+        build_operation("Fft2", {})
 
 
 def test_broadcast_refuses_different_sizes():
@@ -215,3 +233,18 @@ def test_layers_listed_in_reverse_order_read_fast(tmp_path):
     config = _functional([layers[0], *layers[:0:-1]], [["x", 0, 0]], [[previous, 0, 0]])
     out = json.loads(run("shape", "--file", write_config(tmp_path, config), "--format", "json").stdout)
     assert out["total_params"] == 3000 * 20 and out["output_shape"] == [None, 4]
+
+
+def test_multi_head_attention_weights_as_keras_declares_them():
+    """Keras 3.15: MultiHeadAttention(2, 4, use_gate=True, output_shape=7) on query (6, 8), value (10, 5)
+    gives (None, 6, 7) with query/key/gate/value/attention_output kernels and biases (303 parameters)."""
+    out = json.loads(run("shape", "Input(shape=(6, 8))", "Input(shape=(10, 5))",
+                         "MultiHeadAttention(2, 4, use_gate=True, output_shape=7)", "--format", "json").stdout)
+    row = out["layers"][0]
+    assert row["output_shape"] == [None, 6, 7] and row["params"] == 303
+    mha = build_layer(parse_call("MultiHeadAttention(2, 4, use_gate=True, output_shape=7)"))
+    weights = mha.compute([(6, 8), (10, 5)], "channels_last").weights
+    assert [(w.name, w.shape) for w in weights] == [
+        ("query/kernel", (8, 2, 4)), ("query/bias", (2, 4)), ("key/kernel", (5, 2, 4)), ("key/bias", (2, 4)),
+        ("gate/kernel", (8, 2, 4)), ("gate/bias", (2, 4)), ("value/kernel", (5, 2, 4)), ("value/bias", (2, 4)),
+        ("attention_output/kernel", (2, 4, 7)), ("attention_output/bias", (7,))]
