@@ -62,7 +62,10 @@ def build_layer(call: Call) -> Layer:
     if cls is None:
         hint = did_you_mean(call.short, known_layer_names())
         raise ConvcalcError(
-            f"{call.short!r} is not a layer convcalc knows{hint}; known layers: {', '.join(known_layer_names())}."
+            f"{call.short!r} is not a layer convcalc knows{hint}: if it is a custom layer, its output shape cannot "
+            f"be known without its code. convcalc knows the {len(known_layer_names())} Keras 3 built-in layer names "
+            "(Conv1D/2D/3D and their transposes, Dense, pooling, normalization, merges, preprocessing, ...; "
+            "the README lists them)."
         )
     return cls(_bind(cls, call), call.text)
 

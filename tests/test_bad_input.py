@@ -16,7 +16,7 @@ CASES = {
     "syntax": ([*I, "Conv2D(8, 3"], ["not valid Python call syntax"]),
     "not-a-call": ([*I, "Conv2D"], ["not a layer call"]),
     "empty-spec": ([*I, ""], ["empty"]),
-    "unknown-layer": ([*I, "Conv4D(8, 3)"], ["'Conv4D' is not a layer convcalc knows", "Conv2D"]),
+    "unknown-layer": ([*I, "Conv4D(8, 3)"], ["'Conv4D' is not a layer convcalc knows", "did you mean 'Conv3D'", "custom layer"]),
     "unknown-prefix": ([*I, "os.path.Conv2D(8, 3)"], ["'os.path.Conv2D' is not a Keras layer"]),
     "unknown-argument": ([*I, "Conv2D(8, 3, paddin='same')"], ["unknown argument 'paddin'", "did you mean 'padding'"]),
     "missing-argument": ([*I, "Conv2D(8)"], ["missing the required argument 'kernel_size'"]),

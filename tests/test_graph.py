@@ -248,3 +248,15 @@ def test_multi_head_attention_weights_as_keras_declares_them():
         ("query/kernel", (8, 2, 4)), ("query/bias", (2, 4)), ("key/kernel", (5, 2, 4)), ("key/bias", (2, 4)),
         ("gate/kernel", (8, 2, 4)), ("gate/bias", (2, 4)), ("value/kernel", (5, 2, 4)), ("value/bias", (2, 4)),
         ("attention_output/kernel", (2, 4, 7)), ("attention_output/bias", (7,))]
+
+
+def test_a_custom_layer_in_a_config_is_named_with_its_place(tmp_path):
+    config = _functional([_input("x", (8,)), {"module": "mypkg.layers", "class_name": "MyBlock", "name": "blk",
+                                              "registered_name": "Custom>MyBlock", "config": {"name": "blk", "units": 3},
+                                              "inbound_nodes": [{"args": [_tensor("x")], "kwargs": {}}]}],
+                         [["x", 0, 0]], [["blk", 0, 0]])
+    path = write_config(tmp_path, config)
+    result = run("shape", "--file", path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}: layer 2 'blk' (MyBlock): 'MyBlock' is not a layer convcalc knows")
+    assert "output shape cannot be known without its code" in result.stderr
