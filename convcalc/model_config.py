@@ -167,23 +167,24 @@ def _sequential(name: str, config: dict, entries: list, data_format: DataFormat,
                 previous = TensorRef(("input", 0))
             continue
         if previous is None:
-            shape = config.get("build_input_shape")
-            if shape is None:
-                raise ConvcalcError(f"Sequential model {name!r} has no InputLayer and no build_input_shape.", Where(file))
-            nodes.append(Node(("input", 0), "input", InputSpec(_shape(shape, "build_input_shape")), shown=False))
-            previous = TensorRef(("input", 0))
+            previous = _built_input(name, config, nodes, file)
         op, spec = _op(entry, index, data_format, file)
         key = ("layer", index)
         nodes.append(Node(key, _layer_name(entry), op, index=index, inputs=previous, where=_where(file, index, entry),
                           spec=spec))
         previous = TensorRef(key)
     if previous is None:
-        shape = config.get("build_input_shape")
-        if shape is None:
-            raise ConvcalcError(f"Sequential model {name!r} has no layers and no input.", Where(file))
-        nodes.append(Node(("input", 0), "input", InputSpec(_shape(shape, "build_input_shape")), shown=False))
-        previous = TensorRef(("input", 0))
+        previous = _built_input(name, config, nodes, file)
     return Graph(name, nodes, [("input", 0)], previous, data_format)
+
+
+def _built_input(name: str, config: dict, nodes: list, file) -> TensorRef:
+    """A Sequential model without an InputLayer: its ``build_input_shape`` is the input."""
+    shape = config.get("build_input_shape")
+    if shape is None:
+        raise ConvcalcError(f"Sequential model {name!r} has no InputLayer and no build_input_shape.", Where(file))
+    nodes.append(Node(("input", 0), "input", InputSpec(_shape(shape, "build_input_shape")), shown=False))
+    return TensorRef(("input", 0))
 
 
 def _functional(name: str, config: dict, entries: list, data_format: DataFormat, file) -> Graph:
