@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -200,17 +201,116 @@ def layer_call(cls, kwargs, n_positional=0, prefix="", quote="'"):
                      [(k, v) for k, v in kwargs.items() if k not in order[:n]], prefix, quote)
 
 
-def spell(rng, cls, kwargs):
+def spell(rng, cls, kwargs, check=False):
     """A LayerCall with a random spelling: how many leading arguments are positional,
-    tuples as lists, a module prefix, the quote character."""
+    tuples as lists, a module prefix, the quote character. With `check`, the spec
+    text must parse back to the values (LayerCall.check_spec)."""
     spelled = {}
     for name, value in kwargs.items():
         if isinstance(value, tuple) and rng.random() < 0.2 and name not in ("padding", "cropping"):
             value = list(value)
         spelled[name] = value
     n_positional = rng.choice([0, 1, 1, 1, 2, 2, 3])
-    return layer_call(cls, spelled, n_positional, rng.choice(PREFIXES),
+    call = layer_call(cls, spelled, n_positional, rng.choice(PREFIXES),
                       '"' if rng.random() < 0.15 else "'")
+    if check:
+        call.check_spec()
+    return call
+
+
+def has_data_format(cls):
+    """Whether a Keras layer takes a data_format argument."""
+    import keras
+    return "data_format" in inspect.signature(getattr(keras.layers, cls).__init__).parameters
+
+
+def data_format_choice(rng, takes_data_format, index):
+    """(data_format, via) of a single-layer case: via is 'option' (--data-format),
+    'layer' (in the spec) or 'default' (neither given: channels_last). For a layer
+    with a data_format, every combination comes first (index 0 to 4)."""
+    if takes_data_format:
+        choices = [("channels_last", "default"), ("channels_first", "option"),
+                   ("channels_first", "layer"), ("channels_last", "option"),
+                   ("channels_last", "layer"), ("channels_first", "layer")]
+        return choices[index] if index < 5 else rng.choice(choices)
+    if rng.random() < 0.12:  # --data-format must not change layers without one
+        return "channels_first", "option"
+    return "channels_last", "default"
+
+
+def clean_message(exc):
+    """Keras's message without ANSI codes and the 'Arguments received' appendix."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    text = text.split("\n\nArguments received")[0]
+    text = text.replace("Exception encountered when calling", "In").strip()
+    return " ".join(text.split())[:400]
+
+
+# --------------------------------------------------------------------------
+# Random layer arguments
+# --------------------------------------------------------------------------
+
+def maybe_int(rng, value):
+    """(3, 3) is often written 3: a tuple of equal sizes becomes an int with p=0.6."""
+    if isinstance(value, tuple) and len(set(value)) == 1 and rng.random() < 0.6:
+        return value[0]
+    return value
+
+
+def any_shape(rng, min_rank=1, max_rank=3, high=12):
+    """A random input shape (batch left out) of rank min_rank..max_rank, sizes 1..high."""
+    return [rng.randint(1, high) for _ in range(rng.randint(min_rank, max_rank))]
+
+
+def random_axis(rng, kwargs, rank, several):
+    """Maybe set kwargs["axis"] of a normalization layer on a rank-`rank` input:
+    one axis (or -1) with p=0.3, else several sorted axes with p=several-0.3."""
+    axes = list(range(1, rank + 1))
+    roll = rng.random()
+    if roll < 0.3:
+        kwargs["axis"] = rng.choice(axes + [-1])
+    elif roll < several and len(axes) > 1:
+        kwargs["axis"] = sorted(rng.sample(axes, rng.randint(2, len(axes))))
+
+
+def normalization_axis(rng, kwargs, rank, single):
+    """Maybe set kwargs["axis"] of a Normalization layer on a rank-`rank` input:
+    None with p=0.2, two sorted axes as a tuple with p=0.2 (rank > 1), else one
+    axis with p=single-0.4."""
+    roll = rng.random()
+    if roll < 0.2:
+        kwargs["axis"] = None
+    elif roll < 0.4 and rank > 1:
+        kwargs["axis"] = tuple(sorted(rng.sample(range(1, rank + 1), 2)))
+    elif roll < single:
+        kwargs["axis"] = rng.choice(list(range(1, rank + 1)))
+
+
+def rescaling_kwargs(rng):
+    """Random Rescaling arguments: a scale, and an offset with p=0.5."""
+    kwargs = {"scale": rng.choice([1 / 255.0, 1 / 127.5, 2.0, 0.5])}
+    if rng.random() < 0.5:
+        kwargs["offset"] = rng.choice([-1.0, 0.5, 0.0])
+    return kwargs
+
+
+def separable_options(rng, kwargs):
+    """A separable convolution's optional arguments: padding (p=0.7), depth_multiplier
+    (p=0.5), use_bias=False (p=0.3)."""
+    if rng.random() < 0.7:
+        kwargs["padding"] = rng.choice(["valid", "same"])
+    if rng.random() < 0.5:
+        kwargs["depth_multiplier"] = rng.choice([1, 2, 3])
+    if rng.random() < 0.3:
+        kwargs["use_bias"] = False
+
+
+def center_scale(rng, kwargs, center, scale):
+    """Set center=False with probability `center`, then scale=False with probability `scale`."""
+    if rng.random() < center:
+        kwargs["center"] = False
+    if rng.random() < scale:
+        kwargs["scale"] = False
 
 
 # --------------------------------------------------------------------------

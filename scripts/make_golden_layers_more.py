@@ -2,8 +2,8 @@
 """Generate tests/data/golden_layers_more.json and tests/data/layer_aliases.json from real Keras.
 
 Golden single-layer cases for the layer types convcalc is adding, in exactly
-the record format of tests/data/golden_layers.json (scripts/make_golden_models.py
-``--layers``), so tests/test_golden_layers.py can replay them through
+the record format of tests/data/golden_layers.json (scripts/make_golden_layers.py),
+so tests/test_golden_layers.py can replay them through
 ``convcalc shape --input ... SPEC --format json``:
 
 * convolutions: Conv3D (groups, dilation, strides, valid/same), Conv3DTranspose
@@ -67,70 +67,28 @@ Keras session before each layer (default names restart) and draws everything
 from its own ``random.Random(seed)``.
 """
 
-import inspect
 import json
-import re
 import sys
 import warnings
 from pathlib import Path
 
 import golden_common as common
-from golden_common import REPO_ROOT, LayerCall, count_weights
+from golden_common import (REPO_ROOT, any_shape, clean_message, count_weights, maybe_int,
+                           shape_list)
 
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "golden_layers_more.json"
 DEFAULT_ALIASES_OUT = REPO_ROOT / "tests" / "data" / "layer_aliases.json"
 DEFAULT_SEED = 20240611
+REGISTRY = common.load_registry()
 
-PREFIXES = ["", "", "", "", "keras.layers.", "layers.", "tf.keras.layers."]
 CHANNELS = [1, 2, 3, 4, 6, 8, 12, 16]
 
 keras = None  # imported in main(), after the environment is prepared
 
 
 # --------------------------------------------------------------------------
-# Spelling a layer call (as scripts/make_golden_models.py does)
+# Random shapes and arguments (maybe_int, any_shape: golden_common)
 # --------------------------------------------------------------------------
-
-def signature_order(cls):
-    params = inspect.signature(getattr(keras.layers, cls).__init__).parameters
-    return [n for n, p in params.items()
-            if n != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-
-
-def has_data_format(cls):
-    return "data_format" in inspect.signature(getattr(keras.layers, cls).__init__).parameters
-
-
-def layer_call(cls, kwargs, n_positional=0, prefix="", quote="'"):
-    """A LayerCall whose first (at most) `n_positional` arguments are positional."""
-    order = signature_order(cls)
-    n = 0
-    while n < n_positional and n < len(order) and order[n] in kwargs:
-        n += 1
-    return LayerCall(cls, [kwargs[name] for name in order[:n]],
-                     [(k, v) for k, v in kwargs.items() if k not in order[:n]], prefix, quote)
-
-
-def spell(rng, cls, kwargs):
-    """A random spelling: positional leading arguments, tuples as lists, prefix, quotes."""
-    spelled = {}
-    for name, value in kwargs.items():
-        if isinstance(value, tuple) and rng.random() < 0.2 and name not in ("padding", "cropping"):
-            value = list(value)
-        spelled[name] = value
-    n_positional = rng.choice([0, 1, 1, 1, 2, 2, 3])
-    call = layer_call(cls, spelled, n_positional, rng.choice(PREFIXES),
-                      '"' if rng.random() < 0.15 else "'")
-    call.check_spec()
-    return call
-
-
-def maybe_int(rng, value):
-    """(3, 3, 3) is often written 3."""
-    if isinstance(value, tuple) and len(set(value)) == 1 and rng.random() < 0.6:
-        return value[0]
-    return value
-
 
 def ntuple(rng, n, low, high, same=0.5):
     if rng.random() < same:
@@ -152,10 +110,6 @@ def spatial_of(shape, df):
 
 def channels_of(shape, df):
     return shape[-1] if df == "channels_last" else shape[0]
-
-
-def any_shape(rng, min_rank=1, max_rank=3, high=12):
-    return [rng.randint(1, high) for _ in range(rng.randint(min_rank, max_rank))]
 
 
 def image_or_any(rng, df, low=1, high=24):
@@ -249,12 +203,7 @@ def gen_separable1d(rng, df, index=0):
     kwargs = {"filters": rng.choice([1, 2, 4, 8, 16]), "kernel_size": rng.randint(1, 5)}
     strides_or_dilation(rng, kwargs, 1, both=0.12)
     kwargs = {k: one(v) for k, v in kwargs.items()}
-    if rng.random() < 0.7:
-        kwargs["padding"] = rng.choice(["valid", "same"])
-    if rng.random() < 0.5:
-        kwargs["depth_multiplier"] = rng.choice([1, 2, 3])
-    if rng.random() < 0.3:
-        kwargs["use_bias"] = False
+    common.separable_options(rng, kwargs)
     return spatial_shape(rng, df, 1, 3, 30), kwargs
 
 
@@ -390,22 +339,14 @@ def gen_group_norm(rng, df, index=0):
     kwargs["groups"] = groups
     if axis != -1 or rng.random() < 0.2:
         kwargs["axis"] = axis
-    if rng.random() < 0.25:
-        kwargs["center"] = False
-    if rng.random() < 0.25:
-        kwargs["scale"] = False
+    common.center_scale(rng, kwargs, 0.25, 0.25)
     return shape, kwargs
 
 
 def gen_unit_norm(rng, df, index=0):
     shape = any_shape(rng, 1, 3, 10)
-    axes = list(range(1, len(shape) + 1))
-    roll = rng.random()
     kwargs = {}
-    if roll < 0.3:
-        kwargs["axis"] = rng.choice(axes + [-1])
-    elif roll < 0.6 and len(axes) > 1:
-        kwargs["axis"] = sorted(rng.sample(axes, rng.randint(2, len(axes))))
+    common.random_axis(rng, kwargs, len(shape), several=0.6)
     return shape, kwargs
 
 
@@ -422,16 +363,8 @@ def gen_embedding(rng, df, index=0):
 def gen_layer_norm_rms(rng, df, index=0):
     shape = any_shape(rng, 1, 3)
     kwargs = {}
-    axes = list(range(1, len(shape) + 1))
-    roll = rng.random()
-    if roll < 0.3:
-        kwargs["axis"] = rng.choice(axes + [-1])
-    elif roll < 0.55 and len(axes) > 1:
-        kwargs["axis"] = sorted(rng.sample(axes, rng.randint(2, len(axes))))
-    if rng.random() < 0.3:
-        kwargs["center"] = False
-    if rng.random() < 0.2:
-        kwargs["scale"] = False
+    common.random_axis(rng, kwargs, len(shape), several=0.55)
+    common.center_scale(rng, kwargs, 0.3, 0.2)
     kwargs["rms_scaling"] = True
     return shape, kwargs
 
@@ -442,10 +375,7 @@ def gen_batch_norm(rng, df, index=0):
     rank = len(shape)
     if rng.random() < 0.8:
         kwargs["axis"] = rng.choice([1, 1, -1] + list(range(1, rank + 1)) + [-k for k in range(1, rank + 1)])
-    if rng.random() < 0.2:
-        kwargs["center"] = False
-    if rng.random() < 0.2:
-        kwargs["scale"] = False
+    common.center_scale(rng, kwargs, 0.2, 0.2)
     return shape, kwargs
 
 
@@ -535,22 +465,14 @@ def gen_resizing(rng, df, index=0):
 
 
 def gen_rescaling(rng, df, index=0):
-    kwargs = {"scale": rng.choice([1 / 255.0, 1 / 127.5, 2.0, 0.5])}
-    if rng.random() < 0.5:
-        kwargs["offset"] = rng.choice([-1.0, 0.5, 0.0])
+    kwargs = common.rescaling_kwargs(rng)
     return any_shape(rng, 1, 4), kwargs
 
 
 def gen_normalization(rng, df, index=0):
     shape = any_shape(rng, 1, 4, 6)
     kwargs = {}
-    roll = rng.random()
-    if roll < 0.2:
-        kwargs["axis"] = None
-    elif roll < 0.4 and len(shape) > 1:
-        kwargs["axis"] = tuple(sorted(rng.sample(range(1, len(shape) + 1), 2)))
-    elif roll < 0.6:
-        kwargs["axis"] = rng.choice(list(range(1, len(shape) + 1)))
+    common.normalization_axis(rng, kwargs, len(shape), single=0.6)
     if rng.random() < 0.4:
         kwargs["mean"], kwargs["variance"] = round(rng.uniform(-1, 1), 2), round(rng.uniform(0.1, 2), 2)
     if rng.random() < 0.2:
@@ -639,22 +561,6 @@ GENERATORS = {
 # Recording
 # --------------------------------------------------------------------------
 
-def shape_list(shape):
-    return [None if d is None else int(d) for d in shape]
-
-
-def data_format_choice(rng, cls, index):
-    """(data_format, via); every combination first, for layers with a data_format."""
-    if has_data_format(cls):
-        choices = [("channels_last", "default"), ("channels_first", "option"),
-                   ("channels_first", "layer"), ("channels_last", "option"),
-                   ("channels_last", "layer"), ("channels_first", "layer")]
-        return choices[index] if index < 5 else rng.choice(choices)
-    if rng.random() < 0.12:  # --data-format must not change layers without one
-        return "channels_first", "option"
-    return "channels_last", "default"
-
-
 SIDE_NAMES = {1: [("left", "right")], 2: [("top", "bottom"), ("left", "right")],
               3: [("front", "back"), ("top", "bottom"), ("left", "right")]}
 
@@ -700,20 +606,12 @@ def padding_record(layer, in_shape):
     return {}
 
 
-def clean_message(exc):
-    """Keras's message without ANSI codes and the 'Arguments received' appendix."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    text = text.split("\n\nArguments received")[0]
-    text = text.replace("Exception encountered when calling", "In").strip()
-    return " ".join(text.split())[:400]
-
-
 def weight_list(layer):
     found = []
     for w in layer.weights:
         name = w.path.split("/")[-1]
         assert name == w.name, (w.path, w.name)
-        found.append({"name": name, "shape": [int(d) for d in w.shape], "trainable": bool(w.trainable)})
+        found.append({"name": name, "shape": shape_list(w.shape), "trainable": bool(w.trainable)})
     return found
 
 
@@ -767,13 +665,13 @@ def layer_cases(rng, aliases=None):
         while made < wanted:
             attempts += 1
             assert attempts < 500, f"cannot draw valid {cls} layers"
-            data_format, via = data_format_choice(rng, cls, made)
+            data_format, via = common.data_format_choice(rng, common.has_data_format(cls), made)
             shape, kwargs = gen(rng, data_format, made)
             if via == "layer":
                 kwargs["data_format"] = data_format
             if rng.random() < 0.06:
                 kwargs["name"] = f"my_{cls.lower()}_{made + 1}"
-            call = spell(rng, spelled_cls, kwargs)
+            call = common.spell(rng, spelled_cls, kwargs, check=True)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -796,7 +694,8 @@ def layer_cases(rng, aliases=None):
     return cases
 
 
-MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"}
+# convcalc's merge layers (convcalc/registry.py): their cases have "inputs", not "input"
+MERGES = REGISTRY.FAMILIES["merging"]
 
 # Probes of lenient Keras behaviour: (class, inputs, kwargs, note). Recorded as
 # Keras handles them: a valid case (id "lenient-NN") or an error.
@@ -932,7 +831,7 @@ def probe(cls, inputs, kwargs, rng):
     if data_format not in ("channels_last", "channels_first"):
         data_format = "channels_last"
     via = "layer" if "data_format" in kwargs else "default"
-    call = spell(rng, cls, dict(kwargs))
+    call = common.spell(rng, cls, dict(kwargs), check=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -982,6 +881,14 @@ def lenient_cases(rng, errors):
     return cases
 
 
+def check_layer_types():
+    """Every layer type named here is a convcalc layer type (convcalc/registry.py)."""
+    named = (set(GENERATORS) | {cls for cls, _, _, _ in LENIENT}
+             | {cls for cls, _, _ in ERROR_CASES})
+    unknown = named - set(REGISTRY.FAMILY_OF)
+    assert not unknown, f"not convcalc layer types (convcalc/registry.py): {sorted(unknown)}"
+
+
 # --------------------------------------------------------------------------
 # keras.applications' own layers
 # --------------------------------------------------------------------------
@@ -1001,6 +908,7 @@ def application_layers():
         (inception_resnet_v2.CustomScaleLayer, "CustomScaleLayer", [0.2], {}, [[5, 5, 16], [5, 5, 1]]),
         (inception_resnet_v2.CustomScaleLayer, "CustomScaleLayer", [0.1], {}, [[5, 5, 16], [5, 5, 8]]),
     ]
+    assert {name for _, name, _, _, _ in probes} == set(REGISTRY.FAMILIES["application_layers"])
     records = []
     for cls, name, positional, keywords, inputs in probes:
         spec = common.spec_text(name, positional, list(keywords.items()))
@@ -1056,6 +964,7 @@ def main(argv=None):
                         help="alias file (default: "
                              f"{DEFAULT_ALIASES_OUT.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
+    check_layer_types()
     keras, tf = common.load_keras()
     import random
     rng = random.Random(args.seed)

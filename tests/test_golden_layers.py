@@ -1,7 +1,7 @@
 """`convcalc shape` on single layers of every type of issue 4, against Keras 3.
 
-tests/data/golden_layers.json is written by scripts/make_golden_models.py
-(``--layers``; it needs TensorFlow, these tests do not). Each valid case is one
+tests/data/golden_layers.json is written by scripts/make_golden_layers.py
+(it needs TensorFlow, these tests do not). Each valid case is one
 layer with random arguments on a random input (``--input``), or a merge layer
 on two or three ``Input(shape=...)`` specs; it must give Keras's output shape,
 parameter counts (trainable and non-trainable), default name and per-side
