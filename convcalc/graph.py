@@ -262,7 +262,9 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
     batch = shapes[0][0]
     unbatched = [s[1:] for s in shapes] if isinstance(argument, list) else argument[1:]
     result = op.compute(unbatched, fmt)
-    if isinstance(result.output_shape, list):
+    if result.includes_batch:
+        output = result.output_shape
+    elif isinstance(result.output_shape, list):
         output = [(batch, *s) for s in result.output_shape]
     else:
         output = (batch, *result.output_shape)

@@ -46,6 +46,8 @@ class LayerShape:
     width): for transposed convolutions, the padding of the equivalent direct
     convolution (SPEC 1). ``cropping`` likewise, for Cropping2D.  ``weights``
     are the layer's declared weights: parameter counts derive from them.
+    ``includes_batch``: ``output_shape`` is the whole shape, batch axis first
+    (a few Keras layers overwrite the batch axis of inputs of unusual rank).
     A size may be ``None`` (unknown until run time, as in Keras).
     """
 
@@ -54,6 +56,7 @@ class LayerShape:
     kernel_shape: tuple[int, ...] | None = None
     weights: tuple[Weight, ...] = ()
     cropping: Pairs | None = None
+    includes_batch: bool = False  # Keras wrote the output over the batch axis too (Resizing of other ranks)
 
     @property
     def trainable_params(self) -> int:

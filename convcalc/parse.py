@@ -172,11 +172,13 @@ _SHAPE = re.compile(rf"^\s*[(\[]?\s*({_SIZE_TOKEN}(?:\s*[x,]\s*{_SIZE_TOKEN})*)\
 
 def parse_shape(text: str, what: str = "--input") -> tuple[int | None, ...]:
     """Parse an input shape without the batch axis: ``32x32x3``, ``32,32,3``, ``(32, 32, 3)``;
-    an unknown size is ``None`` or ``?``, as ``keras.Input(shape=(None, None, 3))``.
+    an unknown size is ``None`` or ``?``, as ``keras.Input(shape=(None, None, 3))``; ``()`` is a scalar per sample.
 
-    >>> parse_shape("32x32x3"), parse_shape("(1, 32, 32)"), parse_shape("[8,8,3]"), parse_shape("?x?x3")
-    ((32, 32, 3), (1, 32, 32), (8, 8, 3), (None, None, 3))
+    >>> parse_shape("32x32x3"), parse_shape("(1, 32, 32)"), parse_shape("[8,8,3]"), parse_shape("?x?x3"), parse_shape("()")
+    ((32, 32, 3), (1, 32, 32), (8, 8, 3), (None, None, 3), ())
     """
+    if text.strip() == "()":  # one number per sample, as keras.Input(shape=())
+        return ()
     match = _SHAPE.match(text) if len(text) < 200 else None
     if not match:
         raise ConvcalcError(

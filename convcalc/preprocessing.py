@@ -53,7 +53,7 @@ class CenterCrop(_Image):
         first = 1 if rank == 4 else 0
         if data_format == "channels_first":
             first += 1
-        return self.shape(_set_axes(self, input_shape, first, first + 1, rank))
+        return _set_axes(self, input_shape, first, first + 1)
 
 
 class RandomCrop(_Image):
@@ -65,7 +65,7 @@ class RandomCrop(_Image):
     def compute(self, input_shape, data_format: str) -> LayerShape:
         rank = len(input_shape) + 1
         last = rank - 1 if data_format == "channels_first" else rank - 2
-        return self.shape(_set_axes(self, input_shape, last - 1, last, rank))
+        return _set_axes(self, input_shape, last - 1, last)
 
 
 def _crop_size(value, name):
@@ -81,17 +81,22 @@ def _unit_number(value, name):
     raise ConvcalcError(f"{name} must be a number between 0 and 1; got {name}={value!r}.")
 
 
-def _set_axes(layer, input_shape, h: int, w: int, rank: int) -> tuple:
-    """Height and width into axes ``h``, ``w`` of the shape with the batch (0 is the batch)."""
-    if h <= 0:
+def _set_axes(layer, input_shape, h: int, w: int) -> LayerShape:
+    """Height and width into axes ``h``, ``w`` of the shape with the batch (0 is the batch).
+
+    ``h == 0``: Keras read the input as one unbatched image and writes the height
+    over the batch axis; the output is then the whole shape (``includes_batch``).
+    """
+    if h < 0:
         raise ConvcalcError(
-            f"{layer.type_name} on an input of {len(input_shape)} sizes {tuple(input_shape)}: Keras reads it as one "
-            "unbatched image and would crop the batch axis; give (height, width, channels) or "
-            "(channels, height, width)."
+            f"{layer.type_name} on an input of {len(input_shape)} sizes {tuple(input_shape)}: Keras cannot place "
+            "the height and width in it; give (height, width, channels) or (channels, height, width)."
         )
     full = [None, *input_shape]
     full[h], full[w] = layer.args["height"], layer.args["width"]
-    return tuple(full[1:])
+    if h == 0:
+        return layer.shape(tuple(full), includes_batch=True)
+    return layer.shape(tuple(full[1:]))
 
 
 class RandomFlip(_Image):

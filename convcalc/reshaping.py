@@ -287,8 +287,8 @@ class Resizing(Layer):
 
     A (height, width, channels) input is the usual case. For any other rank Keras
     reads the tensor as one unbatched image: channels_first then resizes the
-    first two axes after the batch; channels_last would overwrite the batch axis
-    itself, a shape convcalc cannot give (and Keras's own run fails), so it is refused.
+    first two axes after the batch; channels_last overwrites the batch axis itself
+    (Keras's own run then fails, but that is the shape it builds).
     ``interpolation`` and the other options change no shape and are checked by Keras only when run.
     """
 
@@ -311,11 +311,9 @@ class Resizing(Layer):
             return self.shape(join_channels(size, channels, data_format))
         if data_format == "channels_first" and rank >= 2:
             return self.shape((*size, *input_shape[2:]))
-        raise ConvcalcError(
-            f"Resizing needs an input of 3 sizes besides the batch (height, width, channels); got {rank}: "
-            f"{input_shape}. Keras would read it as one unbatched image and put the height in the batch axis "
-            f"({data_format}), which convcalc cannot represent; Keras's own run refuses it."
-        )
+        if rank >= 1:  # channels_last: Keras writes height and width over the batch axis and the first one
+            return self.shape((*size, *input_shape[1:]), includes_batch=True)
+        raise ConvcalcError(f"Resizing needs an input with at least one axis besides the batch; got {input_shape}.")
 
 
 LAYERS = (

@@ -25,8 +25,8 @@ def each_case(cases):
 
 
 def dims(shape):
-    """[32, 32, 3] -> "32x32x3", as --input takes it."""
-    return "x".join(map(str, shape))
+    """[32, 32, 3] -> "32x32x3", as --input takes it ([] -> "()", a scalar per sample)."""
+    return "x".join(map(str, shape)) if shape else "()"
 
 
 def shape_command(case, specs, inputs=None):

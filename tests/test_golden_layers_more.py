@@ -24,17 +24,7 @@ GOLDEN = load_json("golden_layers_more.json")
 CASES = GOLDEN["cases"]
 ERRORS = GOLDEN["errors"]
 
-# Keras's Resizing, CenterCrop and RandomCrop, given an input that is not (height, width,
-# channels), read it as one unbatched image and, channels_last, write the height into the
-# batch axis; convcalc refuses such an input (Keras's own run does too), since a layer's
-# result cannot replace the batch axis. Kept explicit on purpose: nothing else may fail.
-BATCH_REPLACED = "Keras puts the height in the batch axis; convcalc refuses the input"
-SCALAR_INPUT = "a scalar input (shape ()) cannot be given to convcalc shape --input"
-XFAIL = {
-    **dict.fromkeys(["Resizing-04", "Resizing-06", "Resizing-08", "Resizing-12",
-                     "lenient-06", "lenient-08", "lenient-09", "lenient-11", "lenient-13"], BATCH_REPLACED),
-    "lenient-21": SCALAR_INPUT,
-}
+XFAIL: dict[str, str] = {}  # case id -> why convcalc differs from Keras (none today)
 
 
 def marked(cases):

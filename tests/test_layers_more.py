@@ -120,10 +120,13 @@ REFUSALS = [
 ]
 
 # Where Keras changes the batch axis (it reads a rank-3 tensor as one unbatched image): convcalc refuses.
+# Keras reads an input of two sizes as one unbatched image and writes height and width
+# over the batch axis: the whole output shape, batch axis first, is Keras's.
 BATCH_CHANGING = [
-    ("CenterCrop(5, 6)", (9, 12), "channels_last"),  # Keras: (5, 6, 12)
-    ("RandomCrop(5, 6)", (9, 12), "channels_last"),  # Keras: (5, 6, 12)
-    ("RandomCrop(4, 4)", (8,), "channels_last"),  # Keras: IndexError
+    ("CenterCrop(5, 6)", (9, 12), "channels_last", (5, 6, 12)),
+    ("RandomCrop(5, 6)", (9, 12), "channels_last", (5, 6, 12)),
+    ("Resizing(4, 5)", (8, 8), "channels_last", (4, 5, 8)),
+    ("Resizing(4, 5)", (2, 8, 8, 3), "channels_last", (4, 5, 8, 8, 3)),
 ]
 
 
@@ -146,10 +149,18 @@ def test_keras_refusals_are_refused(spec, shape, data_format, words):
     assert words in str(error.value)
 
 
-@pytest.mark.parametrize("spec, shape, data_format", BATCH_CHANGING, ids=[c[0] for c in BATCH_CHANGING])
-def test_batch_changing_crops_are_refused(spec, shape, data_format):
-    with pytest.raises(ConvcalcError, match="batch"):
-        compute(spec, shape, data_format)
+@pytest.mark.parametrize("spec, shape, data_format, output", BATCH_CHANGING, ids=[f"{c[0]}-{c[1]}" for c in BATCH_CHANGING])
+def test_keras_writes_over_the_batch_axis(spec, shape, data_format, output):
+    result = compute(spec, shape, data_format)
+    assert result.includes_batch and tuple(result.output_shape) == output
+    out = run_json("shape", "--input", "x".join(map(str, shape)), spec)
+    assert out["output_shape"] == list(output)
+
+
+def test_random_crop_of_one_axis_is_refused():
+    """Keras 3.15 fails with an IndexError here."""
+    with pytest.raises(ConvcalcError, match="cannot place the height and width"):
+        compute("RandomCrop(4, 4)", (8,), "channels_last")
 
 
 def test_weight_names_as_keras_declares_them():
