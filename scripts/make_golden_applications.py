@@ -43,7 +43,18 @@ output shape at its first call and params) plus ``kind``, ``constructor``,
    config rebuilds to the same output shape under the default channels_last
    (i.e. every layer stores its data_format). Models Keras refuses to build
    that way go to ``skipped`` with Keras's message.
-4. ``graph``: hand-built models: operation nodes (records also hold
+4. ``application_channels_first_resized``: for every model with a
+   channels_first record, the channels_first constructor again with
+   ``input_shape`` = one of CF_RESIZED_SHAPES (channels first, e.g.
+   (3, 160, 160); plus, when it is skipped as below, the channels-first
+   counterpart of the size congruent to the default one modulo 32); the
+   record replays ``<name>_cf.json.gz`` with ``--input CxHxW`` set to that
+   shape (``replay.input`` e.g. [3, 160, 160], ``input_arg`` "3x160x160"),
+   and holds what Keras builds at that size. The pair is checked like the
+   ``application_resized`` ones against the ``_cf`` config; pairs that differ
+   in more than the shape fields go to ``skipped`` (variant
+   ``channels_first_resized``) with the differing paths.
+5. ``graph``: hand-built models: operation nodes (records also hold
    ``operations``: every entry of ``model.operations`` with name, class,
    config ``module``, output shape(s), params), dict and list inputs/outputs
    (``input_shape``/``output_shape`` are then dicts keyed like the model's
@@ -68,17 +79,26 @@ Run it (only this script needs TensorFlow; the project and its tests do not):
     python scripts/make_golden_applications.py                      # everything
     python scripts/make_golden_applications.py --only ResNet50,graphs
     python scripts/make_golden_applications.py --out /tmp/apps --no-resized
+    python scripts/make_golden_applications.py --kinds application_channels_first_resized
 
 ``--only`` takes application names (as in keras.applications) and/or
-``graphs``; the other entries of an existing expected.json are kept. The
+``graphs``; the other entries of an existing expected.json are kept.
+``--kinds`` takes record kinds (the five above); only records of those kinds
+are (re)built and replaced, for the ``--only`` applications (every one when
+``--only`` is not given; graphs only with kind ``graph``), and every other
+entry of an existing expected.json is kept. Configs a kind needs but does not
+write (the default config for ``application_resized``, ``<name>_cf.json.gz``
+for ``application_channels_first_resized``) are then read from the output
+directory. The
 output is deterministic for a given Keras version: the script re-executes
 itself with ``PYTHONHASHSEED=0`` and an empty ``KERAS_HOME`` and clears the
 Keras session before each model, so default layer names restart.
 Building all the applications takes a few minutes (the largest, e.g.
 ConvNeXtXLarge, EfficientNetB7, NASNetLarge, take ~10 s each).
 
-Size: all applications, at both resized shapes and channels_first, fit the
-budget (MAX_TOTAL_BYTES); nothing is dropped for size.
+Size: all applications, at both resized shapes, channels_first and
+channels_first resized, fit the budget (MAX_TOTAL_BYTES, ~12.9 MB of 15 MB
+written); nothing is dropped for size.
 """
 
 import gzip
@@ -96,6 +116,14 @@ MAX_TOTAL_BYTES = 15_000_000
 # Other sizes each application is rebuilt at (H, W, C): an even square one and
 # an odd non-square one (the latter changes correct_pad's padding in some).
 RESIZED_SHAPES = [(160, 160, 3), (199, 211, 3)]
+# The size (C, H, W) each channels_first application is rebuilt at.
+CF_RESIZED_SHAPES = [(3, 160, 160)]
+# Record kinds, in the order of a full run (and of the records of one model).
+KINDS = ("application", "application_resized", "application_channels_first",
+         "application_channels_first_resized", "graph")
+# The `variant` of a kind's entries in section skipped.
+SKIPPED_VARIANT = {"application_resized": "resized", "application_channels_first": "channels_first",
+                   "application_channels_first_resized": "channels_first_resized"}
 # The applications Keras 3.15 documents; dir(keras.applications) must hold
 # them all (any extra one found is built too).
 KNOWN_APPLICATIONS = {
@@ -338,60 +366,93 @@ def same_apart_from_shapes(default_config, resized_config):
     return config_differences(a, b)
 
 
-def parity_matched_shape(config):
+def parity_matched_shape(config, channels_first=False):
     """A smaller non-square size congruent to the default one modulo 32 (the
     applications' total stride): every stride-2 step then sees sizes of the
     same parity as at the default size, so correct_pad pads the same way.
-    None when the default size is unknown."""
+    (C, H, W) for a channels_first config. None when the default size is
+    unknown."""
     batch_shape = config["config"]["layers"][0]["config"]["batch_shape"]
-    rows, cols = batch_shape[1:3]
+    rows, cols = batch_shape[2:4] if channels_first else batch_shape[1:3]
     if rows is None or cols is None:
         return None
-    return (160 + rows % 32, 192 + cols % 32, batch_shape[3])
+    rows, cols = 160 + rows % 32, 192 + cols % 32
+    return (batch_shape[1], rows, cols) if channels_first else (rows, cols, batch_shape[3])
 
 
-def make_application(name, out, models, skipped, resized=True, channels_first=True):
-    stem = name.lower()
-    started = time.time()
-    model, constructor = build_application(name)
-    text = model.to_json()
-    file_name = f"{stem}.json.gz"
-    save_config(out, file_name, text)
-    models[stem] = model_record(file_name, model, text, "application", "keras.applications",
-                                constructor)
-    default_config = json.loads(text)
-    del model
-    print(f"{name}: {len(models[stem]['layers'])} layers, {models[stem]['total_params']} "
-          f"params, {(out / file_name).stat().st_size} bytes gzipped", file=sys.stderr)
+def read_config_text(out, file_name):
+    return gzip.decompress((out / file_name).read_bytes()).decode("utf-8")
 
-    shapes = list(RESIZED_SHAPES) if resized else []
+
+def resized_records(name, stem, file_name, base_config, shapes, models, skipped,
+                    data_format="channels_last"):
+    """Rebuild `name` at each of `shapes`; a record replaying `file_name` (whose
+    config is `base_config`) when the configs agree apart from the shapes,
+    else an entry of `skipped` (and then the size congruent modulo 32)."""
+    channels_first = data_format == "channels_first"
+    kind, variant = (("application_channels_first_resized", "channels_first_resized")
+                     if channels_first else ("application_resized", "resized"))
+    prefix = f"{stem}_cf" if channels_first else stem
+    shapes = list(shapes)
     for shape in shapes:
-        key = f"{stem}@{'x'.join(map(str, shape))}"
+        key = f"{prefix}@{'x'.join(map(str, shape))}"
         try:
-            model, constructor = build_application(name, input_shape=shape)
+            model, constructor = build_application(name, data_format, input_shape=shape)
         except Exception as exc:
-            skipped.append({"id": key, "model": name, "variant": "resized",
+            skipped.append({"id": key, "model": name, "variant": variant,
                             "input": list(shape), "reason": "Keras refuses to build it",
                             "error_type": type(exc).__name__, "error": clean_message(exc)})
             continue
         text = model.to_json()
-        differences = same_apart_from_shapes(default_config, json.loads(text))
+        differences = same_apart_from_shapes(base_config, json.loads(text))
         if differences:
-            skipped.append({"id": key, "model": name, "variant": "resized", "input": list(shape),
-                            "reason": "the config built at this size differs from the default "
-                                      "config in more than the input shape",
+            skipped.append({"id": key, "model": name, "variant": variant, "input": list(shape),
+                            "reason": ("the config built at this size differs from the "
+                                       "channels_first config" if channels_first else
+                                       "the config built at this size differs from the default "
+                                       "config") + " in more than the input shape",
                             "differences": differences})
             print(f"  {key}: config differs, skipped ({differences[0]['path']})", file=sys.stderr)
-            matched = parity_matched_shape(default_config)
+            matched = parity_matched_shape(base_config, channels_first)
             if matched and matched not in shapes:
                 shapes.append(matched)
         else:
-            models[key] = model_record(file_name, model, text, "application_resized",
-                                       "keras.applications", constructor, replay=shape)
+            if channels_first:
+                constructor = f"set_image_data_format('channels_first'); {constructor}"
+            models[key] = model_record(file_name, model, text, kind, "keras.applications",
+                                       constructor, data_format=data_format, replay=shape)
         del model
 
-    if channels_first:
-        key = f"{stem}_cf"
+
+def make_application(name, out, models, skipped, kinds=KINDS, existing=None):
+    """The records of `kinds` for application `name`. Configs not rebuilt here
+    but needed (the default one, the channels_first one) are read from `out`;
+    `existing` (the models of the expected.json kept) says whether a
+    channels_first record exists."""
+    stem = name.lower()
+    started = time.time()
+    file_name = f"{stem}.json.gz"
+    default_config = None
+    if "application" in kinds:
+        model, constructor = build_application(name)
+        text = model.to_json()
+        save_config(out, file_name, text)
+        models[stem] = model_record(file_name, model, text, "application", "keras.applications",
+                                    constructor)
+        default_config = json.loads(text)
+        del model
+        print(f"{name}: {len(models[stem]['layers'])} layers, {models[stem]['total_params']} "
+              f"params, {(out / file_name).stat().st_size} bytes gzipped", file=sys.stderr)
+    elif "application_resized" in kinds:
+        default_config = json.loads(read_config_text(out, file_name))
+
+    if "application_resized" in kinds:
+        resized_records(name, stem, file_name, default_config, RESIZED_SHAPES, models, skipped)
+
+    key = f"{stem}_cf"
+    cf_file = f"{key}.json.gz"
+    cf_text = None
+    if "application_channels_first" in kinds:
         try:
             model, constructor = build_application(name, "channels_first")
         except Exception as exc:
@@ -402,7 +463,6 @@ def make_application(name, out, models, skipped, resized=True, channels_first=Tr
             print(f"  {key}: refused: {clean_message(exc)[:100]}", file=sys.stderr)
         else:
             text = model.to_json()
-            cf_file = f"{key}.json.gz"
             save_config(out, cf_file, text)
             record = model_record(cf_file, model, text, "application_channels_first",
                                   "keras.applications",
@@ -411,6 +471,13 @@ def make_application(name, out, models, skipped, resized=True, channels_first=Tr
             del model
             record["self_contained"] = rebuilds_alike(text, record)
             models[key] = record
+            cf_text = text
+    elif "application_channels_first_resized" in kinds and key in (existing or {}):
+        cf_text = read_config_text(out, cf_file)
+
+    if "application_channels_first_resized" in kinds and cf_text is not None:
+        resized_records(name, stem, cf_file, json.loads(cf_text), CF_RESIZED_SHAPES, models,
+                        skipped, data_format="channels_first")
     print(f"  {name} done in {time.time() - started:.0f} s", file=sys.stderr)
 
 
@@ -932,10 +999,19 @@ def parse_args(argv=None):
     parser.add_argument("--only", default="",
                         help="comma-separated application names and/or 'graphs' to (re)write; "
                              "the other entries of expected.json are kept")
-    parser.add_argument("--no-resized", action="store_true", help="skip the resized builds")
+    parser.add_argument("--kinds", default="",
+                        help="comma-separated record kinds to (re)build (" + ", ".join(KINDS)
+                             + "); the other entries of expected.json are kept")
+    parser.add_argument("--no-resized", action="store_true",
+                        help="skip the resized builds (channels_last and channels_first)")
     parser.add_argument("--no-channels-first", action="store_true",
-                        help="skip the channels_first builds")
-    return parser.parse_args(argv)
+                        help="skip the channels_first builds (default size and resized)")
+    args = parser.parse_args(argv)
+    args.kinds = [k for k in args.kinds.split(",") if k]
+    unknown = set(args.kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown --kinds {sorted(unknown)}; kinds are {', '.join(KINDS)}")
+    return args
 
 
 def summary_check(out, sections):
@@ -970,9 +1046,18 @@ def main(argv=None):
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     only = {name for name in args.only.split(",") if name}
+    # replaced: the kinds whose records of the models redone are dropped;
+    # built: those (re)built (--no-* leave theirs out).
+    replaced = set(args.kinds or KINDS)
+    built = set(replaced)
+    if args.no_resized:
+        built -= {"application_resized", "application_channels_first_resized"}
+    if args.no_channels_first:
+        built -= {"application_channels_first", "application_channels_first_resized"}
+    partial = bool(only) or replaced != set(KINDS)
     expected_path = out / "expected.json"
     sections = {"models": {}, "refusals": [], "summaries": {}, "skipped": []}
-    if only and expected_path.exists():
+    if partial and expected_path.exists():
         sections.update(json.loads(expected_path.read_text()))
         for key in list(sections):
             if key not in ("models", "refusals", "summaries", "skipped"):
@@ -982,29 +1067,43 @@ def main(argv=None):
     unknown = only - set(names) - {"graphs"}
     assert not unknown, f"unknown --only names {sorted(unknown)}"
     new = {"models": {}, "refusals": [], "summaries": {}, "skipped": []}
+    redone = set()
     for name in names:
         if only and name not in only:
             continue
-        make_application(name, out, new["models"], new["skipped"],
-                         resized=not args.no_resized, channels_first=not args.no_channels_first)
-    if not only or "graphs" in only:
-        make_graphs(out, new["models"], new["refusals"], new["summaries"])
+        if not replaced & set(KINDS[:4]):
+            continue
+        redone.add(name.lower())
+        make_application(name, out, new["models"], new["skipped"], kinds=built,
+                         existing=sections["models"])
+    if "graph" in replaced and (not only or "graphs" in only):
+        if "graph" in built:
+            make_graphs(out, new["models"], new["refusals"], new["summaries"])
+        sections["models"] = {k: v for k, v in sections["models"].items()
+                              if v["kind"] != "graph"}
         sections["refusals"] = new["refusals"]
         sections["summaries"] = new["summaries"]
-    # Keep the order of a full run: applications, then graphs.
-    redone = {n.lower() for n in only}
-    stale = lambda key: key.split("@")[0].removesuffix("_cf") in redone
-    sections["models"] = {k: v for k, v in sections["models"].items() if not stale(k)}
-    sections["skipped"] = [s for s in sections["skipped"] if s["model"].lower() not in redone]
+    # Drop the replaced kinds of the models redone, keep the order of a full run:
+    # applications (each: default, resized, channels_first, channels_first
+    # resized), then graphs.
+    replaced_variants = {SKIPPED_VARIANT[k] for k in replaced if k in SKIPPED_VARIANT}
+    stem_of = lambda key: key.split("@")[0].removesuffix("_cf")
+    stale = lambda key, record: stem_of(key) in redone and record["kind"] in replaced
+    sections["models"] = {k: v for k, v in sections["models"].items() if not stale(k, v)}
+    sections["skipped"] = [s for s in sections["skipped"]
+                           if not (s["model"].lower() in redone
+                                   and s["variant"] in replaced_variants)]
     merged = {**sections["models"], **new["models"]}
     order = {n.lower(): i for i, n in enumerate(names)}
-    rank = lambda key: order.get(key.split("@")[0].removesuffix("_cf"), len(order))
-    sections["models"] = dict(sorted(merged.items(), key=lambda kv: rank(kv[0])))
+    rank = lambda item: (order.get(stem_of(item[0]), len(order)),
+                         KINDS.index(item[1]["kind"]) if item[1]["kind"] in KINDS else len(KINDS))
+    sections["models"] = dict(sorted(merged.items(), key=rank))
     sections["skipped"] = sorted(sections["skipped"] + new["skipped"],
                                  key=lambda s: (order.get(s["model"].lower(), 0), s["id"]))
 
     head = common.header(keras, tf, "scripts/make_golden_applications.py",
-                         resized_shapes=[list(s) for s in RESIZED_SHAPES])
+                         resized_shapes=[list(s) for s in RESIZED_SHAPES],
+                         channels_first_resized_shapes=[list(s) for s in CF_RESIZED_SHAPES])
     write_expected(expected_path, head, sections)
     ops_notes(out, keras.__version__)
     summary_check(out, sections)
