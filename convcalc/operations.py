@@ -385,22 +385,73 @@ class Resize(Operation):
         return (*x[:-3], *size, x[-1])
 
 
+class ArgReduction(Operation):
+    """``argmax``/``argmin``: one axis removed (or kept as 1); ``axis=None`` gives a scalar."""
+
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        axis = _option(self, args[1:], kwargs, "axis", 0)
+        keepdims = bool(_option(self, args[2:], kwargs, "keepdims", 0, False))
+        if axis is None:
+            return (1,) * len(x) if keepdims else ()
+        axis = _axis(axis, len(x), self.type_name)
+        return tuple(1 if i == axis else n for i, n in enumerate(x) if keepdims or i != axis)
+
+
+class Repeat(Operation):
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        repeats = _option(self, args[1:], kwargs, "repeats", 0)
+        axis = _option(self, args[2:], kwargs, "axis", 0)
+        if not isinstance(repeats, int):
+            return (None,) if axis is None else tuple(None if i == _axis(axis, len(x), "repeat") else n
+                                                       for i, n in enumerate(x))
+        if axis is None:
+            total = None if None in x else repeats * formulas.flat_length(x)
+            return (total,)
+        axis = _axis(axis, len(x), "repeat")
+        return tuple(None if i == axis and n is None else n * repeats if i == axis else n for i, n in enumerate(x))
+
+
+class OneHot(Operation):
+    def compute(self, args, kwargs):
+        x = list(_tensor(args, kwargs))
+        classes = _option(self, args[1:], kwargs, "num_classes", 0)
+        axis = _option(self, args[2:], kwargs, "axis", 0, -1)
+        x.insert(axis % (len(x) + 1), classes)
+        return tuple(x)
+
+
+class Moments(Operation):
+    """``ops.moments``: mean and variance, reduced over ``axes``."""
+
+    def compute(self, args, kwargs):
+        x = _tensor(args, kwargs)
+        axes = _option(self, args[1:], kwargs, "axes", 0)
+        keepdims = bool(_option(self, args[2:], kwargs, "keepdims", 0, False))
+        axes = {_axis(a, len(x), "moments") for a in (axes if isinstance(axes, (list, tuple)) else (axes,))}
+        out = tuple(1 if i in axes else n for i, n in enumerate(x) if keepdims or i not in axes)
+        return [out, out]
+
+
 ELEMENTWISE = (
     "Abs Absolute Cast Ceil Clip Cos Cosh Celu Elu Erf Exp Expm1 Floor Gelu Glu HardShrink HardSigmoid HardSilu "
     "HardSwish HardTanh LeakyRelu Log Log1p LogSigmoid LogSoftmax Mish Negative Reciprocal Relu Relu6 Round "
     "Rsqrt Selu Sigmoid Sign Silu Sin Sinh Softmax SoftShrink Softplus Softsign SparsePlus SparseSigmoid Sqrt "
     "Square Squareplus StopGradient Swish Tan Tanh TanhShrink Threshold LogicalNot Trunc IsNan IsInf IsFinite "
-    "NanToNum Copy Conjugate Real Imag Sort Cumsum Cumprod"
+    "NanToNum Copy Conjugate Real Imag Sort Cumsum Cumprod Flip Roll Normalize Argsort Erfinv Log10 Log2 "
+    "Tril Triu Sinc Arcsin Arccos Arctan Arcsinh Arccosh Arctanh Deg2rad Rad2deg Exp2 Sign Signbit"
 ).split()
 BINARY = (
     "Add Subtract Multiply Divide TrueDivide FloorDivide Power Maximum Minimum Mod Equal NotEqual Greater "
     "GreaterEqual Less LessEqual LogicalAnd LogicalOr LogicalXor Arctan2 Hypot Where DivideNoNan"
 ).split()
-REDUCTIONS = "Mean Sum Max Min Prod Std Var Any All Amax Amin Logsumexp".split()
+REDUCTIONS = "Mean Sum Max Min Prod Std Var Any All Amax Amin Logsumexp Norm Median Nanmean Nansum".split()
 OTHERS = {"Concatenate": Concatenate, "Stack": Stack, "Reshape": Reshape, "Transpose": Transpose,
           "ExpandDims": ExpandDims, "Squeeze": Squeeze, "Matmul": Matmul, "BroadcastTo": BroadcastTo,
           "GetItem": GetItem, "Pad": Pad, "Take": Take, "Tile": Tile, "Split": Split, "Unstack": Unstack,
-          "Einsum": Einsum, "AveragePool": Pool, "MaxPool": Pool, "Resize": Resize}
+          "Einsum": Einsum, "AveragePool": Pool, "MaxPool": Pool, "Resize": Resize, "Argmax": ArgReduction,
+          "Argmin": ArgReduction, "Repeat": Repeat, "OneHot": OneHot, "Moments": Moments}
 
 
 def build_operation(class_name: str, config: dict) -> Operation:

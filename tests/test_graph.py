@@ -113,6 +113,15 @@ def test_shared_layer_is_one_row_and_its_weights_count_once():
     ("Take", [(None, 6, 4), [0, 1]], {}, {"axis": 1}, (None, 2, 4)),
     ("AveragePool", [(None, 9, 9, 3)], {}, {"pool_size": 2, "strides": 2, "padding": "same"}, (None, 5, 5, 3)),
     ("Resize", [(None, 9, 9, 3)], {}, {"size": [4, 5]}, (None, 4, 5, 3)),
+    # Keras 3.15 on (None, 6, 4): argmax(axis=1), argmin(axis=-1, keepdims), repeat(2, axis=1), one_hot(5),
+    # flip, norm(axis=-1), repeat(3) flattened
+    ("Argmax", [(None, 6, 4)], {}, {"axis": 1}, (None, 4)),
+    ("Argmin", [(None, 6, 4)], {}, {"axis": -1, "keepdims": True}, (None, 6, 1)),
+    ("Repeat", [(None, 6, 4)], {}, {"repeats": 2, "axis": 1}, (None, 12, 4)),
+    ("OneHot", [(None, 6)], {}, {"num_classes": 5}, (None, 6, 5)),
+    ("Flip", [(None, 6, 4)], {}, {"axis": 1}, (None, 6, 4)),
+    ("Norm", [(None, 6, 4)], {}, {"axis": -1}, (None, 6)),
+    ("Repeat", [(None, 6, 4)], {}, {"repeats": 3, "axis": None}, (None,)),
 ])
 def test_operations_shapes(name, args, kwargs, config, expected):
     from convcalc.operations import as_tensor
@@ -129,6 +138,7 @@ def test_split_and_unstack_give_several_outputs():
     assert build_operation("Split", {"indices_or_sections": [1, 4], "axis": 1}).compute([x], {}) == [
         (None, 1, 4), (None, 3, 4), (None, 2, 4)]
     assert build_operation("Unstack", {"num": None, "axis": 2}).compute([x], {}) == [(None, 6)] * 4
+    assert build_operation("Moments", {"axes": [1]}).compute([x], {}) == [(None, 4), (None, 4)]
 
 
 def test_concatenate_operation_takes_a_list():
