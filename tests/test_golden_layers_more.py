@@ -125,3 +125,25 @@ def test_every_keras_alias_of_a_known_class_is_known():
     }
     missing = {a: c for a, c in recorded.items() if a != c and c in FAMILY_OF and ALIASES.get(a) != c}
     assert not missing
+
+
+@pytest.mark.parametrize("case", GOLDEN["application_layers"], ids=[c["id"] for c in GOLDEN["application_layers"]])
+def test_application_layers(case):
+    """LayerScale (ConvNeXt) and CustomScaleLayer (InceptionResNetV2) as Keras builds them."""
+    from test_golden_layers import input_spec
+
+    inputs = [input_spec(s) for s in case["inputs"]] if "inputs" in case else ["--input", "x".join(map(str, case["input"]))]
+    result = run("shape", *inputs, case["spec"], "--format", "json")
+    if "error" in case:
+        assert_refused(result, f"{case['id']}: Keras refuses: {case['error']}\n{result.output}")
+        return
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["layers"][-1]
+    want = case["expected"]
+    assert (row["output_shape"], row["params"], row["trainable_params"]) == (
+        want["output_shape"], want["params"], want["trainable_params"])
+    shapes = [tuple(s) for s in case["inputs"]] if "inputs" in case else tuple(case["input"])
+    layer = build_layer(parse_call(case["spec"]))
+    declared = [{"name": w.name, "shape": list(w.shape), "trainable": w.trainable}
+                for w in layer.compute(shapes, "channels_last").weights]
+    assert declared == want["weights"]
