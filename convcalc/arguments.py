@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import initializers
-from .errors import ConvcalcError, did_you_mean
-from .parse import Call, Reference
+from .errors import ConvcalcError
+from .parse import MAX_INT, MAX_INT_TEXT, Call, Reference, shown, suggest
 
 REQUIRED = object()
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -46,6 +46,23 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def check_range(value: Any, name: str, depth: int = 0) -> None:
+    """Every integer in a value (nested tuples and calls too) must fit int64, as sizes and seeds do in Keras.
+
+    Specs are bounded where they are parsed; this holds the same bound for values from model configs.
+    """
+    if is_int(value):
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            raise ConvcalcError(f"{name}={shown(value)} is out of range: integers are at most {MAX_INT_TEXT}, "
+                                "and no size can be larger.")
+    elif isinstance(value, (tuple, list)) and depth < 50:
+        for item in value:
+            check_range(item, name, depth + 1)
+    elif isinstance(value, Call) and depth < 50:
+        for item in (*value.args, *(v for _, v in value.kwargs)):
+            check_range(item, name, depth + 1)
+
+
 def int_tuple(value: Any, name: str, allow_zero: bool = False, n: int = 2) -> tuple[int, ...]:
     """Keras's ``standardize_tuple``: an int or ``n`` ints, all > 0 (or >= 0)."""
     if is_int(value):
@@ -53,21 +70,21 @@ def int_tuple(value: Any, name: str, allow_zero: bool = False, n: int = 2) -> tu
     elif isinstance(value, tuple) and len(value) == n and all(is_int(v) for v in value):
         values = value
     else:
-        raise ConvcalcError(f"{name} must be an integer or a tuple of {n} integers; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be an integer or a tuple of {n} integers; got {name}={shown(value)}.")
     least = 0 if allow_zero else 1
     if any(v < least for v in values):
         if not allow_zero and 0 in values and all(v >= 0 for v in values):
-            raise ConvcalcError(f"{name} cannot contain 0; got {name}={value!r}.")
+            raise ConvcalcError(f"{name} cannot contain 0; got {name}={shown(value)}.")
         rule = ">= 0" if allow_zero else "> 0"
-        raise ConvcalcError(f"every {name} value must be {rule}; got {name}={value!r}.")
+        raise ConvcalcError(f"every {name} value must be {rule}; got {name}={shown(value)}.")
     return values
 
 
 def check_positive_int(value: Any, name: str) -> int:
     if not is_int(value):
-        raise ConvcalcError(f"{name} must be a positive integer; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be a positive integer; got {name}={shown(value)}.")
     if value <= 0:
-        raise ConvcalcError(f"{name} must be a strictly positive integer; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be a strictly positive integer; got {name}={shown(value)}.")
     return value
 
 
@@ -77,14 +94,14 @@ def check_optional_positive_int(value: Any, name: str) -> int | None:
 
 def check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
-        raise ConvcalcError(f"{name} must be True or False; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be True or False; got {name}={shown(value)}.")
     return value
 
 
 def check_padding(value: Any, name: str) -> str:
     if isinstance(value, str) and value.lower() in ("valid", "same"):
         return value.lower()
-    raise ConvcalcError(f"{name} must be 'valid' or 'same'; got {name}={value!r}.")
+    raise ConvcalcError(f"{name} must be 'valid' or 'same'; got {name}={shown(value)}.")
 
 
 def check_data_format(value: Any, name: str) -> str | None:
@@ -93,7 +110,7 @@ def check_data_format(value: Any, name: str) -> str | None:
     if isinstance(value, str) and value.lower() in DATA_FORMATS:
         return value.lower()
     raise ConvcalcError(
-        f"{name} must be 'channels_last' or 'channels_first'; got {name}={value!r}."
+        f"{name} must be 'channels_last' or 'channels_first'; got {name}={shown(value)}."
     )
 
 
@@ -110,12 +127,12 @@ def named(kind: str, known: frozenset[str], allow_reference: bool = False) -> Ca
         elif isinstance(value, Reference) and allow_reference:
             short = value.short
         else:
-            raise ConvcalcError(f"{name} must be the name of a Keras {kind}; got {name}={value!r}.")
+            raise ConvcalcError(f"{name} must be the name of a Keras {kind}; got {name}={shown(value)}.")
         if short in UNSUPPORTED.get(kind, {}):
-            raise ConvcalcError(f"{name}={value!r} is not supported: {UNSUPPORTED[kind][short]}.")
+            raise ConvcalcError(f"{name}={shown(value)} is not supported: {UNSUPPORTED[kind][short]}.")
         if short not in known:
-            hint = did_you_mean(short, sorted(known))
-            raise ConvcalcError(f"{name}={value!r} is not a Keras {kind}{hint}.")
+            hint = suggest(short, sorted(known))
+            raise ConvcalcError(f"{name}={shown(value)} is not a Keras {kind}{hint}.")
         return value
 
     return check
@@ -134,28 +151,28 @@ def check_initializer(value: Any, name: str) -> Any:
 def check_number_or_none(value: Any, name: str) -> Any:
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return value
-    raise ConvcalcError(f"{name} must be a number or None; got {name}={value!r}.")
+    raise ConvcalcError(f"{name} must be a number or None; got {name}={shown(value)}.")
 
 
 def check_name(value: Any, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or "/" in value or not value:
-        raise ConvcalcError(f"name must be a non-empty string without '/'; got name={value!r}.")
+        raise ConvcalcError(f"name must be a non-empty string without '/'; got name={shown(value)}.")
     return value
 
 
 def check_dtype(value: Any, name: str) -> Any:
     if value is None or (isinstance(value, str) and value in DTYPES):
         return value
-    raise ConvcalcError(f"dtype={value!r} is not a Keras dtype policy such as 'float32'.")
+    raise ConvcalcError(f"dtype={shown(value)} is not a Keras dtype policy such as 'float32'.")
 
 
 def check_input_shape(value: Any, name: str) -> tuple[int, ...] | None:
     if value is None:
         return None
     if not isinstance(value, tuple) or not value or not all(is_int(v) and v > 0 for v in value):
-        raise ConvcalcError(f"{name} must be a tuple of positive sizes without the batch; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be a tuple of positive sizes without the batch; got {name}={shown(value)}.")
     return value
 
 
@@ -163,7 +180,7 @@ def check_input_dim(value: Any, name: str) -> None:
     if value is None:
         return None
     raise ConvcalcError(
-        f"input_dim={value!r} gives a 1-D input, but this layer needs (height, width, channels); "
+        f"input_dim={shown(value)} gives a 1-D input, but this layer needs (height, width, channels); "
         "use input_shape=(...) or --input."
     )
 
@@ -179,7 +196,7 @@ def optional_tuple_of(n: int, allow_zero: bool = False) -> Callable[[Any, str], 
 
 def check_number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConvcalcError(f"{name} must be a number; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be a number; got {name}={shown(value)}.")
     return value
 
 
@@ -187,27 +204,27 @@ def check_rate(value: Any, name: str) -> float:
     """Dropout rates: a number in [0, 1]."""
     value = check_number(value, name)
     if not 0 <= value <= 1:
-        raise ConvcalcError(f"{name} must be between 0 and 1; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be between 0 and 1; got {name}={shown(value)}.")
     return value
 
 
 def check_optional_int(value: Any, name: str) -> int | None:
     if value is None or is_int(value):
         return value
-    raise ConvcalcError(f"{name} must be an integer or None; got {name}={value!r}.")
+    raise ConvcalcError(f"{name} must be an integer or None; got {name}={shown(value)}.")
 
 
 def check_int(value: Any, name: str) -> int:
     if is_int(value):
         return value
-    raise ConvcalcError(f"{name} must be an integer; got {name}={value!r}.")
+    raise ConvcalcError(f"{name} must be an integer; got {name}={shown(value)}.")
 
 
 def check_axes(value: Any, name: str) -> int | tuple[int, ...]:
     """An axis or a tuple/list of axes (integers, negative counting from the end)."""
     if is_int(value) or (isinstance(value, tuple) and value and all(is_int(v) for v in value)):
         return value
-    raise ConvcalcError(f"{name} must be an integer or a list of integers; got {name}={value!r}.")
+    raise ConvcalcError(f"{name} must be an integer or a list of integers; got {name}={shown(value)}.")
 
 
 def check_string(choices: tuple[str, ...], lower: bool = False) -> Callable[[Any, str], str]:
@@ -215,7 +232,7 @@ def check_string(choices: tuple[str, ...], lower: bool = False) -> Callable[[Any
         text = value.lower() if lower and isinstance(value, str) else value
         if text in choices:
             return text
-        raise ConvcalcError(f"{name} must be one of {', '.join(map(repr, choices))}; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be one of {', '.join(map(repr, choices))}; got {name}={shown(value)}.")
 
     return check
 
@@ -231,14 +248,14 @@ def check_side_pairs(what: str, allow_negative: bool = False) -> Callable[[Any, 
     def check(value: Any, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
         if is_int(value):
             if value < 0:
-                raise ConvcalcError(f"{name} cannot be negative; got {name}={value!r}.")
+                raise ConvcalcError(f"{name} cannot be negative; got {name}={shown(value)}.")
             return ((value, value), (value, value))
         if isinstance(value, tuple) and len(value) == 2:
             pairs = tuple(int_tuple(v, f"{name} entry {i + 1}", allow_zero=True) for i, v in enumerate(value))
             return pairs
         raise ConvcalcError(
             f"{name} must be an int, a tuple of 2 ints (symmetric {what} of height and width), "
-            f"or a tuple of 2 tuples of 2 ints ((top, bottom), (left, right)); got {name}={value!r}."
+            f"or a tuple of 2 tuples of 2 ints ((top, bottom), (left, right)); got {name}={shown(value)}."
         )
 
     return check
@@ -294,7 +311,7 @@ BASE_KEYWORDS = (
 def check_groups(value: Any, name: str) -> int:
     """GroupNormalization's ``groups``: a positive integer, or -1 for one group per channel."""
     if not is_int(value) or (value <= 0 and value != -1):
-        raise ConvcalcError(f"{name} must be a positive integer (or -1 for instance normalization); got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be a positive integer (or -1 for instance normalization); got {name}={shown(value)}.")
     return value
 
 
@@ -321,7 +338,7 @@ def check_factor(low: float, high: float, each: bool = False, open_low: bool = F
         elif inside(value):
             return value
         bounds = f"{'(' if open_low else '['}{low}, {high}]"
-        raise ConvcalcError(f"{name} must be a number or a list of 2 numbers in the range {bounds}; got {name}={value!r}.")
+        raise ConvcalcError(f"{name} must be a number or a list of 2 numbers in the range {bounds}; got {name}={shown(value)}.")
 
     return check
 
@@ -330,4 +347,4 @@ def check_value_range(value: Any, name: str) -> tuple:
     """``value_range`` of image layers: a list of 2 numbers (Keras does not check their order)."""
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         return value
-    raise ConvcalcError(f"{name} must be a list of 2 numbers (low, high); got {name}={value!r}.")
+    raise ConvcalcError(f"{name} must be a list of 2 numbers (low, high); got {name}={shown(value)}.")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .arguments import ACTIVATIONS, CHECKS, DATA_FORMATS  # noqa: F401 - the names other modules use
-from .errors import ConvcalcError, did_you_mean
+from .arguments import ACTIVATIONS, CHECKS, DATA_FORMATS, check_range  # noqa: F401 - the names other modules use
+from .errors import ConvcalcError
 from .layer_base import REQUIRED, Layer, LayerShape  # noqa: F401
-from .parse import LAYER_PREFIXES, Call
+from .parse import LAYER_PREFIXES, Call, Reference, shown, suggest
 
 from .registry import ALIASES, FAMILIES, FAMILY_OF, KERAS1_NAMES, known_layer_names  # noqa: F401
 
@@ -56,13 +56,14 @@ def build_layer(call: Call) -> Layer:
     ((8, 8), (1, 1), 'same')
     """
     if call.prefix not in LAYER_PREFIXES:
-        raise ConvcalcError(f"{call.func!r} is not a Keras layer; known layers: {', '.join(known_layer_names())}.")
+        raise ConvcalcError(f"{shown(call.func)} is not a Keras layer; write it as Conv2D, layers.Conv2D or "
+                            "keras.layers.Conv2D (the README lists every layer convcalc knows).")
     name = ALIASES.get(call.short, call.short)
     cls = layer_class(name)
     if cls is None:
-        hint = did_you_mean(call.short, known_layer_names())
+        hint = suggest(call.short, known_layer_names())
         raise ConvcalcError(
-            f"{call.short!r} is not a layer convcalc knows{hint}: if it is a custom layer, its output shape cannot "
+            f"{shown(call.short)} is not a layer convcalc knows{hint}: if it is a custom layer, its output shape cannot "
             f"be known without its code. convcalc knows the {len(known_layer_names())} Keras 3 built-in layer names "
             "(Conv1D/2D/3D and their transposes, Dense, pooling, normalization, merges, preprocessing, ...; "
             "the README lists them)."
@@ -88,8 +89,8 @@ def _bind(cls: type[Layer], call: Call) -> dict[str, Any]:
     known = cls.arguments()
     for key, value in keywords.items():
         if key not in known:
-            hint = did_you_mean(key, list(known) + list(KERAS1_KEYWORDS))
-            raise ConvcalcError(f"{cls.type_name} got an unknown argument {key!r}{hint}.")
+            hint = suggest(key, list(known) + list(KERAS1_KEYWORDS))
+            raise ConvcalcError(f"{cls.type_name} got an unknown argument {shown(key)}{hint}.")
         if key in bound:
             raise ConvcalcError(f"{cls.type_name} got argument {key!r} twice (by position and by keyword).")
         bound[key] = value
@@ -98,8 +99,34 @@ def _bind(cls: type[Layer], call: Call) -> dict[str, Any]:
         value = bound.get(key, default)
         if value is REQUIRED:
             raise ConvcalcError(f"{cls.type_name} is missing the required argument {key!r}.")
-        args[key] = cls.check(key)(value, key)
+        check_range(value, key)
+        try:
+            args[key] = cls.check(key)(value, key)
+        except ConvcalcError as error:
+            raise _quoting_hint(error, key, value) from None
     return args
+
+
+def _bare_names(value: Any) -> list[str]:
+    if isinstance(value, Reference):
+        return [value.dotted]
+    if isinstance(value, tuple):
+        return [name for item in value for name in _bare_names(item)]
+    return []
+
+
+def _quoting_hint(error: ConvcalcError, key: str, value: Any) -> ConvcalcError:
+    """A bare name refused where a string was expected: the shell ate the quotes (``padding=same``)."""
+    names = _bare_names(value)
+    if not names:
+        return error
+    text = shown(value).replace("'", "")
+    quoted = f"{key}={shown(names[0])}" if isinstance(value, Reference) else f"the names in {key}={text} in quotes"
+    return ConvcalcError(
+        f"{error.message.rstrip('.')}. {key}={text} holds a bare name, not a string: the shell may have eaten "
+        f"the quotes; write {quoted} and quote the whole spec for the shell, like \"Conv2D(8, 3, padding='same')\".",
+        error.where,
+    )
 
 
 def _from_keras1(cls, call: Call, positional: list, keywords: dict) -> tuple[list, dict]:

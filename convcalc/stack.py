@@ -14,7 +14,8 @@ from .result import LayerRow, StackResult  # noqa: F401 - the names other module
 from .errors import ConvcalcError, Where
 from .graph import Graph, InputSpec, Node, TensorRef, evaluate
 from .layers import CHECKS, Layer, build_layer
-from .parse import Call, parse_call
+from .arguments import is_int
+from .parse import MAX_INT, MAX_INT_TEXT, Call, parse_call, shown, suggest
 
 INPUT_NAMES = frozenset({"Input", "InputLayer"})
 
@@ -27,28 +28,84 @@ class StackInput:
     batch: int | None = None
 
 
+# Keras 3's signatures: keras.Input(...) and keras.layers.InputLayer(...), in positional order.
+INPUT_SIGNATURES = {
+    "Input": ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape", "name", "tensor", "optional"),
+    "InputLayer": ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape", "input_tensor", "optional",
+                   "name"),
+}
+# InputLayer's **kwargs: the Keras 2 names it still reads.
+INPUT_LAYER_LEGACY = {"input_shape": "shape", "batch_input_shape": "batch_shape"}
+
+
 def parse_input_call(call: Call) -> StackInput:
-    """``Input(shape=(32, 32, 3), batch_size=8)`` or ``Input(batch_shape=(8, 32, 32, 3))``."""
-    allowed = ("shape", "batch_size", "dtype", "sparse", "ragged", "batch_shape", "name", "optional")
-    bound = dict(zip(allowed, call.args))
+    """``Input(shape=(32, 32, 3), batch_size=8)`` or ``Input(batch_shape=(8, 32, 32, 3))``.
+
+    Every size must be a positive integer (or ``None``, unknown) and the batch size a positive
+    integer: Keras accepts 0 and ``True`` (a bool is an int in Python), which would give
+    a shape no model can be run with, so convcalc refuses them.
+    """
+    kind = "InputLayer" if call.short == "InputLayer" else "Input"
+    allowed = INPUT_SIGNATURES[kind]
     if len(call.args) > len(allowed):
-        raise ConvcalcError(f"Input takes at most {len(allowed)} positional arguments.")
+        raise ConvcalcError(f"{kind} takes at most {len(allowed)} positional arguments; got {len(call.args)}.")
+    bound = dict(zip(allowed, call.args))
     for key, value in call.kwargs:
-        if key not in allowed:
-            raise ConvcalcError(f"Input got an unknown argument {key!r}; give shape=(height, width, channels).")
+        if kind == "InputLayer" and key in INPUT_LAYER_LEGACY:
+            key = INPUT_LAYER_LEGACY[key]
+        elif key not in allowed:
+            hint = suggest(key, allowed)
+            raise ConvcalcError(f"{kind} got an unknown argument {shown(key)}{hint}; "
+                                "give shape=(height, width, channels).")
+        if key in bound:
+            raise ConvcalcError(f"{kind} got argument {key!r} twice.")
         bound[key] = value
+    for key in ("tensor", "input_tensor"):
+        if bound.get(key) is not None:
+            raise ConvcalcError(f"{kind}({key}=...) needs a tensor, which a spec cannot hold; give shape=(...).")
     shape, batch = bound.get("shape"), bound.get("batch_size")
     if bound.get("batch_shape") is not None:
+        if shape is not None:
+            raise ConvcalcError(f"{kind} cannot take both shape and batch_shape (Keras refuses it); give one.")
+        if batch is not None:
+            raise ConvcalcError(f"{kind} cannot take both batch_size and batch_shape; give one.")
         batch_shape = bound["batch_shape"]
-        if not isinstance(batch_shape, tuple) or len(batch_shape) < 2:
-            raise ConvcalcError(f"batch_shape must be a tuple (batch, ...); got batch_shape={batch_shape!r}.")
+        if not isinstance(batch_shape, tuple) or len(batch_shape) < 1:
+            raise ConvcalcError(
+                f"batch_shape must be a tuple (batch, ...sizes); got batch_shape={shown(batch_shape)}."
+            )
         batch, shape = batch_shape[0], batch_shape[1:]
+        _check_sizes(shape, "batch_shape", batch_shape)
+        return StackInput(shape, _check_batch(batch, "batch_shape", batch_shape))
     if shape is None:
-        raise ConvcalcError("Input needs shape=(height, width, channels).")
-    shape = CHECKS["input_shape"](shape if isinstance(shape, tuple) else (shape,), "shape")
-    if batch is not None:
-        batch = CHECKS["filters"](batch, "batch_size")
-    return StackInput(shape, batch)
+        raise ConvcalcError(f"{kind} needs shape=(height, width, channels).")
+    if not isinstance(shape, tuple):
+        shape = (shape,)
+    _check_sizes(shape, "shape", shape)
+    return StackInput(shape, _check_batch(batch, "batch_size", batch))
+
+
+def _check_sizes(shape: tuple, name: str, given) -> None:
+    """Sizes of an input without the batch: positive integers or None (unknown)."""
+    for size in shape:
+        if size is None:
+            continue
+        if not is_int(size) or size <= 0:
+            what = " (True/False is not a size)" if isinstance(size, bool) else ""
+            raise ConvcalcError(f"every size in {name} must be a positive integer or None{what}; "
+                                f"got {name}={shown(given)}.")
+        if size > MAX_INT:
+            raise ConvcalcError(f"{name} has a size larger than {MAX_INT_TEXT}; got {name}={shown(given)}.")
+
+
+def _check_batch(batch, name: str, given) -> int | None:
+    """A batch size: a positive integer, or None (unknown)."""
+    if batch is None:
+        return None
+    if not is_int(batch) or batch <= 0 or batch > MAX_INT:
+        what = " (True/False is not a batch size)" if isinstance(batch, bool) else ""
+        raise ConvcalcError(f"the batch size must be a positive integer or None{what}; got {name}={shown(given)}.")
+    return batch
 
 
 @dataclass(frozen=True)
