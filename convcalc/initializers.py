@@ -56,6 +56,10 @@ ALIASES = {
     "IdentityInitializer": "Identity", "stft": "STFT", "STFTInitializer": "STFT",
 }
 NAMES = frozenset(SIGNATURES) | frozenset(ALIASES)
+MODES = ("fan_in", "fan_out", "fan_avg")
+DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # Keras's int64 seed tensor
+FLOAT_MAX = 1.7976931348623157e308
 
 
 def resolve(value: str | Call, what: str = "initializer") -> tuple[str, dict[str, Any]]:
@@ -86,13 +90,33 @@ def resolve(value: str | Call, what: str = "initializer") -> tuple[str, dict[str
         if key in ("value", "mean", "stddev", "minval", "maxval", "scale", "gain"):
             if isinstance(given, bool) or not isinstance(given, (int, float)):
                 raise ConvcalcError(f"{what}={value!r}: {key} must be a number; got {given!r}.")
-        if key == "seed" and given is not None and (isinstance(given, bool) or not isinstance(given, int)):
-            raise ConvcalcError(f"{what}={value!r}: seed must be an integer or None; got {given!r}.")
+            if isinstance(given, int) and not -FLOAT_MAX <= given <= FLOAT_MAX:
+                raise ConvcalcError(f"{what}={value!r}: {key} is too large for a float (at most about 1.8e308).")
+        if key == "seed" and given is not None:
+            # Keras: SeedGenerator takes an int; draw_seed makes it an int64 tensor, which holds -2**63 .. 2**63-1
+            if isinstance(given, bool) or not isinstance(given, int):
+                raise ConvcalcError(f"{what}={value!r}: seed must be an integer or None; got {given!r}.")
+            if not SEED_MIN <= given <= SEED_MAX:
+                raise ConvcalcError(
+                    f"{what}={value!r}: seed must lie between -2**63 and 2**63-1 (Keras cannot convert an "
+                    "out-of-range integer to its int64 seed tensor)."
+                )
     if name == "VarianceScaling":
-        if args["mode"] not in ("fan_in", "fan_out", "fan_avg"):
-            raise ConvcalcError(f"{what}={value!r}: mode must be fan_in, fan_out or fan_avg.")
-        if args["distribution"] not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ConvcalcError(f"{what}={value!r}: distribution must be truncated_normal, untruncated_normal or uniform.")
+        # the checks of keras.initializers.VarianceScaling.__init__, in its order, with its reasons
+        if args["scale"] <= 0:
+            raise ConvcalcError(f"{what}={value!r}: Keras refuses it: scale must be a positive float; got scale={args['scale']!r}.")
+        if args["mode"] not in MODES:
+            raise ConvcalcError(f"{what}={value!r}: Keras refuses it: mode must be fan_in, fan_out or fan_avg; got {args['mode']!r}.")
+        distribution = args["distribution"]
+        if not isinstance(distribution, str):
+            raise ConvcalcError(f"{what}={value!r}: distribution must be a string; got {distribution!r}.")
+        distribution = distribution.lower()
+        args["distribution"] = "truncated_normal" if distribution == "normal" else distribution  # as Keras does
+        if args["distribution"] not in DISTRIBUTIONS:
+            raise ConvcalcError(
+                f"{what}={value!r}: Keras refuses it: distribution must be truncated_normal, untruncated_normal "
+                f"or uniform; got {distribution!r}."
+            )
     return name, args
 
 
@@ -114,17 +138,21 @@ def initialize(value: str | Call, shape: tuple[int, ...], seed: Any, dtype: str 
     import numpy as np
 
     name, args = resolve(value)
-    rng = np.random.default_rng(args["seed"] if args.get("seed") is not None else seed)
+    own = args.get("seed")
+    # Keras takes any int64 seed; NumPy only non-negative ones: the same 64 bits, read unsigned
+    rng = np.random.default_rng(own % 2**64 if own is not None else seed)
     if name == "Zeros":
         return np.zeros(shape, dtype)
     if name == "Ones":
         return np.ones(shape, dtype)
     if name == "Constant":
         return np.full(shape, args["value"], dtype)
+    # mean + stddev * z and minval + (maxval - minval) * u, as Keras computes them: a negative
+    # stddev or minval > maxval is accepted by Keras, so it is not refused here either
     if name == "RandomNormal":
-        return rng.normal(args["mean"], args["stddev"], shape).astype(dtype)
+        return (args["mean"] + args["stddev"] * rng.standard_normal(shape)).astype(dtype)
     if name == "RandomUniform":
-        return rng.uniform(args["minval"], args["maxval"], shape).astype(dtype)
+        return (args["minval"] + (args["maxval"] - args["minval"]) * rng.random(shape)).astype(dtype)
     if name == "TruncatedNormal":
         return (args["mean"] + args["stddev"] * _truncated(rng, shape)).astype(dtype)
     if name in VARIANCE_SCALING or name == "VarianceScaling":

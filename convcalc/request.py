@@ -13,7 +13,7 @@ from typing import Callable
 
 from .config import resolve_data_format
 from .errors import ConvcalcError
-from .parse import parse_numbers, parse_shape, parse_size
+from .parse import MAX_INT, MAX_INT_TEXT, parse_numbers, parse_shape, parse_size
 from .stack import StackResult, compute_stack
 
 
@@ -59,14 +59,19 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
         raise ConvcalcError(f"--input is given {len(shapes)} times; a stack of layers takes one input "
                             "(open it with several Input(...) specs to merge several).")
     input_shape = shapes if len(shapes) > 1 else shapes[0] if shapes else None
-    limit = parse_size(request.max_memory) if request.max_memory is not None else None
+    limit = _max_memory(request.max_memory) if request.max_memory is not None else None
     fill = parse_numbers(request.fill, "--fill") if request.fill is not None else None
-    batch, input_label = request.batch, "--input"
+    batch, input_label = _batch(request.batch), "--input"
     if request.runs and request.sample is not None:
         from .run import sample_shape
 
-        header = sample_shape(request.sample)[0]
-        batch = header[0] if batch is None and header else batch
+        header = sample_shape(request.sample)[0]  # from the header only; no data is read yet
+        if batch is not None and batch != header[0]:
+            raise ConvcalcError(
+                f"--batch {batch} and --sample {request.sample} disagree: the sample holds a batch of {header[0]} "
+                f"(shape {header}); drop --batch, or give a sample of {batch}."
+            )
+        batch = header[0]
         if input_shape is None and len(header) > 1:
             input_shape, input_label = header[1:], "--sample"
     result = _stack(request, input_shape, batch, input_label)
@@ -78,6 +83,36 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
     options = RunOptions(sample=request.sample, fill=fill, weights=request.weights, seed=request.seed,
                          max_memory=limit, save=request.save)
     return result, run_stack(result, options, progress)
+
+
+def _batch(batch):
+    """``--batch``: a whole number of samples, at least 1, at most an int64 (a tensor's dimension)."""
+    if batch is None:
+        return None
+    if isinstance(batch, bool) or not isinstance(batch, int):
+        raise ConvcalcError(f"--batch must be a whole number of samples; got {batch!r}.")
+    if batch < 1:
+        raise ConvcalcError(f"--batch {batch}: a batch holds at least 1 sample.")
+    if batch > MAX_INT:
+        raise ConvcalcError(f"--batch {_short(str(batch))} is out of range: a batch is at most {MAX_INT_TEXT}.")
+    return batch
+
+
+def _max_memory(text: str) -> int:
+    """``--max-memory``: a size in bytes that an int64 holds (a larger limit means no limit)."""
+    try:
+        limit = parse_size(text)
+    except (OverflowError, ValueError):  # digits beyond a float's range
+        limit = None
+    if limit is None or limit > MAX_INT:
+        raise ConvcalcError(f"--max-memory {_short(text)!r} is out of range: a size is at most {MAX_INT_TEXT} bytes; "
+                            "write it like 512MiB or 2GiB.")
+    return limit
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``text``, or its start and its length when it is long."""
+    return text if len(text) <= limit else f"{text[:20]}... ({len(text)} characters)"
 
 
 def _stack(request: ShapeRequest, input_shape, batch, input_label) -> StackResult:

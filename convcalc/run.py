@@ -8,8 +8,15 @@ raises :class:`InconsistencyError` (exit 3).
 
 from __future__ import annotations
 
+import ast
 import os
+import stat
+import struct
+import tempfile
 import time
+import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +32,8 @@ from .outcome import LayerRun, RunOptions, RunResult  # plain data, NumPy-free; 
 from .result import LayerRow, StackResult
 
 MEMORY_SHARE = 0.5  # of the memory available when the run starts
+RUN_CEILING = 2**50  # bytes (1 PiB): no run needs more, whatever --max-memory says; NumPy sizes stay in int64
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed: "Seed must be between 0 and 2**32 - 1"
 
 
 class InconsistencyError(ConvcalcError):
@@ -71,19 +80,193 @@ def default_max_memory() -> int:
     return int(available_memory() * MEMORY_SHARE)
 
 
+# ---- .npy and .npz files, read from their headers first -------------------------------------------
+#
+# Nothing is decompressed or read in bulk before the header of every array has been checked: its
+# name, dtype and shape, and the byte counts the file or the archive's directory declares.  Only
+# regular files are opened (a FIFO or a device would block or never end), and what is read is
+# capped by the shape the stack expects.
+
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK"
+MAX_HEADER_BYTES = 10000  # NumPy's own limit on a .npy header (numpy.lib.format)
+MAX_ITEMSIZE = 16  # the widest accepted dtype: long double
+NUMBER_KINDS = "biuf"  # bool, signed and unsigned integers, floats: what a run can cast to its float dtype
+ARCHIVE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
+                  RuntimeError, zlib.error, struct.error, OverflowError, RecursionError, MemoryError, KeyError)
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a ``.npy`` header declares, and where its data starts."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int  # bytes of magic and header before the data
+
+    @property
+    def data_bytes(self) -> int:
+        return weight_count(self.shape) * self.dtype.itemsize
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def open_regular(path: Path, option: str):
+    """``path`` opened for binary reading, if it is a regular file; it is checked before it is opened
+    (a FIFO is never opened) and again once open (it cannot be swapped in between)."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISREG(mode):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode):
+                return os.fdopen(fd, "rb")
+            os.close(fd)
+    except FileNotFoundError:
+        raise ConvcalcError(f"{option} {path}: no such file.") from None
+    except (OSError, ValueError) as exc:
+        raise ConvcalcError(f"{option} {path}: cannot open it ({_reason(exc)}).") from None
+    raise ConvcalcError(f"{option} {path} is {_file_kind(mode)}; give a regular .npy/.npz file.")
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    text = " ".join(str(text).split())
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _read_exact(handle, count: int) -> bytes:
+    """Up to ``count`` bytes (fewer only at the end of the data)."""
+    chunks, left = [], count
+    while left > 0:
+        chunk = handle.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_npy_header(handle, what: str) -> NpyHeader:
+    """The header of the ``.npy`` array at the handle's position, checked: a plain numeric dtype,
+    a shape of non-negative integers, at most :data:`MAX_HEADER_BYTES` of header."""
+    bad = f"{what} is not a readable NumPy .npy file"
+    magic = _read_exact(handle, 8)
+    if not magic:
+        raise ConvcalcError(f"{bad}: it is empty.")
+    if magic.startswith(ZIP_MAGIC):
+        raise ConvcalcError(f"{bad}: it is a zip (.npz) archive of several arrays; give one .npy array.")
+    if len(magic) < 8 or not magic.startswith(NPY_MAGIC):
+        raise ConvcalcError(f"{bad}: it does not start with the .npy magic string.")
+    major = magic[6]
+    if major not in (1, 2, 3):
+        raise ConvcalcError(f"{bad}: its format version {major}.{magic[7]} is not one NumPy defines.")
+    size_format = "<H" if major == 1 else "<I"
+    size_bytes = _read_exact(handle, struct.calcsize(size_format))
+    if len(size_bytes) < struct.calcsize(size_format):
+        raise ConvcalcError(f"{bad}: it ends inside its header.")
+    (length,) = struct.unpack(size_format, size_bytes)
+    if length > MAX_HEADER_BYTES:
+        raise ConvcalcError(f"{bad}: it declares a header of {length} bytes, over the limit of {MAX_HEADER_BYTES} bytes.")
+    raw = _read_exact(handle, length)
+    if len(raw) < length:
+        raise ConvcalcError(f"{bad}: it ends inside its header.")
+    try:
+        header = ast.literal_eval(raw.decode("utf8" if major == 3 else "latin1"))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, UnicodeDecodeError):
+        raise ConvcalcError(f"{bad}: its header is not a Python literal.") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise ConvcalcError(f"{bad}: its header lacks exactly the keys descr, fortran_order and shape.")
+    shape, fortran = header["shape"], header["fortran_order"]
+    if not isinstance(shape, tuple) or not all(type(n) is int for n in shape) or not isinstance(fortran, bool):
+        raise ConvcalcError(f"{bad}: its header's shape is not a tuple of integers.")
+    if any(n < 0 for n in shape):
+        raise ConvcalcError(f"{bad}: its header declares a negative dimension, shape {_shape_text(shape)}.")
+    try:
+        dtype = np.lib.format.descr_to_dtype(header["descr"])
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError, OverflowError):
+        raise ConvcalcError(f"{bad}: its header's descr is not a NumPy dtype.") from None
+    if dtype.kind not in NUMBER_KINDS or dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize > MAX_ITEMSIZE:
+        raise ConvcalcError(
+            f"{bad} for --run: its dtype is {_dtype_text(dtype)}; --run takes real numbers only (bool, integer or float), "
+            "not complex, string, structured or object arrays."
+        )
+    return NpyHeader(shape, dtype, fortran, 8 + len(size_bytes) + length)
+
+
+def _dtype_text(dtype: np.dtype) -> str:
+    text = str(dtype)
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    if len(shape) > 8 or any(n.bit_length() > 64 for n in shape):
+        return f"of {len(shape)} dimensions"
+    return str(shape)
+
+
+def _read_data(handle, header: NpyHeader, what: str) -> np.ndarray:
+    """The array after ``header``: exactly its declared bytes, read into one preallocated array."""
+    count = weight_count(header.shape)
+    flat = np.empty(count, header.dtype)
+    view = memoryview(flat.view(np.uint8).reshape(-1))
+    done = 0
+    while done < len(view):
+        got = handle.readinto(view[done:])
+        if not got:
+            raise ConvcalcError(f"{what} is truncated: its header declares {header.data_bytes} bytes of data, "
+                                f"the file holds {done}.")
+        done += got
+    return flat.reshape(header.shape, order="F" if header.fortran_order else "C")
+
+
+def sample_header(path: Path) -> NpyHeader:
+    """The header of a ``--sample`` file, checked against the file's size; no data is read."""
+    what = f"--sample {path}"
+    with open_regular(path, "--sample") as handle:
+        try:
+            header = read_npy_header(handle, what)
+            size = os.fstat(handle.fileno()).st_size
+        except OSError as exc:
+            raise ConvcalcError(f"{what}: cannot read it ({_reason(exc)}).") from None
+    if header.data_bytes > size - header.offset:
+        raise ConvcalcError(
+            f"{what} is truncated: its header declares {_size(header.data_bytes)} of data "
+            f"(shape {_shape_text(header.shape)}, {header.dtype}), the file holds {_size(max(size - header.offset, 0))}."
+        )
+    if not header.shape:
+        raise ConvcalcError(f"{what} holds a single number; give an array with the batch axis first.")
+    if 0 in header.shape:
+        raise ConvcalcError(f"{what} has shape {_shape_text(header.shape)}: it holds no values; "
+                            "every size, the batch included, must be at least 1.")
+    return header
+
+
 def sample_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of a ``.npy`` file, read from its header only."""
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except FileNotFoundError:
-        raise ConvcalcError(f"--sample {path}: no such file.") from None
-    except (OSError, ValueError) as exc:
-        raise ConvcalcError(f"--sample {path} is not a readable NumPy .npy file ({exc}).") from None
-    if not isinstance(array, np.ndarray):
-        raise ConvcalcError(f"--sample {path} holds several arrays; give one .npy array with the batch axis first.")
-    if array.dtype.kind not in "biuf":
-        raise ConvcalcError(f"--sample {path} has dtype {array.dtype}; it must hold numbers.")
-    return tuple(array.shape), array.dtype
+    header = sample_header(path)
+    return header.shape, header.dtype
+
+
+def read_sample(path: Path, expected: NpyHeader) -> np.ndarray:
+    """The sample's data; the header must still be the one checked before the run."""
+    what = f"--sample {path}"
+    with open_regular(path, "--sample") as handle:
+        try:
+            header = read_npy_header(handle, what)
+            if header != expected:
+                raise ConvcalcError(f"{what} changed while convcalc was reading it.")
+            return _read_data(handle, header, what)
+        except OSError as exc:
+            raise ConvcalcError(f"{what}: cannot read it ({_reason(exc)}).") from None
 
 
 def filled_sample(shape: tuple[int, ...], values: tuple[float, ...], data_format: str, dtype) -> np.ndarray:
@@ -111,7 +294,9 @@ def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
     peak = 0
     for row in result.layers:
         output = batch * weight_count(row.output_shape[1:]) * size
-        layer = batch * weight_count(row.input_shape[1:]) * size + _kernel_bytes(row, batch, dtype)
+        layer = batch * weight_count(row.input_shape[1:]) * size
+        # the kernels count in int64: past RUN_CEILING, input and output alone are the (refused) estimate
+        layer += output if layer + output > RUN_CEILING else _kernel_bytes(row, batch, dtype)
         if row.layer.args.get("activation") not in (None, "linear"):
             layer += output + activation_scratch(size, row.output_shape[-1])
         peak = max(peak, layer)
@@ -151,6 +336,12 @@ def _as_2d(row: LayerRow, x_shape: tuple[int, ...]) -> tuple[tuple[int, ...], di
 
 
 def check_memory(estimate: int, limit: int) -> None:
+    """Refuse a run over ``limit``, or over :data:`RUN_CEILING` whatever the limit."""
+    if estimate > RUN_CEILING:
+        raise ConvcalcError(
+            f"the run would need about {_size(estimate)} of memory, over the {_size(RUN_CEILING)} convcalc ever "
+            "allocates; use a smaller --batch or input."
+        )
     if estimate > limit:
         raise ConvcalcError(
             f"the run would need about {_size(estimate)} of memory, over the limit of {_size(limit)}; "
@@ -158,35 +349,125 @@ def check_memory(estimate: int, limit: int) -> None:
         )
 
 
-def _size(count: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if count < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TiB"
+def _size(count: int) -> str:
+    """``512 bytes``, ``1.5 KiB``, ..., ``3.0 TiB``; counts too large for a float as a power of ten.
+
+    >>> _size(512), _size(1536), _size(10**400)
+    ('512 bytes', '1.5 KiB', 'about 10^387 TiB')
+    """
+    count = int(count)
+    if count < 1024:
+        return f"{count} bytes"
+    for unit, scale in (("KiB", 2**10), ("MiB", 2**20), ("GiB", 2**30)):
+        if count < 1024 * scale:
+            return f"{count / scale:.1f} {unit}"
+    tib = count // 2**40
+    if tib < 10**15:
+        return f"{count / 2**40:.1f} TiB"
+    # str() refuses ints of more than 4300 digits; past that the power is counted from the bits
+    power = len(str(tib)) - 1 if tib.bit_length() < 14000 else int((tib.bit_length() - 1) * 0.30102999566398120)
+    return f"about 10^{power} TiB"
 
 
-def load_weights(path: Path, result: StackResult, dtype: np.dtype) -> dict[str, np.ndarray]:
-    """Arrays named ``<layer name>/<weight>``, checked against the stack's layers and shapes."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise ConvcalcError(f"--weights {path}: no such file.") from None
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ConvcalcError(f"--weights {path} is not a readable .npz archive ({exc}).") from None
+def load_weights(path: Path, result: StackResult, dtype: np.dtype,
+                 budget: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Arrays named ``<layer name>/<weight>``, checked against the stack's layers and shapes.
+
+    Every member's name, declared sizes and ``.npy`` header are checked before any data is
+    decompressed; ``budget`` is then called with the bytes the arrays take as stored.
+    """
     expected = {f"{row.name}/{weight.name}": (row, weight.shape) for row in result.layers for weight in row.weights}
-    for name, array in arrays.items():
+    what = f"--weights {path}"
+    with open_regular(path, "--weights") as handle:
+        try:
+            start = handle.read(len(NPY_MAGIC))
+            handle.seek(0)
+            if start == NPY_MAGIC:
+                raise ConvcalcError(
+                    f"{what} is one .npy array; --weights takes a .npz archive of arrays named '<layer name>/kernel' "
+                    "and '<layer name>/bias' (np.savez)."
+                )
+            if not start.startswith(ZIP_MAGIC) and not zipfile.is_zipfile(handle):
+                raise ConvcalcError(f"{what} is not a .npz archive (np.savez writes one).")
+            handle.seek(0)
+            archive_bytes = os.fstat(handle.fileno()).st_size
+            _check_entry_count(handle, expected, what)
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                members = _weight_members(archive, expected, archive_bytes, what)
+                if budget is not None:
+                    budget(sum(header.data_bytes for _, _, header in members))
+                arrays = {}
+                for name, info, header in members:
+                    with archive.open(info) as member:
+                        read_npy_header(member, f"{what}: {name}")
+                        arrays[name] = _read_data(member, header, f"{what}: {name}").astype(dtype, copy=False)
+                return arrays
+        except ConvcalcError:
+            raise
+        except ARCHIVE_ERRORS as exc:
+            raise ConvcalcError(f"{what} is not a readable .npz archive ({_reason(exc)}).") from None
+
+
+def _check_entry_count(handle, expected: dict, what: str) -> None:
+    """Refuse an archive whose end record declares more members than the stack has weights,
+    before its directory is read into memory."""
+    try:
+        end = zipfile._EndRecData(handle)  # the end-of-central-directory record, as ZipFile reads it
+        total = end[zipfile._ECD_ENTRIES_TOTAL] if end else None
+    except AttributeError:  # pragma: no cover - a Python without these internals: ZipFile counts below
+        return
+    if total is not None and total > len(expected):
+        known = ", ".join(sorted(expected)) or "none"
+        raise ConvcalcError(f"{what} declares {total} arrays, but this stack has {len(expected)} weights: {known}.")
+
+
+def _weight_members(archive: zipfile.ZipFile, expected: dict, archive_bytes: int, what: str) -> list:
+    """``(name, ZipInfo, NpyHeader)`` of every member, each checked from the archive's directory and
+    its ``.npy`` header: a known weight name, once; sizes within what that weight's shape can take."""
+    known = ", ".join(sorted(expected)) or "none"
+    members, seen = [], set()
+    infos = archive.infolist()
+    if len(infos) > len(expected):
+        raise ConvcalcError(f"{what} holds {len(infos)} arrays, but this stack has {len(expected)} weights: {known}.")
+    for info in infos:
+        name = info.filename.removesuffix(".npy")
         if name not in expected:
-            known = ", ".join(sorted(expected)) or "none"
-            raise ConvcalcError(f"--weights {path}: {name!r} names no weight of this stack; its weights are: {known}.")
+            raise ConvcalcError(f"{what}: {name!r} names no weight of this stack; its weights are: {known}.")
+        if name in seen:
+            raise ConvcalcError(f"{what} holds {name!r} twice.")
+        seen.add(name)
+        if not info.filename.endswith(".npy"):
+            raise ConvcalcError(f"{what}: member {info.filename!r} is not a .npy array (its name lacks .npy).")
+        if info.flag_bits & 0x1:
+            raise ConvcalcError(f"{what}: member {info.filename!r} is encrypted.")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+            raise ConvcalcError(f"{what}: member {info.filename!r} uses compression method {info.compress_type}, "
+                                "which np.load cannot read.")
         row, shape = expected[name]
-        if tuple(array.shape) != shape:
+        limit = 8 + 4 + MAX_HEADER_BYTES + weight_count(shape) * MAX_ITEMSIZE
+        if info.file_size > limit:
             raise ConvcalcError(
-                f"--weights {path}: layer {row.index} {row.name} ({row.spec}) needs {name} of shape {shape} "
-                f"(Keras layout), but the file has shape {tuple(array.shape)}."
+                f"{what}: member {info.filename!r} declares {_size(info.file_size)} uncompressed, more than the "
+                f"{_size(limit)} an array of shape {shape} can take."
             )
-    return {name: array.astype(dtype, copy=False) for name, array in arrays.items()}
+        if info.compress_size > archive_bytes:
+            raise ConvcalcError(f"{what}: member {info.filename!r} declares {_size(info.compress_size)} compressed, "
+                                f"more than the whole archive ({_size(archive_bytes)}).")
+        with archive.open(info) as member:
+            header = read_npy_header(member, f"{what}: {name}")
+        if header.shape != shape:
+            raise ConvcalcError(
+                f"{what}: layer {row.index} {row.name} ({row.spec}) needs {name} of shape {shape} "
+                f"(Keras layout), but the file has shape {_shape_text(header.shape)}."
+            )
+        if header.offset + header.data_bytes > info.file_size:
+            raise ConvcalcError(
+                f"{what}: member {info.filename!r} is truncated: its header declares {_size(header.data_bytes)} "
+                f"of data, the member holds {_size(max(info.file_size - header.offset, 0))}."
+            )
+        members.append((name, info, header))
+    return members
 
 
 def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype: np.dtype) -> dict[str, np.ndarray]:
@@ -247,33 +528,70 @@ def check_runnable(result: StackResult) -> None:
             )
 
 
+def check_seed(seed) -> None:
+    """``--seed``: what ``keras.utils.set_random_seed`` takes, an integer from 0 to 2**32 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        shown = seed if not isinstance(seed, int) or seed.bit_length() < 128 else f"a {seed.bit_length()}-bit integer"
+        raise ConvcalcError(f"--seed {shown}: a seed must be an integer from 0 to 2**32 - 1 ({MAX_SEED}), "
+                            "as keras.utils.set_random_seed takes it.")
+
+
 def run_stack(
     result: StackResult,
     options: RunOptions,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Execute every layer on the sample (or a seeded standard normal batch)."""
+    """Execute every layer on the sample (or a seeded standard normal batch).
+
+    Everything is checked before anything is allocated: the layers, the seed, the --save target,
+    the sample's and the weights' headers, then the memory the run needs.
+    """
+    check_runnable(result)
+    check_seed(options.seed)
+    if options.save is not None:
+        save_target(options.save)
     batch = result.input_shape[0] or 1
     expected_input = (batch, *result.input_shape[1:])
-    sample_dtype = None
-    if options.sample is not None:
-        shape, sample_dtype = sample_shape(options.sample)
+    header = sample_header(options.sample) if options.sample is not None else None
+    if header is not None:
+        shape = header.shape
         if len(shape) != len(expected_input) or shape[1:] != expected_input[1:]:
             raise ConvcalcError(
-                f"--sample {options.sample} has shape {shape}, but the stack's input is "
+                f"--sample {options.sample} has shape {_shape_text(shape)}, but the stack's input is "
                 f"(batch, {', '.join(map(str, expected_input[1:]))}) in {result.data_format.value} order."
+            )
+        if result.input_shape[0] is not None and shape[0] != result.input_shape[0]:
+            raise ConvcalcError(
+                f"--sample {options.sample} holds a batch of {shape[0]}, but the stack's batch is "
+                f"{result.input_shape[0]}; give one batch size (drop --batch to use the sample's)."
             )
         batch = shape[0]
         expected_input = shape
-    check_runnable(result)
-    dtype = run_dtype(sample_dtype)
+    dtype = run_dtype(header.dtype if header is not None else None)
     limit = options.max_memory if options.max_memory is not None else default_max_memory()
     estimate = estimate_bytes(result, dtype, batch)
+    if header is not None and header.dtype != dtype:
+        estimate += header.data_bytes  # the sample as stored, next to its cast copy
     check_memory(estimate, limit)
 
-    given = load_weights(options.weights, result, dtype) if options.weights is not None else {}
-    if options.sample is not None:
-        x = np.load(options.sample, allow_pickle=False).astype(dtype, copy=False)
+    def weights_budget(stored: int) -> None:
+        check_memory(estimate + stored, limit)
+
+    with np.errstate(all="ignore"):  # overflow to inf, as float32 does in Keras: not a warning on stderr
+        try:
+            return _execute(result, options, header, batch, expected_input, dtype, estimate, limit,
+                            weights_budget, progress)
+        except MemoryError:
+            raise ConvcalcError(
+                f"the run ran out of memory (estimated {_size(estimate)}, limit {_size(limit)}); "
+                "use a smaller --batch or input, or lower --max-memory."
+            ) from None
+
+
+def _execute(result, options, header, batch, expected_input, dtype, estimate, limit, weights_budget, progress):
+    given = load_weights(options.weights, result, dtype, weights_budget) if options.weights is not None else {}
+    if header is not None:
+        x = read_sample(options.sample, header).astype(dtype, copy=False)
         sample = str(options.sample)
     elif options.fill is not None:
         x = filled_sample(expected_input, options.fill, result.data_format.value, dtype)
@@ -311,16 +629,69 @@ def run_stack(
     )
 
 
-def save_array(path: Path, array: np.ndarray) -> str:
-    """Write ``array`` to ``path`` (.npy) whole or not at all: a temporary file, then a rename."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        with open(temporary, "wb") as handle:
-            np.save(handle, array)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ConvcalcError(f"--save {path}: cannot write ({exc.strerror or exc}).") from None
-    return str(path)
+# ---- --save: whole or not at all, never through a link, never over anything but a regular file -----
 
+TEMPORARY_NAME_CHARS = 64  # of the target's name kept in the temporary file's name
+
+
+def save_target(path: Path) -> tuple[Path, os.stat_result | None]:
+    """Check a ``--save`` target before anything runs: a file name in an existing directory, naming
+    nothing or a regular file (a symlink to one is replaced, never written through).
+    Returns the path and the target's current status (``None`` when it does not exist)."""
+    text = os.fspath(path)
+    path = Path(text)
+    if not text or path.name in ("", ".", "..") or text.endswith(os.sep):
+        raise ConvcalcError(f"--save {text!r}: cannot write: it names no file; give a file name such as y.npy.")
+    directory = path.parent
+    try:
+        if not stat.S_ISDIR(os.stat(directory).st_mode):
+            raise ConvcalcError(f"--save {path}: cannot write: {directory} is not a directory.")
+        current = os.stat(path)  # through a symlink: what the name leads to now
+    except FileNotFoundError:
+        if not os.path.isdir(directory):
+            raise ConvcalcError(f"--save {path}: cannot write: the directory {directory} does not exist.") from None
+        if os.path.islink(path):
+            raise ConvcalcError(f"--save {path}: cannot write: it is a symbolic link to nothing; remove it or save elsewhere.") from None
+        return path, None
+    except (OSError, ValueError) as exc:
+        raise ConvcalcError(f"--save {path}: cannot write ({_reason(exc)}).") from None
+    if not stat.S_ISREG(current.st_mode):
+        raise ConvcalcError(f"--save {path}: cannot write: it exists and is {_file_kind(current.st_mode)}; only a regular file is replaced.")
+    return path, current
+
+
+def save_array(path: Path, array: np.ndarray) -> str:
+    """Write ``array`` to ``path`` (.npy) whole or not at all.
+
+    The array goes to a new file created exclusively (``O_EXCL | O_NOFOLLOW``, a random name) in the
+    target's directory, which then replaces the target atomically (``os.replace``).  On any failure the
+    temporary file is removed and the target is left as it was.
+    """
+    path, current = save_target(path)
+    name = f".{path.name[:TEMPORARY_NAME_CHARS]}.{os.urandom(8).hex()}.partial"
+    temporary = path.parent / name
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(temporary, flags, 0o666)  # the umask applies, as for any new file
+    except OSError as exc:
+        raise ConvcalcError(f"--save {path}: cannot write ({_reason(exc)}).") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if current is not None:
+                os.fchmod(handle.fileno(), stat.S_IMODE(current.st_mode))  # keep the replaced file's permissions
+            np.save(handle, array, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        save_target(path)  # still nothing, or a regular file, right before it is replaced
+        os.replace(temporary, path)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, ConvcalcError):
+            raise
+        if isinstance(exc, (OSError, ValueError)):
+            raise ConvcalcError(f"--save {path}: cannot write ({_reason(exc)}).") from None
+        raise
+    return str(path)
