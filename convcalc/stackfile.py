@@ -22,8 +22,9 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from . import reading
 from .config import DataFormat, resolve_data_format
 from .errors import ConvcalcError, Where
 from .layers import DATA_FORMATS
@@ -95,16 +96,8 @@ def is_model_config(path: Path, data: Any = None) -> bool:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise file_error(str(path), None, "no such file.") from None
-    except IsADirectoryError:
-        raise file_error(str(path), None, "is a directory, not a stack file.") from None
-    except UnicodeDecodeError:
-        raise file_error(str(path), None, "is not UTF-8 text; a stack file is TOML or JSON.") from None
-    except OSError as error:
-        raise file_error(str(path), None, f"cannot be read ({error.strerror or error}).") from None
+    """The file's text, read once and bounded (:mod:`convcalc.reading`)."""
+    return reading.read_text(path, "stack file")
 
 
 def _is_json(path: Path, text: str) -> bool:
@@ -119,14 +112,11 @@ def decode(path: Path, text: str) -> tuple[Any, str]:
     """The file's data and its kind (``"json"`` or ``"toml"``); syntax errors name the line."""
     name = str(path)
     if _is_json(path, text):
-        try:
-            return json.loads(text), "json"
-        except json.JSONDecodeError as error:
-            raise file_error(name, error.lineno, f"not valid JSON: {error.msg} (column {error.colno}).") from None
-        except RecursionError:
-            raise file_error(name, None, "not valid JSON: nested too deeply.") from None
+        return reading.load_json(text, name), "json"
     try:
-        return tomllib.loads(text), "toml"
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise file_error(name, None, f"is nested deeper than {reading.MAX_DEPTH} levels, the most convcalc reads.") from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
@@ -135,6 +125,10 @@ def decode(path: Path, text: str) -> tuple[Any, str]:
         else:
             line, detail = max(len(text.splitlines()), 1), re.sub(r"\s*\(at end of document\)\s*$", "", message) + " (at the end)"
         raise file_error(name, line, f"not valid TOML: {detail}.") from None
+    except ValueError as error:  # an integer too long for int()
+        raise file_error(name, None, f"not valid TOML: {reading._reason(error)}.") from None
+    reading.check_tree(data, name)
+    return data, "toml"
 
 
 def read_stack_file(path: Path) -> StackFile:
@@ -147,11 +141,14 @@ def read_stack_file(path: Path) -> StackFile:
     >>> f.input_shape, f.layers[0].spec, f.layers[0].line
     ((8, 8, 3), 'Conv2D(4, 3)', 2)
     """
-    text = _read_text(path)
+    raw = reading.read_bytes(path, "stack file")
+    if reading.is_archive(path, raw):
+        raise file_error(str(path), None, "is a Keras model config, not a stack file.")
+    text = reading.as_text(raw, str(path), "stack file")
     data, kind = decode(path, text)
     if is_model_config(path, data):
         raise file_error(str(path), None, "is a Keras model config, not a stack file.")
-    return stack_file_from_data(str(path), data, locate(text, kind))
+    return stack_file_from_data(str(path), data, _Lazy(text, kind))
 
 
 def stack_file_from_data(name: str, data: Any, where: "Position") -> StackFile:
@@ -289,18 +286,24 @@ def load_file(
 
     ``input_shape`` may be a list: one shape per input of a model config, which is rebuilt at those sizes.
     """
+    with reading.read_once():  # the file is read once, even when model_config reads it again: it may be a pipe
+        return _load_file(path, data_format, input_shape, batch, input_label, expand_nested)
+
+
+def _load_file(path: Path, data_format, input_shape, batch, input_label: str, expand_nested: bool) -> LoadedFile:
     name = str(path)
-    data = None
-    if path.suffix.lower() != ".keras":
-        text = _read_text(path)
-        data, kind = decode(path, text)
+    raw = reading.read_bytes(path, "stack file or Keras model config")
+    if reading.is_archive(path, raw):
+        return LoadedFile(name, None, _compute_model_config(path, data_format, input_shape, batch, expand_nested))
+    text = reading.as_text(raw, name, "stack file or model config")
+    data, kind = decode(path, text)
     if is_model_config(path, data):
         return LoadedFile(name, None, _compute_model_config(path, data_format, input_shape, batch, expand_nested))
     if isinstance(input_shape, list):
         if len(input_shape) > 1:
             raise file_error(name, None, f"a stack file has one input, but {len(input_shape)} {input_label} were given.")
         input_shape = input_shape[0] if input_shape else None
-    stack = stack_file_from_data(name, data, locate(text, kind))
+    stack = stack_file_from_data(name, data, _Lazy(text, kind))
     return LoadedFile(name, stack, compute_stack_file(stack, data_format, input_shape, batch, input_label))
 
 
@@ -332,6 +335,14 @@ class Position:
     line_number: int = 1
     children: dict = field(default_factory=dict)
     is_array: bool = False
+    keep: frozenset | None = None  # at the root: the only keys whose contents are recorded
+
+    def new(self, key: str | int, line: int, **kwargs) -> "Position":
+        """A child for ``key``; outside ``keep`` it records nothing below it (bounded memory for junk keys)."""
+        node = Position(line, **kwargs)
+        if self.keep is not None and key not in self.keep:
+            node.children = _Discard()
+        return node
 
     def line(self, *keys: str | int) -> int:
         """The line of the deepest of ``keys`` that is known (the file's first line if none is).
@@ -350,7 +361,7 @@ class Position:
         """The table at ``key``, made if missing; for an array of tables, its last table."""
         node = self.children.get(key)
         if node is None:
-            node = self.children[key] = Position(line)
+            node = self.children[key] = self.new(key, line)
         if node.is_array and node.children:
             node = node.children[len(node.children) - 1]
         return node
@@ -368,6 +379,28 @@ _JSON_TOKENS = re.compile(
 )
 
 
+class _Discard(dict):
+    """Children that are not kept: a scanner walks them without recording them."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+    def setdefault(self, key, default=None):
+        return default
+
+
+class _Lazy:
+    """The positions of a text, scanned when a line is first asked for (only the stack file's keys are kept)."""
+
+    def __init__(self, text: str, kind: str):
+        self.text, self.kind, self.position = text, kind, None
+
+    def line(self, *keys: str | int) -> int:
+        if self.position is None:
+            self.position = locate(self.text, self.kind, keep=frozenset(TOP_KEYS))
+        return self.position.line(*keys)
+
+
 @dataclass(frozen=True)
 class _Token:
     kind: str
@@ -376,24 +409,24 @@ class _Token:
     offset: int
 
 
-def _tokens(text: str, pattern: re.Pattern) -> list[_Token]:
-    tokens, line, offset = [], 1, 0
+def _tokens(text: str, pattern: re.Pattern) -> Iterator[_Token]:
+    line, offset = 1, 0
     while offset < len(text):
         match = pattern.match(text, offset)
         if not match:
             raise ValueError(f"cannot scan at offset {offset}")
         if match.lastgroup not in ("space", "comment"):
-            tokens.append(_Token(match.lastgroup, match.group(), line, offset))
+            yield _Token(match.lastgroup, match.group(), line, offset)
         line += match.group().count("\n")
         offset = match.end()
-    return tokens
 
 
-def locate(text: str, kind: str) -> Position:
+def locate(text: str, kind: str, keep: frozenset | None = None) -> Position:
     """The line of every key and array element of a valid TOML or JSON text.
 
     Positions are a help for messages: a text the scanner cannot follow gives
-    no positions (every line is then the first), never an error.
+    no positions (every line is then the first), never an error.  With ``keep``,
+    only those top-level keys' contents are recorded.
 
     >>> where = locate('input = "8x8x3"\\n\\n[[layers]]\\nspec = "Conv2D(4, 3)"\\n', "toml")
     >>> where.line("input"), where.line("layers", 0), where.line("layers", 0, "spec")
@@ -401,27 +434,35 @@ def locate(text: str, kind: str) -> Position:
     """
     try:
         if kind == "json":
-            return _JsonScanner(_tokens(text, _JSON_TOKENS)).document()
-        return _TomlScanner(_tokens(text, _TOML_TOKENS)).document()
+            return _JsonScanner(_tokens(text, _JSON_TOKENS)).document(keep)
+        return _TomlScanner(_tokens(text, _TOML_TOKENS)).document(keep)
     except (ValueError, IndexError, KeyError, RecursionError):
         return Position()
 
 
 class _Scanner:
-    def __init__(self, tokens: list[_Token]):
-        self.tokens, self.i = tokens, 0
+    """Tokens read one at a time (one token of lookahead): memory does not grow with the text."""
+
+    def __init__(self, tokens: Iterator[_Token]):
+        self.tokens = tokens
+        self.next = next(tokens, None)
+
+    def more(self) -> bool:
+        return self.next is not None
 
     def peek(self) -> _Token:
-        return self.tokens[self.i]
+        if self.next is None:
+            raise IndexError("end of text")
+        return self.next
 
     def take(self) -> _Token:
-        token = self.tokens[self.i]
-        self.i += 1
+        token = self.peek()
+        self.next = next(self.tokens, None)
         return token
 
     def skip(self, text: str) -> None:
-        if self.i < len(self.tokens) and self.tokens[self.i].text == text and self.tokens[self.i].kind == "punct":
-            self.i += 1
+        if self.next is not None and self.next.text == text and self.next.kind == "punct":
+            self.take()
 
     def is_punct(self, text: str) -> bool:
         token = self.peek()
@@ -429,9 +470,9 @@ class _Scanner:
 
 
 class _TomlScanner(_Scanner):
-    def document(self) -> Position:
-        root = current = Position(1)
-        while self.i < len(self.tokens):
+    def document(self, keep: frozenset | None = None) -> Position:
+        root = current = Position(1, keep=keep)
+        while self.more():
             token = self.peek()
             if self.is_punct("["):
                 self.take()
@@ -447,7 +488,7 @@ class _TomlScanner(_Scanner):
                 for key in keys[:-1]:
                     node = node.child(key, token.line)
                 if array:
-                    table = node.children.setdefault(keys[-1], Position(token.line, is_array=True))
+                    table = node.children.setdefault(keys[-1], node.new(keys[-1], token.line, is_array=True))
                     current = table.children[len(table.children)] = Position(token.line)
                 else:
                     current = node.child(keys[-1], token.line)
@@ -475,7 +516,7 @@ class _TomlScanner(_Scanner):
         self.take()
         for key in keys[:-1]:
             table = table.child(key, line)
-        node = table.children[keys[-1]] = Position(line)
+        node = table.children[keys[-1]] = table.new(keys[-1], line)
         self.value(node)
 
     def value(self, node: Position) -> None:
@@ -498,8 +539,8 @@ class _TomlScanner(_Scanner):
 
 
 class _JsonScanner(_Scanner):
-    def document(self) -> Position:
-        root = Position(self.peek().line if self.tokens else 1)
+    def document(self, keep: frozenset | None = None) -> Position:
+        root = Position(self.peek().line if self.more() else 1, keep=keep)
         self.value(root)
         return root
 
@@ -515,7 +556,8 @@ class _JsonScanner(_Scanner):
         elif token.kind == "punct" and token.text == "{":
             while not self.is_punct("}"):
                 key = self.take()
-                child = node.children[json.loads(key.text)] = Position(key.line)
+                name = json.loads(key.text)
+                child = node.children[name] = node.new(name, key.line)
                 self.skip(":")
                 self.value(child)
                 self.skip(",")
