@@ -303,8 +303,10 @@ def parse_shape(text: str, what: str = "--input") -> tuple[int | None, ...]:
             hint = f" (it is {len(text)} characters long; the limit is {MAX_SHAPE_LENGTH})"
         elif re.fullmatch(r"[\s\d]+", text) and len(text.split()) > 1:
             hint = " (sizes separated by spaces)"
-        elif re.search(r"\btrue\b|\bfalse\b", text, re.IGNORECASE):
+        elif re.search(r"true|false", text, re.IGNORECASE):
             hint = " (True/False is not a size)"
+        elif re.fullmatch(r"\s*[(\[]?\s*[x,]?\s*\d+(?:\s*[x,]\s*\d+)*\s*[x,]?\s*[)\]]?\s*", text, re.IGNORECASE):
+            hint = " (it begins or ends with a separator: if the shell split it at spaces, write it whole, as 32x32x3)"
         raise ConvcalcError(
             f"{what} {shown(text)} is not a shape{hint}; write it without the batch axis, "
             "like 32x32x3, 32,32,3 or (32, 32, 3)."
