@@ -1,7 +1,8 @@
 """The command line: Typer commands only; the work happens in the library modules.
 
 Every :class:`ConvcalcError` is turned into ``Error: ...`` on stderr and its
-exit code in one place, :func:`_fail`.
+exit code in one place, :func:`_fail`; every answer goes to stdout through one
+function, :func:`_write`, which turns a closed, broken or full stdout into exit 2.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import ConvcalcError
+from .errors import ConvcalcError, ExitCode, unexpected_error
 
 app = typer.Typer(
     name="convcalc",
@@ -68,8 +69,64 @@ def complete_layer(incomplete: str) -> list[str]:
 def _fail(error: ConvcalcError, debug: bool) -> None:
     if debug:
         raise error
-    typer.echo(f"Error: {error.text}", err=True)
+    _error(error.text)
     raise typer.Exit(int(error.exit_code))
+
+
+def _error(text: str) -> None:
+    """``Error: text`` on stderr, control characters escaped; a closed or failing stderr is ignored
+    (the exit code still says what happened)."""
+    from .render import printable
+
+    stream = sys.stderr
+    if stream is None:  # started with stderr closed
+        return
+    try:
+        stream.write(f"Error: {printable(text)}\n")
+        stream.flush()
+    except (OSError, ValueError):
+        _silence(stream)
+
+
+def _silence(stream) -> None:
+    """Point a failed standard stream's descriptor at /dev/null, so that the interpreter's last flush
+    at exit does not print "Exception ignored ... BrokenPipeError" (the Python docs' SIGPIPE note)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no descriptor (tests' captured streams)
+        pass
+
+
+def _write(text: str) -> None:
+    """Write an answer to stdout and flush it: the one way output leaves convcalc.
+
+    A closed stdout, a closed pipe (``| head``) or a full disk is exit 2 with a message on stderr,
+    never a traceback, and never a silent success.
+    """
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed (>&-)
+        _error("cannot write the output: stdout is closed.")
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError) as error:  # BrokenPipeError, ENOSPC, EIO; ValueError: stdout closed in-process
+        _silence(stream)
+        reason = "the reader closed the pipe" if isinstance(error, BrokenPipeError) else (
+            getattr(error, "strerror", None) or "stdout is closed"
+        )
+        _error(f"cannot write the output to stdout: {reason}.")
+        raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
+
+
+def _unexpected(error: Exception, debug: bool) -> None:
+    """An exception convcalc did not expect is a bug, but still an answer: exit 2 and one sentence."""
+    if debug:
+        raise error
+    _error(unexpected_error(error) + " (--debug shows the traceback)")
+    raise typer.Exit(int(ExitCode.BAD_INPUT))
 
 
 @app.command()
@@ -144,9 +201,14 @@ def shape(
     )
     try:
         result, outcome = compute_request(request, _progress(output_format))
+        text = _render(result, output_format, outcome, show)
     except ConvcalcError as error:
         _fail(error, debug)
-    _print(result, output_format, outcome, show)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
+        _unexpected(error, debug)
+    _write(text)
 
 
 class LintFormat(str, Enum):
@@ -198,20 +260,21 @@ def lint(
     except ConvcalcError as error:
         _fail(error, False)
     flags = linting.LintFlags(expected, params, max_params, data_format.value if data_format else None)
-    report = linting.lint_files(files, flags)
+    report = linting.lint_files(files, flags)  # every file is checked: one file's crash is its reported error
     render = {LintFormat.text: linting.to_text, LintFormat.json: linting.to_json, LintFormat.github: linting.to_github}
     text = render[output_format](report)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    _write(text if text.endswith("\n") else text + "\n")
     raise typer.Exit(int(report.exit_code))
 
 
 def _progress(output_format: OutputFormat):
-    """A Rich progress bar on a terminal for table output; nothing in JSON or when piped."""
-    if output_format is not OutputFormat.table or not sys.stderr.isatty():
+    """A Rich progress bar on stderr when it is a terminal, for table output; nothing in JSON or when piped."""
+    if output_format is not OutputFormat.table or sys.stderr is None or not sys.stderr.isatty():
         return None
+    from rich.console import Console
     from rich.progress import Progress
 
-    bar = Progress(transient=True)
+    bar = Progress(transient=True, console=Console(stderr=True))
     task = None
 
     def advance(done: int, total: int) -> None:
@@ -226,23 +289,33 @@ def _progress(output_format: OutputFormat):
     return advance
 
 
-def _print(result, output_format: OutputFormat, outcome=None, show: bool = False) -> None:
+def _render(result, output_format: OutputFormat, outcome=None, show: bool = False) -> str:
+    """The whole answer as one string, written by :func:`_write` (Rich never writes to stdout itself)."""
     from . import render
 
     if output_format is OutputFormat.table:
-        from rich.console import Console
-
-        console = Console()
-        if not console.is_terminal or os.environ.get("NO_COLOR"):
-            # plain text: no escape codes at all, and when piped, never fold a row
-            width = console.width if console.is_terminal else max(console.width, 200)
-            console = Console(color_system=None, width=width)
-        console.print(render.to_table(result, outcome))
+        text = render.table_text(result, outcome, _table_console())
     elif output_format is OutputFormat.json:
-        sys.stdout.write(render.to_json(result, outcome, values=show) + "\n")
-        return
+        return render.to_json(result, outcome, values=show) + "\n"
+    elif output_format is OutputFormat.csv:
+        text = render.to_csv(result, outcome)
     else:
-        render_text = render.to_csv if output_format is OutputFormat.csv else render.to_markdown
-        sys.stdout.write(render_text(result, outcome))
+        text = render.to_markdown(result, outcome)
     if show and outcome is not None:
-        sys.stdout.write(render.show_text(outcome.output, result.layers[-1].data_format) + "\n")
+        text += render.show_text(outcome.output, result.layers[-1].data_format) + "\n"
+    return text
+
+
+def _table_console():
+    """Rich's console for the table: colours and the terminal's width on a terminal; plain text when
+    piped or with NO_COLOR, never folding a row of a piped table.  It writes into a string, never to
+    stdout itself (Rich would swallow or misreport a failing stdout): :func:`_write` does that."""
+    import io
+
+    from rich.console import Console
+
+    probe = Console()
+    terminal = probe.is_terminal
+    colors = probe.color_system if terminal and not os.environ.get("NO_COLOR") else None
+    width = probe.width if terminal else max(probe.width, 200)
+    return Console(file=io.StringIO(), force_terminal=terminal and colors is not None, color_system=colors, width=width)

@@ -104,6 +104,29 @@ def _outermost(chain: Where | None, outer: Where) -> Where:
     return replace(chain, outer=_outermost(chain.outer, outer))
 
 
+def unexpected_error(error: BaseException) -> str:
+    """One sentence for an exception convcalc did not expect (a bug): its type and message, never a
+    traceback.  Safe on any exception: a message that cannot be shown (a 5000-digit int) is left out.
+
+    >>> unexpected_error(ValueError("bad"))
+    'internal error (a bug in convcalc): ValueError: bad'
+    >>> unexpected_error(RecursionError())
+    'cannot be read: nested too deeply (RecursionError).'
+    """
+    if isinstance(error, RecursionError):
+        return "cannot be read: nested too deeply (RecursionError)."
+    if isinstance(error, MemoryError):
+        return "cannot be read: out of memory (MemoryError)."
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001 - str() of the message itself failed
+        message = ""
+    if len(message) > 500:
+        message = message[:500] + "..."
+    name = type(error).__name__
+    return f"internal error (a bug in convcalc): {name}{': ' + message if message else ''}"
+
+
 def did_you_mean(word: str, candidates) -> str:
     """`` (did you mean 'padding'?)`` for the closest candidate, or ``""``; difflib is loaded only on errors."""
     import difflib

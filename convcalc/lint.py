@@ -10,12 +10,13 @@ checked.  The report is data; :func:`to_text`, :func:`to_json` and
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import ConvcalcError, ExitCode
+from .errors import ConvcalcError, ExitCode, unexpected_error
+from .render import count_text, dumps, int_text, printable
 from .stack import StackResult
 from .stackfile import Expectation, LoadedFile, StackFile, load_file
 
@@ -52,6 +53,7 @@ class Failure:
     expected: tuple[int | None, ...] | int
     actual: tuple[int | None, ...] | int
     source: str
+    note: str = ""  # shapes that differ only by channel order: the data format and where it came from
 
     @property
     def message(self) -> str:
@@ -60,10 +62,18 @@ class Failure:
         if self.check == "output":
             text = f"expected output {shape_text(self.expected)}{source}, got {shape_text(self.actual)}"
         elif self.check == "params":
-            text = f"expected params {self.expected}{source}, got {self.actual}"
+            text = f"expected params {_number(self.expected)}{source}, got {_number(self.actual)}"
         else:
-            text = f"expected at most {self.expected} params ({self.source}), got {self.actual}"
+            text = f"expected at most {_number(self.expected)} params ({self.source}), got {_number(self.actual)}"
+        if self.note:
+            text += f" ({self.note})"
         return f"{self.layer}: {text}" if self.layer else text
+
+
+def _number(value: int) -> str:
+    """A count as the stack file writes it (``10147``); beyond 100 digits in scientific notation."""
+    text = count_text(value)
+    return text if "e" in text else text.replace(",", "")
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ def shape_text(shape) -> str:
     >>> shape_text((32, 32, 16)), shape_text((None, 10))
     ('32x32x16', 'Nonex10')
     """
-    return "x".join(str(n) for n in shape)
+    return "x".join("None" if n is None else int_text(n) for n in shape)
 
 
 # ---------------------------------------------------------------- checking
@@ -126,11 +136,17 @@ def lint_files(paths: Iterable[Path], flags: LintFlags = LintFlags()) -> LintRep
 
 
 def lint_file(path: Path, flags: LintFlags = LintFlags()) -> FileReport:
+    """One file's report.  Whatever goes wrong in it (a file that cannot be read, a bug convcalc did
+    not expect, nesting deeper than Python's recursion limit) is that file's error, never the run's."""
     try:
         loaded = load_file(path, flags.data_format)
+        return FileReport(str(path), failures=tuple(check(loaded, flags)))
     except ConvcalcError as error:
         return FileReport(str(path), error=error.detail, error_line=error.where.line if error.where else None)
-    return FileReport(str(path), failures=tuple(check(loaded, flags)))
+    except OSError as error:
+        return FileReport(str(path), error=f"cannot be read ({error.strerror or type(error).__name__}).")
+    except Exception as error:  # noqa: BLE001 - a bug, but the other files are still checked
+        return FileReport(str(path), error=unexpected_error(error))
 
 
 def check(loaded: LoadedFile, flags: LintFlags = LintFlags()) -> list[Failure]:
@@ -150,7 +166,71 @@ def check(loaded: LoadedFile, flags: LintFlags = LintFlags()) -> list[Failure]:
         failure = _stack_failure(expectation, result)
         if failure is not None:
             failures.append(failure)
-    return failures
+    other: dict = {}  # the stack read in the other data format, computed once for all its failures
+    return [_with_channel_note(failure, loaded, other) for failure in failures]
+
+
+def channels_moved(expected, actual, data_format: str) -> bool:
+    """Whether ``expected`` is ``actual`` (in ``data_format``) with the channels axis at the other end.
+
+    >>> channels_moved((16, 128, 128), (128, 128, 16), "channels_last")
+    True
+    >>> channels_moved((8, 3, 8), (8, 8, 3), "channels_last"), channels_moved((8, 8, 3), (3, 8, 8), "channels_first")
+    (False, True)
+    """
+    expected, actual = tuple(expected), tuple(actual)
+    if len(actual) < 2 or len(expected) != len(actual) or expected == actual:
+        return False
+    moved = actual[-1:] + actual[:-1] if data_format == "channels_last" else actual[1:] + actual[:1]
+    return expected == moved
+
+
+def _with_channel_note(failure: Failure, loaded: LoadedFile, cache: dict) -> Failure:
+    """A failed output whose shapes differ only by channel order says which data format applied,
+    where that came from, and what the other one gives (a CI machine's keras.json changes the answer)."""
+    if failure.check != "output" or not isinstance(failure.actual, tuple) or not isinstance(failure.expected, tuple):
+        return failure
+    result = loaded.result
+    fmt = result.data_format
+    row = next((r for r in result.layers if failure.layer is not None and r.index == failure.layer.index), None)
+    if not channels_moved(failure.expected, failure.actual, row.data_format if row is not None else fmt.value):
+        return failure
+    if row is not None and row.data_format != fmt.value:
+        return replace(failure, note=f"{row.data_format} from the layer's data_format argument")
+    note = f"{fmt.value} from {data_format_origin(fmt.source, loaded.path)}"
+    other = "channels_first" if fmt.value == "channels_last" else "channels_last"
+    try:
+        if "result" not in cache:
+            cache["result"] = None
+            cache["result"] = load_file(Path(loaded.path), other).result
+        again = cache["result"]
+        if row is not None:
+            shape = next(r.output_shape for r in again.layers if r.index == row.index and r.name == row.name)
+        else:
+            shape = again.output_shape
+        if isinstance(shape, tuple):
+            note += f"; the same stack read {other} gives {shape_text(shape[1:])}"
+    except Exception:  # noqa: BLE001 - the note is a hint: without the other reading it still says the source
+        pass
+    return replace(failure, note=note)
+
+
+def data_format_origin(source: str, file: str) -> str:
+    """Where a data format came from, in words, with the home directory as ``~`` (no user's absolute home).
+
+    >>> data_format_origin("default", "m.toml"), data_format_origin("m.toml", "m.toml")
+    ("convcalc's default", "m.toml's data_format")
+    """
+    if source == "default":
+        return "convcalc's default"
+    if source == file:
+        return f"{file}'s data_format"
+    if source.startswith("--"):
+        return source
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (source == home or source.startswith(home.rstrip("/") + "/")):
+        return "~" + source[len(home.rstrip("/")):]
+    return source
 
 
 def _layer_failures(stack: StackFile, result: StackResult) -> list[Failure]:
@@ -207,12 +287,16 @@ def summary(report: LintReport) -> str:
 
 
 def to_text(report: LintReport) -> str:
-    """One line per failure or error, ``FILE:LINE: message``, then the summary."""
+    """One line per failure or error, ``FILE:LINE: message``, then the summary.
+
+    Control characters in file names and messages are escaped (:func:`~convcalc.render.printable`):
+    one line is always one finding.
+    """
     lines = []
     for file in report.files:
         if file.error is not None:
-            lines.append(f"{_where(file.file, file.error_line)}: error: {file.error}")
-        lines.extend(f"{_where(file.file, failure.line)}: {failure.message}" for failure in file.failures)
+            lines.append(printable(f"{_where(file.file, file.error_line)}: error: {file.error}"))
+        lines.extend(printable(f"{_where(file.file, failure.line)}: {failure.message}") for failure in file.failures)
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
@@ -254,16 +338,17 @@ def report_dict(report: LintReport) -> dict[str, Any]:
 
 
 def to_json(report: LintReport) -> str:
-    return json.dumps(report_dict(report), indent=2)
+    return dumps(report_dict(report))
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message, escaped as GitHub Actions requires.
+    """A workflow command's message, escaped as GitHub Actions requires (``%``, CR, LF), and every
+    other control character written as a Python escape, so that no name can start a command.
 
-    >>> escape_data("50% off\\nnow")
-    '50%25 off%0Anow'
+    >>> escape_data("50% off\\nnow\\x1b[0m")
+    '50%25 off%0Anow\\\\x1b[0m'
     """
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from .outcome import RunResult
@@ -30,6 +31,70 @@ SIDES = {
     2: (("top", "bottom"), ("left", "right")),
     3: (("front", "back"), ("top", "bottom"), ("left", "right")),
 }
+
+
+# characters that would move the cursor, end a line, start an escape sequence or reorder text when
+# printed: C0 and C1 controls, DEL, the Unicode line and paragraph separators, the bidi controls
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as Python escapes, for every text output.
+
+    A name or path can never end a line, move the cursor or send an escape code
+    (``x\\n::error ...`` stays one line):
+
+    >>> printable("x\\n::error file=a::b\\x1b[31m\\u202e")
+    'x\\\\n::error file=a::b\\\\x1b[31m\\\\u202e'
+    >>> printable("conv2d_1")
+    'conv2d_1'
+    """
+    if text.isprintable():  # every character _CONTROL matches is non-printable: the common case costs one scan
+        return text
+    return _CONTROL.sub(_escaped, text)
+
+
+# ints beyond this many digits are shown in scientific notation in tables, Markdown and lint messages;
+# JSON and CSV always carry every digit
+HUMAN_DIGITS = 100
+_HUMAN_LIMIT = 10**HUMAN_DIGITS
+# str(int) refuses more than sys.get_int_max_str_digits() (4300) digits: beyond this, Decimal writes them
+_STR_LIMIT = 10**4000
+
+
+def int_text(value: int, grouping: bool = False) -> str:
+    """Every digit of an int, however large (``str`` refuses more than 4300), optionally with commas.
+
+    >>> int_text(1234567, grouping=True), len(int_text(10**5000))
+    ('1,234,567', 5001)
+    """
+    if -_STR_LIMIT < value < _STR_LIMIT:
+        return f"{value:,}" if grouping else str(value)
+    from decimal import Decimal
+
+    return format(Decimal(value), ",") if grouping else format(Decimal(value), "f")
+
+
+def count_text(value: int) -> str:
+    """A count for people: ``1,930``; beyond 100 digits ``1.23457e+300`` (JSON and CSV keep every digit).
+
+    >>> count_text(1930), count_text(10**300 * 3)
+    ('1,930', '3.00000e+300')
+    """
+    if -_HUMAN_LIMIT < value < _HUMAN_LIMIT:
+        return f"{value:,}"
+    from decimal import Decimal
+
+    return format(Decimal(value), ".5e")
 
 
 def _plain(value: Any) -> Any:
@@ -124,7 +189,38 @@ def to_json(result: StackResult, run=None, values: bool = False) -> str:
     data = stack_dict(result, run)
     if run is not None and values:
         data["run"]["output"] = run.output.tolist()
-    return json.dumps(data, indent=2)
+    return dumps(data)
+
+
+def dumps(data: Any) -> str:
+    """``json.dumps(data, indent=2)``, with every digit of ints beyond ``str``'s 4300-digit limit.
+
+    >>> dumps({"params": 10**5000}).count("0")
+    5000
+    """
+    try:
+        return json.dumps(data, indent=2)
+    except ValueError:  # an int too long for str(): write placeholders, then put the digits in their place
+        pass
+    import uuid
+
+    token = f"bigint-{uuid.uuid4().hex}-"
+    digits: list[str] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and not -_STR_LIMIT < value < _STR_LIMIT:
+            digits.append(int_text(value))
+            return f"{token}{len(digits) - 1}"
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [swap(item) for item in value]
+        return value
+
+    text = json.dumps(swap(data), indent=2)
+    return re.sub(f'"{token}(\\d+)"', lambda match: digits[int(match.group(1))], text)
 
 
 def shape_text(shape) -> str:
@@ -133,7 +229,7 @@ def shape_text(shape) -> str:
         return ""
     if isinstance(shape, list):
         return ", ".join(shape_text(s) for s in shape)
-    return "(" + ", ".join("None" if n is None else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+    return "(" + ", ".join("None" if n is None else int_text(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def padding_text(padding, cropping=None) -> str:
@@ -146,7 +242,7 @@ def padding_text(padding, cropping=None) -> str:
 
 
 def _side_text(value) -> str:
-    return UNKNOWN if value is None else str(value)
+    return UNKNOWN if value is None else int_text(value)
 
 
 def param_bytes(params: int, bytes_per_param: int = 4) -> int:
@@ -157,25 +253,30 @@ def param_bytes(params: int, bytes_per_param: int = 4) -> int:
 def readable_size(size: float) -> str:
     """Keras's ``readable_memory_size``: ``7720`` bytes -> ``'7.54 KB'``.
 
-    >>> readable_size(7720), readable_size(52), readable_size(94_371_840)
-    ('7.54 KB', '52.00 B', '90.00 MB')
+    Integers of any size: beyond a float's range, the number of PB is a count (``1.00000e+400 PB``).
+
+    >>> readable_size(7720), readable_size(52), readable_size(94_371_840), readable_size(1024**5 * 10**400)
+    ('7.54 KB', '52.00 B', '90.00 MB', '1.00000e+400 PB')
     """
+    scale = 1
     for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size / 1024 < 1:
-            return f"{size:.2f} {unit}"
-        size /= 1024
-    return f"{size:.2f} PB"
+        if size < 1024 * scale:
+            return f"{size / scale:.2f} {unit}"
+        scale *= 1024
+    if isinstance(size, int) and size >= _HUMAN_LIMIT:
+        return f"{count_text(size // scale)} PB"
+    return f"{size / scale:.2f} PB"
 
 
 def totals_lines(result: StackResult) -> list[str]:
     def line(label: str, count: int) -> str:
-        return f"{label}: {count:,} ({readable_size(param_bytes(count))})"
+        return f"{label}: {count_text(count)} ({readable_size(param_bytes(count))})"
 
     return [
         line("Total params", result.total_params),
         line("Trainable params", result.trainable_params),
         line("Non-trainable params", result.non_trainable_params),
-        f"Data format: {result.data_format.value} (from {result.data_format.source})",
+        f"Data format: {result.data_format.value} (from {printable(result.data_format.source)})",
     ]
 
 
@@ -184,16 +285,18 @@ def measured_text(measured) -> str:
 
 
 def _cells(row: LayerRow, measured=None, graph: bool = False) -> list[str]:
+    """A table row's cells as plain text: names with control characters escaped (:func:`printable`)."""
     extra = [] if measured is None else [measured_text(measured), f"{measured.seconds * 1000:.1f} ms"]
     if graph:
-        extra.append(", ".join(row.connected_to) or "-")
+        extra.append(printable(", ".join(row.connected_to)) or "-")
+    label = printable(f"{row.name} ({row.type})")
     return [
-        f"{'   ' * (row.depth - 1)} └ {row.name} ({row.type})" if row.depth else f"{row.name} ({row.type})",
+        f"{'   ' * (row.depth - 1)} └ {label}" if row.depth else label,
         shape_text(row.input_shape),
         shape_text(row.output_shape),
         padding_text(row.padding, row.cropping),
         shape_text(row.kernel_shape),
-        f"{row.params:,}",
+        count_text(row.params),
         *extra,
     ]
 
@@ -223,24 +326,37 @@ def run_lines(run) -> list[str]:
     if run is None:
         return []
     lines = [
-        f"Ran on {run.sample}, batch {run.batch}, {run.dtype}, in {run.seconds * 1000:.1f} ms "
+        f"Ran on {printable(str(run.sample))}, batch {run.batch}, {run.dtype}, in {run.seconds * 1000:.1f} ms "
         f"(estimated peak memory {readable_size(run.estimated_bytes)})",
     ]
     if run.saved:
-        lines.append(f"Saved the output {shape_text(run.output_shape)} to {run.saved}")
+        lines.append(f"Saved the output {shape_text(run.output_shape)} to {printable(str(run.saved))}")
     return lines
 
 
 def to_markdown(result: StackResult, run=None) -> str:
     headers = _headers(result, run)
+    graph = _is_graph(result)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row, measured in _rows(result, run):
-        cells = [c.replace("|", "\\|") for c in _cells(row, measured, _is_graph(result))]
-        cells[0] = f"`{row.name}` ({row.type})"
-        lines.append("| " + " | ".join(cells) + " |")
+        cells = _cells(row, measured, graph)
+        cells[0] = f"{code_span(printable(row.name))} ({printable(row.type)})"
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     lines.extend(f"- {line}" for line in totals_lines(result) + run_lines(run))
     return "\n".join(lines) + "\n"
+
+
+def code_span(text: str) -> str:
+    """Markdown inline code that no backtick in ``text`` can close early.
+
+    >>> code_span("conv2d"), code_span("a`b")
+    ('`conv2d`', '`` a`b ``')
+    """
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def to_csv(result: StackResult, run=None) -> str:
@@ -255,11 +371,11 @@ def to_csv(result: StackResult, run=None) -> str:
         pads = padding_dict(row.padding) or {}
         writer.writerow(
             [
-                row.name, row.type, row.spec, row.data_format,
+                printable(row.name), printable(row.type), printable(row.spec), printable(row.data_format),
                 shape_text(row.input_shape), shape_text(row.output_shape),
                 *(_csv_side(pads, column[len("pad_"):]) for column in pad_columns),
-                shape_text(row.kernel_shape), row.params, row.trainable_params, row.non_trainable_params,
-                *extra, " ".join(row.connected_to),
+                shape_text(row.kernel_shape), int_text(row.params), int_text(row.trainable_params),
+                int_text(row.non_trainable_params), *extra, printable(" ".join(row.connected_to)),
             ]
         )
     return out.getvalue()
@@ -272,18 +388,85 @@ def _csv_side(pads: dict, side: str) -> str:
     return _side_text(pads[side])
 
 
+# Rich measures and lays out every cell, which takes seconds for thousands of rows: bigger tables are
+# drawn by plain_table, in the same box characters, without wrapping
+RICH_TABLE_ROWS = 1000
+RIGHT_ALIGNED = ("Param #", "Time")
+
+
 def to_table(result: StackResult, run=None):
-    """A Rich renderable like ``model.summary()``: a table, then the totals."""
+    """A Rich renderable like ``model.summary()``: a table, then the totals.
+
+    Cells are :class:`rich.text.Text`: a name like ``[bold red]boom`` is shown as written, never as markup.
+    """
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     table = Table(show_lines=False)
     for header in _headers(result, run):
-        table.add_column(header, justify="right" if header in ("Param #", "Time") else "left")
+        table.add_column(header, justify="right" if header in RIGHT_ALIGNED else "left")
+    graph = _is_graph(result)
     for row, measured in _rows(result, run):
-        table.add_row(*_cells(row, measured, _is_graph(result)))
+        table.add_row(*(Text(cell) for cell in _cells(row, measured, graph)))
     return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))
+
+
+def table_text(result: StackResult, run=None, console=None) -> str:
+    """The table and totals as text: Rich's table (on ``console``, for its width and colours) up to
+    :data:`RICH_TABLE_ROWS` rows, :func:`plain_table` beyond."""
+    if len(result.layers) > RICH_TABLE_ROWS or console is None:
+        headers = _headers(result, run)
+        graph = _is_graph(result)
+        rows = [_cells(row, measured, graph) for row, measured in _rows(result, run)]
+        lines = plain_table(headers, rows, [header in RIGHT_ALIGNED for header in headers])
+        return "\n".join(lines + totals_lines(result) + run_lines(run)) + "\n"
+    with console.capture() as capture:
+        console.print(to_table(result, run))
+    return capture.get()
+
+
+def _width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # wide characters take two cells
+
+    return cell_len(text)
+
+
+def plain_table(headers: list[str], rows: list[list[str]], right: list[bool]) -> list[str]:
+    """Lines of a table in Rich's default box (heavy head), one line per row, never wrapped.
+
+    >>> print("\\n".join(plain_table(["Layer", "Param #"], [["conv2d", "1,930"]], [False, True])))
+    ┏━━━━━━━━┳━━━━━━━━━┓
+    ┃ Layer  ┃ Param # ┃
+    ┡━━━━━━━━╇━━━━━━━━━┩
+    │ conv2d │   1,930 │
+    └────────┴─────────┘
+    """
+    widths = [_width(header) for header in headers]
+    sized = []
+    for cells in rows:
+        cell_widths = [_width(cell) for cell in cells]
+        widths = [max(pair) for pair in zip(widths, cell_widths)]
+        sized.append(zip(cells, cell_widths))
+
+    def line(cells) -> str:
+        parts = []
+        for (cell, width), column, align_right in zip(cells, widths, right):
+            fill = " " * (column - width)
+            parts.append(f" {fill}{cell} " if align_right else f" {cell}{fill} ")
+        return "│" + "│".join(parts) + "│"
+
+    def rule(left: str, fill: str, middle: str, end: str) -> str:
+        return left + middle.join(fill * (width + 2) for width in widths) + end
+
+    head = line(zip(headers, (_width(header) for header in headers))).replace("│", "┃")
+    return [
+        rule("┏", "━", "┳", "┓"), head, rule("┡", "━", "╇", "┩"),
+        *(line(cells) for cells in sized),
+        rule("└", "─", "┴", "┘"),
+    ]
 
 
 def show_text(array, data_format: str, limit: int = 4096) -> str:
