@@ -270,7 +270,10 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
     inputs_value = config.get("input_layers")
     structure = list(inputs_value) if isinstance(inputs_value, dict) else None
     input_keys = []
-    for layer_name, node, _ in _references(inputs_value, (*at, "input_layers"), file):
+    for layer_name, node, tensor in _references(inputs_value, (*at, "input_layers"), file):
+        if tensor != 0:
+            raise _bad((*at, "input_layers"), f"names tensor {tensor} of input layer {layer_name!r}, "
+                                              "which has only tensor 0.", file)
         input_keys.append((layer_name, node))
     known = {node.key for node in nodes if isinstance(node.op, InputSpec)}
     for position, key in enumerate(input_keys):
@@ -402,7 +405,8 @@ def _references(value: Any, keys: tuple, file: str | None = None) -> list[tuple[
     elif isinstance(value, list) and value:
         items = [((*keys, i), v) for i, v in enumerate(value)]
     else:
-        raise _bad(keys, f"must be a list of [layer name, node index, tensor index]; got {_kind(value)}.", file)
+        got = "an empty list" if value == [] else _kind(value)
+        raise _bad(keys, f"must be a list of [layer name, node index, tensor index]; got {got}.", file)
     refs = []
     for item_keys, item in items:
         if not _is_single_reference(item) or not all(_is_index(v) for v in item[1:]):

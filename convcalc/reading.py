@@ -33,7 +33,7 @@ from .errors import ConvcalcError, Where
 MAX_BYTES = 256 * 2**20  # the most read from any file, or decompressed from an archive member
 MAX_DEPTH = 100  # the deepest nesting of JSON (or TOML) values read
 MAX_INT_DIGITS = 40  # the longest integer read from a file
-PIPE_TIMEOUT = 30.0  # seconds a pipe may stay silent before reading it is given up
+PIPE_TIMEOUT = 10.0  # seconds a pipe may stay silent before reading it is given up
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -53,10 +53,32 @@ def _fail(name: str, detail: str, line: int | None = None) -> ConvcalcError:
     return ConvcalcError(detail, Where(file=name, line=line))
 
 
-def _kind_of(mode: int) -> str | None:
-    """What a non-regular, non-pipe file is, or None when it can be read."""
-    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+def _is_anonymous_pipe(info: os.stat_result) -> bool:
+    """A pipe made by a shell (``cmd | ...``, ``<(cmd)``): it lives where :func:`os.pipe`'s pipes do.
+
+    A named pipe (``mkfifo``) may never get a writer, so it is not read.
+    """
+    global _PIPE_DEVICE
+    if _PIPE_DEVICE is None:
+        read_end, write_end = os.pipe()
+        try:
+            _PIPE_DEVICE = os.fstat(read_end).st_dev
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+    return stat.S_ISFIFO(info.st_mode) and info.st_dev == _PIPE_DEVICE
+
+
+_PIPE_DEVICE: int | None = None
+
+
+def _kind_of(info: os.stat_result) -> str | None:
+    """What a file that is not read is (``a directory``), or None when it can be read."""
+    mode = info.st_mode
+    if stat.S_ISREG(mode) or _is_anonymous_pipe(info):
         return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISCHR(mode):
@@ -65,7 +87,7 @@ def _kind_of(mode: int) -> str | None:
         return "a block device"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    return "not a regular file"
+    return "a special file"
 
 
 _read: list[dict] = []  # the files read inside each open read_once()
@@ -107,9 +129,9 @@ def _read_path(path: str | Path, name: str, what: str, limit: int | None) -> byt
         raise _fail(name, "no such file.") from None
     except (OSError, ValueError) as error:
         raise _fail(name, f"cannot be read ({getattr(error, 'strerror', None) or error}).") from None
-    kind = _kind_of(info.st_mode)
+    kind = _kind_of(info)
     if kind is not None:
-        raise _fail(name, f"is {kind}, not a {what}." if kind.startswith("a ") else f"is {kind}; give a {what}.")
+        raise _fail(name, f"is {kind}; convcalc reads a {what} only from a regular file, /dev/stdin or <(...).")
     if stat.S_ISREG(info.st_mode) and info.st_size > limit:
         raise _fail(name, f"is {_size_text(info.st_size)}, larger than the {_size_text(limit)} convcalc reads from a file.")
     try:
@@ -120,7 +142,7 @@ def _read_path(path: str | Path, name: str, what: str, limit: int | None) -> byt
         raise _fail(name, f"cannot be read ({error.strerror or error}).") from None
     try:
         info = os.fstat(fd)  # what was opened, in case the path changed since
-        kind = _kind_of(info.st_mode)
+        kind = _kind_of(info)
         if kind is not None:
             raise _fail(name, f"is {kind}, not a {what}.")
         return _read_fd(fd, name, limit, is_pipe=stat.S_ISFIFO(info.st_mode))
@@ -273,7 +295,9 @@ def load_json(text: str, name: str) -> Any:
         key, line = _first_duplicate(text)
         raise _fail(name, f"the key {_short(key)} appears twice in one object; JSON keys must be unique.", line) from None
     except RecursionError:
-        raise _fail(name, f"is nested deeper than {MAX_DEPTH} levels, the most convcalc reads.") from None
+        keys, line = _too_deep(text)
+        raise _fail(name, f"{json_path(keys)}: nested deeper than {MAX_DEPTH} levels, the most convcalc reads.",
+                    line) from None
     except ValueError as error:  # a number json cannot convert
         raise _fail(name, f"not valid JSON: {_reason(error)}.") from None
     check_tree(data, name)
@@ -352,6 +376,30 @@ def _first_duplicate(text: str) -> tuple[str, int | None]:
             objects[-1].add(key)
         previous = (token, match.start()) if token.startswith('"') else None
     return "?", None
+
+
+def _too_deep(text: str) -> tuple[tuple, int | None]:
+    """The path and line where a text nests deeper than :data:`MAX_DEPTH` (for messages only)."""
+    keys: list = []  # per open container: its key so far (a name, or the next index)
+    previous = None
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "{[":
+            if len(keys) >= MAX_DEPTH:
+                return tuple(k for k in keys if k is not None), _LineOf(text)(match.start())
+            keys.append(0 if token == "[" else None)
+        elif token in "}]":
+            if keys:
+                keys.pop()
+        elif token == ":" and previous is not None and keys:
+            try:
+                keys[-1] = json.loads(previous)
+            except ValueError:
+                keys[-1] = previous
+        elif token == "," and keys and isinstance(keys[-1], int):
+            keys[-1] += 1
+        previous = token if token.startswith('"') else None
+    return (), None
 
 
 class _LineOf:
