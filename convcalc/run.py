@@ -186,8 +186,10 @@ def read_npy_header(handle, what: str) -> NpyHeader:
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise ConvcalcError(f"{bad}: its header lacks exactly the keys descr, fortran_order and shape.")
     shape, fortran = header["shape"], header["fortran_order"]
-    if not isinstance(shape, tuple) or not all(type(n) is int for n in shape) or not isinstance(fortran, bool):
+    if not isinstance(shape, tuple) or not all(type(n) is int for n in shape):
         raise ConvcalcError(f"{bad}: its header's shape is not a tuple of integers.")
+    if not isinstance(fortran, bool):
+        raise ConvcalcError(f"{bad}: its header's fortran_order is not True or False.")
     if any(n < 0 for n in shape):
         raise ConvcalcError(f"{bad}: its header declares a negative dimension, shape {_shape_text(shape)}.")
     try:
@@ -208,9 +210,19 @@ def _dtype_text(dtype: np.dtype) -> str:
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
-    if len(shape) > 8 or any(n.bit_length() > 64 for n in shape):
-        return f"of {len(shape)} dimensions"
-    return str(shape)
+    """A shape as a tuple, with sizes past int64 as powers of ten and at most 8 dimensions shown.
+
+    >>> _shape_text((1, 8)), _shape_text((10**40,)), _shape_text((1,) * 10)
+    ('(1, 8)', '(~10^40,)', '(1, 1, 1, 1, 1, 1, 1, 1, ... 10 dimensions)')
+    """
+    def size(n: int) -> str:
+        if n.bit_length() <= 64:
+            return str(n)
+        return f"~10^{len(str(n)) - 1 if n.bit_length() < 14000 else int(n.bit_length() * 0.30103)}"
+
+    if len(shape) > 8:
+        return f"({', '.join(size(n) for n in shape[:8])}, ... {len(shape)} dimensions)"
+    return f"({', '.join(size(n) for n in shape)}{',' if len(shape) == 1 else ''})"
 
 
 def _read_data(handle, header: NpyHeader, what: str) -> np.ndarray:
@@ -636,7 +648,8 @@ TEMPORARY_NAME_CHARS = 64  # of the target's name kept in the temporary file's n
 
 def save_target(path: Path) -> tuple[Path, os.stat_result | None]:
     """Check a ``--save`` target before anything runs: a file name in an existing directory, naming
-    nothing or a regular file (a symlink to one is replaced, never written through).
+    nothing or a regular file.  A symbolic link is refused, whatever it points to: replacing it
+    would change what others see through the link's name (``/dev/stdout`` is one).
     Returns the path and the target's current status (``None`` when it does not exist)."""
     text = os.fspath(path)
     path = Path(text)
@@ -646,17 +659,19 @@ def save_target(path: Path) -> tuple[Path, os.stat_result | None]:
     try:
         if not stat.S_ISDIR(os.stat(directory).st_mode):
             raise ConvcalcError(f"--save {path}: cannot write: {directory} is not a directory.")
-        current = os.stat(path)  # through a symlink: what the name leads to now
+        current = os.lstat(path)  # the name itself, never what a link leads to
     except FileNotFoundError:
         if not os.path.isdir(directory):
             raise ConvcalcError(f"--save {path}: cannot write: the directory {directory} does not exist.") from None
-        if os.path.islink(path):
-            raise ConvcalcError(f"--save {path}: cannot write: it is a symbolic link to nothing; remove it or save elsewhere.") from None
         return path, None
     except (OSError, ValueError) as exc:
         raise ConvcalcError(f"--save {path}: cannot write ({_reason(exc)}).") from None
+    if stat.S_ISLNK(current.st_mode):
+        raise ConvcalcError(f"--save {path}: cannot write: it is a symbolic link, which convcalc never replaces "
+                            "nor writes through; give a plain file name.")
     if not stat.S_ISREG(current.st_mode):
-        raise ConvcalcError(f"--save {path}: cannot write: it exists and is {_file_kind(current.st_mode)}; only a regular file is replaced.")
+        raise ConvcalcError(f"--save {path}: cannot write: it exists and is {_file_kind(current.st_mode)}; "
+                            "only a regular file is replaced.")
     return path, current
 
 
