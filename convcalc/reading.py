@@ -315,7 +315,8 @@ def check_tree(data: Any, name: str) -> None:
             items = enumerate(value)
         else:
             if isinstance(value, _TooLong) or (isinstance(value, int) and value.bit_length() > MAX_INT_DIGITS * 3.33):
-                digits = value.digits if isinstance(value, _TooLong) else "over " + str(MAX_INT_DIGITS)
+                digits = (value.digits if isinstance(value, _TooLong) else len(str(abs(value)))
+                          if value.bit_length() < 14000 else "thousands of")
                 raise _fail(name, f"{json_path(keys)}: a number with {digits} digits; convcalc reads integers of "
                                   f"at most {MAX_INT_DIGITS} digits.")
             continue
