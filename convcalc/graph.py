@@ -262,6 +262,7 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
     batch = shapes[0][0]
     unbatched = [s[1:] for s in shapes] if isinstance(argument, list) else argument[1:]
     result = op.compute(unbatched, fmt)
+    _check_range(result)
     if result.includes_batch:
         output = result.output_shape
     elif isinstance(result.output_shape, list):
@@ -273,6 +274,21 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
                    trainable_params=result.trainable_params, non_trainable_params=result.non_trainable_params,
                    layer=op, cropping=result.cropping, weights=result.weights, **base)
     return (output if isinstance(output, list) else [output]), [row]
+
+
+def _check_range(result) -> None:
+    """No tensor or weight larger than int64 can exist: refuse it rather than print its shape."""
+    from .parse import MAX_INT, MAX_INT_TEXT, shown
+
+    shapes = result.output_shape if isinstance(result.output_shape, list) else [result.output_shape]
+    for shape in shapes:
+        if any(isinstance(size, int) and size > MAX_INT for size in shape):
+            raise ConvcalcError(f"the output shape {shown(tuple(shape))} has a size larger than {MAX_INT_TEXT}; "
+                                "no tensor can be that large.")
+    for weight in result.weights:
+        if weight.size > MAX_INT:
+            raise ConvcalcError(f"the weight {weight.name!r} of shape {shown(weight.shape)} would hold more than "
+                                f"{MAX_INT_TEXT} numbers; no tensor can be that large.")
 
 
 def _producer_name(graph: Graph, ref: TensorRef) -> str:

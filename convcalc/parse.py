@@ -335,7 +335,7 @@ def parse_size(text: str, what: str = "--max-memory") -> int:
     >>> parse_size("512MiB"), parse_size("2GB"), parse_size("4096")
     (536870912, 2000000000, 4096)
     """
-    match = _SIZE.match(text) if len(text) <= MAX_SHAPE_LENGTH else None
+    match = _SIZE.match(text)
     unit = (match.group(2) or "").lower() if match else None
     if not match or unit not in _UNITS:
         raise ConvcalcError(f"{what} {shown(text)} is not a size; write it like 512MiB, 2GiB or 1000000 (bytes).")

@@ -68,7 +68,7 @@ SIZED = {
     "Cropping1D.cropping": ("Cropping1D({v})", "16x3", NON_NEGATIVE[:-2]),
     "Cropping2D.cropping": ("Cropping2D({v})", "16x16x3", NON_NEGATIVE),
     "Cropping3D.cropping": ("Cropping3D({v})", "8x8x8x3", NON_NEGATIVE[:-2]),
-    "Reshape.target_shape": ("Reshape(({v}, 4))", "4x4", ("0", "-2", "True", "1.5", "'4'", HUGE, INT64_PLUS_1)),
+    "Reshape.target_shape": ("Reshape(({v}, 16))", "4x4", ("0", "-2", "True", "1.5", "'4'", HUGE, INT64_PLUS_1)),
     # Keras takes 0 and None as a resized or cropped size (an empty or unknown axis), so does convcalc
     "Resizing.height": ("Resizing({v}, 8)", "16x16x3", NON_NEGATIVE),
     "Resizing.width": ("Resizing(8, {v})", "16x16x3", NON_NEGATIVE),
@@ -83,13 +83,6 @@ SIZED = {
     "MaxNumBoundingBoxes.max_number": ("MaxNumBoundingBoxes({v})", "8x8x3", POSITIVE[:-2]),
 }
 
-SIZED_CASES = [
-    pytest.param(template.format(v=value), shape, id=f"{key}={value[:12]}")
-    for key, (template, shape, values) in SIZED.items()
-    for value in values
-]
-
-
 def refused(result, *words):
     """Exit 2 with one clear error: no traceback, no partial output, the expected words."""
     assert result.exit_code == 2, (result.exit_code, result.stdout[:300], result.stderr[:300])
@@ -102,9 +95,18 @@ def refused(result, *words):
     return result.stderr
 
 
-@pytest.mark.parametrize("spec, shape", SIZED_CASES)
-def test_every_sized_argument_refuses_impossible_values(spec, shape):
-    refused(run("shape", "--input", shape, spec))
+@pytest.mark.parametrize("key", SIZED)
+def test_every_sized_argument_refuses_impossible_values(key):
+    """One test per argument, looping over its values (one fixture setup instead of a dozen)."""
+    template, shape, values = SIZED[key]
+    for value in values:
+        spec = template.format(v=value)
+        try:
+            refused(run("shape", "--input", shape, spec))
+        except AssertionError as error:
+            raise AssertionError(f"{spec[:80]}: {error}") from None
+    good = run("shape", "--input", shape, template.format(v="2" if "Reshape" not in key else "1"))
+    assert good.exit_code == 0, (key, good.stderr)  # the same spec with a sane value is accepted
 
 
 # --- huge numbers: bounded where they enter, named limit, never str() of a huge int
@@ -138,8 +140,27 @@ def test_huge_numbers_are_refused_with_the_limit(spec, words):
 
 
 def test_the_largest_int64_is_still_a_size():
-    result = run("shape", "--input", "4", "Dense(9223372036854775807)", "--format", "json")
+    result = run("shape", "--input", "1", "Dense(9223372036854775807)", "--format", "json")
     assert result.exit_code == 0, result.stderr
+
+
+MAX = str(2**63 - 1)
+TOO_LARGE = {
+    "upsampling-output": ([MAX + "x3"], ["UpSampling1D(4)"], "output shape"),
+    "upsampling-chain": (["4611686018427387904x3"], ["UpSampling1D(2)"], "output shape"),
+    "transpose-output": ([MAX + "x3"], ["Conv1DTranspose(4, 3, strides=2)"], "output shape"),
+    "zeropadding-output": ([MAX + "x3"], ["ZeroPadding1D(1)"], "output shape"),
+    "dense-kernel": (["4"], ["Dense(4611686018427387904)"], "weight 'kernel'"),
+    "conv-kernel": (["8x8x3"], ["Conv2D(" + MAX + ", 3)"], "weight 'kernel'"),
+    "embedding": (["5"], ["Embedding(" + MAX + ", 2)"], "weight 'embeddings'"),
+    "repeat-vector": (["4"], ["RepeatVector(" + MAX + ")", "Flatten()"], "output shape"),
+    "flatten": ([MAX + "x2"], ["Flatten()"], "output shape"),
+}
+
+
+@pytest.mark.parametrize("shape, specs, words", TOO_LARGE.values(), ids=TOO_LARGE.keys())
+def test_tensors_larger_than_int64_are_refused(shape, specs, words):
+    refused(run("shape", "--input", *shape, *specs), words, "2**63 - 1")
 
 
 # --- repeated keywords: Python refuses them, so does the spec parser
@@ -289,6 +310,11 @@ def test_bad_input_option(text, words):
 def test_bad_batch_option(batch):
     result = run("shape", "--input", "8x8x3", "--batch", batch, "Conv2D(4, 3)")
     assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("size", [HUGE, "9" * 5000, "99999999999999999999TiB", "1" + "0" * 19, "1e400", "-1", "GiB", ""])
+def test_bad_max_memory(size):
+    refused(run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "--run", "--max-memory", size), "--max-memory")
 
 
 # --- suggestions: case and underscores first, then the closest spelling
