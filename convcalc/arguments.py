@@ -53,8 +53,8 @@ def check_range(value: Any, name: str, depth: int = 0) -> None:
     """
     if is_int(value):
         if not -MAX_INT - 1 <= value <= MAX_INT:
-            raise ConvcalcError(f"{name}={shown(value)} is out of range: integers are at most {MAX_INT_TEXT}, "
-                                "and no size can be larger.")
+            raise ConvcalcError(f"{name}={shown(value)} is out of range: integers are at most {MAX_INT_TEXT}"
+                                + (", and no size can be larger." if value > 0 else " in magnitude."))
     elif isinstance(value, (tuple, list)) and depth < 50:
         for item in value:
             check_range(item, name, depth + 1)

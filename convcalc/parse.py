@@ -257,8 +257,8 @@ def _number(value: Any, what: str) -> Any:
     """A literal within the bounds every value must keep: int64 integers, finite floats."""
     if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT - 1 <= value <= MAX_INT:
         raise ConvcalcError(
-            f"{what} is {shown(value)}, out of range: integers in a spec are at most {MAX_INT_TEXT}, "
-            "and no size can be larger."
+            f"{what} is {shown(value)}, out of range: integers in a spec are at most {MAX_INT_TEXT}"
+            + (", and no size can be larger." if value > 0 else " in magnitude.")
         )
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         raise ConvcalcError(f"{what} is too large for a float (the largest is about 1.8e308).")
