@@ -62,6 +62,7 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
     limit = _max_memory(request.max_memory) if request.max_memory is not None else None
     fill = parse_numbers(request.fill, "--fill") if request.fill is not None else None
     batch, input_label = _batch(request.batch), "--input"
+    sample_batch = None
     if request.runs and request.sample is not None:
         from .run import sample_shape
 
@@ -71,10 +72,10 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
                 f"--batch {batch} and --sample {request.sample} disagree: the sample holds a batch of {header[0]} "
                 f"(shape {header}); drop --batch, or give a sample of {batch}."
             )
-        batch = header[0]
+        sample_batch = header[0]
         if input_shape is None and len(header) > 1:
             input_shape, input_label = header[1:], "--sample"
-    result = _stack(request, input_shape, batch, input_label)
+    result = _stack(request, input_shape, batch, input_label, sample_batch)
     if not request.runs:
         return result, None
     _check_known_sizes(result)
@@ -115,14 +116,21 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:20]}... ({len(text)} characters)"
 
 
-def _stack(request: ShapeRequest, input_shape, batch, input_label) -> StackResult:
+def _stack(request: ShapeRequest, input_shape, batch, input_label, sample_batch=None) -> StackResult:
+    """The stack at ``batch`` (--batch), else at the sample's batch, so that the shapes shown are the
+    shapes run.  A model config keeps its own batch (its input layers give it, or None: any batch);
+    :func:`convcalc.run.run_stack` refuses a sample whose batch differs from a fixed one."""
     if request.file is not None:
-        from .stackfile import load_file
+        from .stackfile import compute_stack_file, load_file
 
-        return load_file(request.file, request.data_format, input_shape, batch, input_label,
-                         expand_nested=request.expand_nested).result
+        loaded = load_file(request.file, request.data_format, input_shape, batch, input_label,
+                           expand_nested=request.expand_nested)
+        if loaded.stack is None or batch is not None or sample_batch is None:
+            return loaded.result
+        shape = input_shape[0] if isinstance(input_shape, list) else input_shape
+        return compute_stack_file(loaded.stack, request.data_format, shape, sample_batch, input_label)
     fmt = resolve_data_format(request.data_format)
-    return compute_stack(list(request.layers), fmt, input_shape, batch, input_label)
+    return compute_stack(list(request.layers), fmt, input_shape, batch if batch is not None else sample_batch, input_label)
 
 
 def _check_known_sizes(result: StackResult) -> None:

@@ -574,8 +574,8 @@ def run_stack(
             )
         if result.input_shape[0] is not None and shape[0] != result.input_shape[0]:
             raise ConvcalcError(
-                f"--sample {options.sample} holds a batch of {shape[0]}, but the stack's batch is "
-                f"{result.input_shape[0]}; give one batch size (drop --batch to use the sample's)."
+                f"--sample {options.sample} holds a batch of {shape[0]}, but the stack's input has a fixed batch of "
+                f"{result.input_shape[0]}; give a sample of {result.input_shape[0]}."
             )
         batch = shape[0]
         expected_input = shape

@@ -523,6 +523,45 @@ def test_the_sample_batch_is_reported_everywhere(extra, tmp_path):
     assert out["layers"][0]["measured_shape"][0] == 2 and out["run"]["batch"] == 2
 
 
+def model_config(tmp_path, batch):
+    """A Sequential model's to_json() with an InputLayer of ``batch_shape`` (batch, 8, 8, 3)."""
+    layers = [
+        {"module": "keras.layers", "class_name": "InputLayer",
+         "config": {"batch_shape": [batch, 8, 8, 3], "dtype": "float32", "sparse": False, "name": "input_layer"}},
+        {"module": "keras.layers", "class_name": "Conv2D",
+         "config": {"name": "conv2d", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+                    "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "linear",
+                    "use_bias": True}},
+    ]
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.mark.parametrize("model_batch, sample_batch", [(3, 3), (None, 2), (None, 1), (1, 1)])
+def test_a_model_config_runs_a_sample_of_its_batch(model_batch, sample_batch, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((sample_batch, 8, 8, 3), np.float32))
+    out = accepted("shape", "--file", model_config(tmp_path, model_batch), "--sample", tmp_path / "x.npy")
+    assert out["input_shape"][0] in (model_batch, sample_batch)
+    assert out["run"]["batch"] == sample_batch and out["layers"][-1]["measured_shape"][0] == sample_batch
+
+
+@pytest.mark.parametrize("model_batch, sample_batch", [(3, 2), (1, 4), (2, 1)])
+def test_a_model_config_with_a_fixed_batch_refuses_another_sample_batch(model_batch, sample_batch, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((sample_batch, 8, 8, 3), np.float32))
+    refused("shape", "--file", model_config(tmp_path, model_batch), "--sample", tmp_path / "x.npy",
+            words=[f"batch of {sample_batch}", f"fixed batch of {model_batch}"])
+
+
+@pytest.mark.parametrize("flag", [[], ["--batch", "2"]])
+def test_a_stack_file_runs_and_reports_the_sample_batch(flag, tmp_path):
+    (tmp_path / "s.toml").write_text('input = "8x8x3"\n[[layers]]\nspec = "Conv2D(4, 3)"\n')
+    np.save(tmp_path / "x.npy", np.zeros((2, 8, 8, 3), np.float32))
+    out = accepted("shape", "--file", tmp_path / "s.toml", "--sample", tmp_path / "x.npy", *flag)
+    assert out["input_shape"][0] == out["output_shape"][0] == out["run"]["batch"] == 2
+
+
 @pytest.mark.parametrize("batch", ["0", "-1", "-5", str(-2**70)])
 def test_zero_and_negative_batches_are_refused_by_the_cli(batch):
     result = run(*STACK, *INPUT, "--batch", batch, "--run")
