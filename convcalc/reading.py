@@ -305,26 +305,27 @@ def load_json(text: str, name: str) -> Any:
 
 
 def check_tree(data: Any, name: str) -> None:
-    """Nesting at most :data:`MAX_DEPTH` deep, integers at most :data:`MAX_INT_DIGITS` digits; errors name the path."""
-    stack = [(data, (), 0)]
+    """Nesting at most :data:`MAX_DEPTH` deep, integers at most :data:`MAX_INT_DIGITS` digits; errors name the path.
+
+    Iterative, and only containers are queued: a list of millions of numbers costs no memory here.
+    """
+    stack = [(data, (), 0)] if isinstance(data, (dict, list)) else []
     while stack:
         value, keys, depth = stack.pop()
-        if isinstance(value, dict):
-            items = value.items()
-        elif isinstance(value, list):
-            items = enumerate(value)
-        else:
-            if isinstance(value, _TooLong) or (isinstance(value, int) and value.bit_length() > MAX_INT_DIGITS * 3.33):
-                digits = (value.digits if isinstance(value, _TooLong) else len(str(abs(value)))
-                          if value.bit_length() < 14000 else "thousands of")
-                raise _fail(name, f"{json_path(keys)}: a number with {digits} digits; convcalc reads integers of "
-                                  f"at most {MAX_INT_DIGITS} digits.")
-            continue
         if depth >= MAX_DEPTH:
             raise _fail(name, f"{json_path(keys)}: nested deeper than {MAX_DEPTH} levels, the most convcalc reads.")
-        for key, item in items:
-            if isinstance(item, (dict, list, int, _TooLong)):
-                stack.append((item, (*keys, key), depth + 1))
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            if isinstance(item, (dict, list)):
+                if item:
+                    stack.append((item, (*keys, key), depth + 1))
+            elif isinstance(item, _TooLong) or (type(item) is int and item.bit_length() > MAX_INT_DIGITS * 3.33):
+                digits = (item.digits if isinstance(item, _TooLong) else len(str(abs(item)))
+                          if item.bit_length() < 14000 else "thousands of")
+                raise _fail(name, f"{json_path((*keys, key))}: a number with {digits} digits; convcalc reads "
+                                  f"integers of at most {MAX_INT_DIGITS} digits.")
+    if isinstance(data, _TooLong) or (type(data) is int and data.bit_length() > MAX_INT_DIGITS * 3.33):
+        raise _fail(name, f"the top level: a number with {getattr(data, 'digits', 'over 40')} digits; convcalc reads "
+                          f"integers of at most {MAX_INT_DIGITS} digits.")
 
 
 def json_path(keys: tuple) -> str:
