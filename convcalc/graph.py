@@ -112,7 +112,11 @@ def _substitute(value: Any, tensors: dict, wrap=lambda shape: shape) -> Any:
     """The structure of inputs with each TensorRef replaced by its shape (``wrap``-ped) and
     each Constant by its value."""
     if isinstance(value, TensorRef):
-        return wrap(tensors[value.node][value.output])
+        outputs = tensors[value.node]
+        if value.output >= len(outputs):
+            raise ConvcalcError(f"it reads output {value.output} of {_key_text(value.node)}, which has "
+                                f"{len(outputs)} output(s).")
+        return wrap(outputs[value.output])
     if isinstance(value, Constant):
         return value.value
     if isinstance(value, dict):
@@ -250,7 +254,7 @@ def _node(node: Node, tensors: dict, given: dict, graph: Graph, expand_nested: b
 
         output = op.compute(_substitute(node.inputs, tensors, as_tensor), _substitute(node.kwargs, tensors, as_tensor))
         outputs = output if isinstance(output, list) else [output]
-        read = [tensors[ref.node][ref.output] for ref in refs_in(node.inputs) + refs_in(node.kwargs)]
+        read = [_substitute(ref, tensors) for ref in refs_in(node.inputs) + refs_in(node.kwargs)]
         row = LayerRow(type=op.type_name, data_format="", input_shape=read[0] if len(read) == 1 else read,
                        output_shape=output,
                        padding=None, kernel_shape=None, trainable_params=0, non_trainable_params=0, layer=op, **base)
