@@ -12,7 +12,6 @@ import ast
 import os
 import stat
 import struct
-import tempfile
 import time
 import zipfile
 import zlib
