@@ -128,8 +128,29 @@ def unexpected_error(error: BaseException) -> str:
 
 
 def did_you_mean(word: str, candidates) -> str:
-    """`` (did you mean 'padding'?)`` for the closest candidate, or ``""``; difflib is loaded only on errors."""
-    import difflib
+    """`` (did you mean 'X'?)``: the likely cause first, then the closest spelling, or ``""``.
 
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    A name that differs only by case or underscores is what was meant (``conv2d`` is
+    ``Conv2D``, ``Relu`` is ``relu``); otherwise difflib, comparing without case.
+
+    >>> did_you_mean("conv2d", ["Conv2D", "Deconv2D"]), did_you_mean("Relu", ["elu", "relu"]), did_you_mean("LeakyReLU", ["leaky_relu"])
+    (" (did you mean 'Conv2D'?)", " (did you mean 'relu'?)", " (did you mean 'leaky_relu'?)")
+    """
+    if not isinstance(word, str):
+        return ""
+    candidates = [c for c in candidates if isinstance(c, str)]
+
+    def key(name: str) -> str:
+        return name.lower().replace("_", "").replace("-", "")
+
+    for same in (lambda c: c.lower() == word.lower(), lambda c: key(c) == key(word)):
+        match = next((c for c in candidates if same(c)), None)
+        if match is not None:
+            return f" (did you mean {match!r}?)"
+    import difflib  # loaded only on errors
+
+    lowered: dict[str, str] = {}
+    for candidate in candidates:
+        lowered.setdefault(candidate.lower(), candidate)
+    close = difflib.get_close_matches(word.lower()[:100], list(lowered), n=1)
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConvcalcError
+from .errors import ConvcalcError, did_you_mean as suggest  # noqa: F401 - the name the parser's users import
 
 MAX_SPEC_LENGTH = 5000
 MAX_NESTING = 8
@@ -111,35 +111,6 @@ def digit_count(value: int) -> int:
     while estimate > 1 and 10 ** (estimate - 1) > value:
         estimate -= 1
     return estimate
-
-
-def suggest(word: str, candidates) -> str:
-    """`` (did you mean 'X'?)``: the likely cause first, then the closest spelling, or ``""``.
-
-    A name that differs only by case or underscores is what was meant (``conv2d`` is
-    ``Conv2D``, ``Relu`` is ``relu``); otherwise difflib, comparing without case.
-
-    >>> suggest("conv2d", ["Conv2D", "Deconv2D"]), suggest("Relu", ["elu", "relu"]), suggest("LeakyReLU", ["leaky_relu"])
-    (" (did you mean 'Conv2D'?)", " (did you mean 'relu'?)", " (did you mean 'leaky_relu'?)")
-    """
-    if not isinstance(word, str):
-        return ""
-    candidates = [c for c in candidates if isinstance(c, str)]
-
-    def key(name: str) -> str:
-        return name.lower().replace("_", "").replace("-", "")
-
-    for same in (lambda c: c.lower() == word.lower(), lambda c: key(c) == key(word)):
-        match = next((c for c in candidates if same(c)), None)
-        if match is not None:
-            return f" (did you mean {match!r}?)"
-    import difflib  # loaded only on errors
-
-    lowered: dict[str, str] = {}
-    for candidate in candidates:
-        lowered.setdefault(candidate.lower(), candidate)
-    close = difflib.get_close_matches(word.lower()[:100], list(lowered), n=1)
-    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
 
 
 def parse_call(text: str) -> Call:
