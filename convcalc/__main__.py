@@ -1,5 +1,5 @@
 """``python -m convcalc``."""
 
-from convcalc.cli import app
+from convcalc.cli import run
 
-app(prog_name="convcalc")
+run()

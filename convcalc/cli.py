@@ -56,6 +56,26 @@ def main(
     """Output shapes, per-side padding and parameter counts of Keras conv stacks, as Keras 3 computes them."""
 
 
+def run(args: list[str] | None = None) -> None:
+    """The ``convcalc`` console script: the Typer app, with a usage mistake (an unknown option, a bad
+    option value) said as one ``Error:`` sentence and exit 2, like every other bad input."""
+    # click's UsageError, whether Typer vendors click (0.2x) or uses it (0.12-0.19)
+    usage_error = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+    try:
+        code = app(args=args, prog_name="convcalc", standalone_mode=False)
+    except usage_error as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # plain `convcalc`: the help, as before
+            error.show()
+            sys.exit(int(ExitCode.BAD_INPUT))
+        command = error.ctx.command_path if error.ctx is not None else "convcalc"
+        _error(f"{error.format_message().rstrip('.')}. See '{command} -h'.")
+        sys.exit(int(ExitCode.BAD_INPUT))
+    except typer.Abort:
+        _error("interrupted.")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 def complete_layer(incomplete: str) -> list[str]:
     """TAB on a layer argument: the layer names convcalc knows, as the start of a call."""
     from .layers import known_layer_names

@@ -209,3 +209,21 @@ def test_a_conv_stack_imports_only_the_convolution_family():
     assert "convcalc.convolution" in loaded
     for family in ("pooling", "reshaping", "normalization", "core_layers", "merging", "kernels", "render_table"):
         assert f"convcalc.{family}'" not in loaded
+
+
+@pytest.mark.parametrize("args,words", [
+    (["shape", "--bogus"], "No such option: --bogus"),
+    (["shape", "--batch", "0", "-i", "8x8x3", "Conv2D(2, 3)"], "'--batch'"),
+    (["shape", "--format", "xml", "Conv2D(2, 3)"], "'--format'"),
+    (["lint"], "Missing argument"),
+    (["nonsense"], "No such command"),
+])
+def test_usage_mistakes_are_one_error_sentence(capsys, args, words):
+    """The console script says a usage mistake like any bad input: one 'Error:' sentence, exit 2."""
+    from convcalc.cli import run as console_script
+
+    with pytest.raises(SystemExit) as exited:
+        console_script(args)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith("Error: ") and words in err and "Usage:" not in err
+    assert err.count("\n") == 1
