@@ -119,9 +119,13 @@ class Spec:
 def parse_layers(specs: list[Spec], file: str | None = None) -> tuple[list[StackInput], list[tuple[Layer, Spec]]]:
     """Parse every spec; ``Input(...)`` specs may open the stack (several feed a merge layer)."""
     inputs, layers = [], []
+    built: dict[str, Layer] = {}  # a spec written again is the same layer (long stacks repeat their specs)
     for spec in specs:
         index = len(layers) + 1
         text = spec.text
+        if layers and text in built:
+            layers.append((built[text], spec))
+            continue
         label = text.strip() if len(text) <= 80 else text.strip()[:77] + "..."
         try:
             call = parse_call(text)
@@ -130,7 +134,8 @@ def parse_layers(specs: list[Spec], file: str | None = None) -> tuple[list[Stack
                     raise ConvcalcError("Input(...) may only open the stack, before every layer.")
                 inputs.append(parse_input_call(call))
                 continue
-            layers.append((build_layer(call), spec))
+            layer = built[text] = build_layer(call)
+            layers.append((layer, spec))
         except ConvcalcError as error:
             where = f"layer {index}" if layers or not label.startswith(tuple(INPUT_NAMES)) else "the input"
             raise error.at(Where(file, spec.line, f"{where} {label}")) from None
