@@ -113,6 +113,10 @@ def decode(path: Path, text: str) -> tuple[Any, str]:
     name = str(path)
     if _is_json(path, text):
         return reading.load_json(text, name), "json"
+    if len(text) > TOML_LIMIT:
+        raise file_error(name, None, f"is {reading._size_text(len(text))} of TOML; convcalc reads stack files in TOML "
+                                     f"up to {reading._size_text(TOML_LIMIT)} (write a larger one as JSON).")
+    _prescan_toml(name, text)
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -129,6 +133,34 @@ def decode(path: Path, text: str) -> tuple[Any, str]:
         raise file_error(name, None, f"not valid TOML: {reading._reason(error)}.") from None
     reading.check_tree(data, name)
     return data, "toml"
+
+
+TOML_LIMIT = 8 * 2**20  # TOML is parsed in pure Python: about a second per MiB; a 100k-layer stack is 2 MiB
+_TOML_KEY = re.compile(r"""[ \t]*([A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')[ \t]*[.=]""")
+_TOML_STRINGS = re.compile(r"""#.*$|"(?:[^"\\]|\\.)*"|'[^']*'""")
+
+
+def _prescan_toml(name: str, text: str) -> None:
+    """An unknown top-level key is named before the whole file is parsed (a stray key with a
+    million values would otherwise take seconds to parse first).  Only lines that are surely
+    top-level keys count: before the first table header, outside brackets and strings; a file
+    with multi-line strings is left to the parser."""
+    if '"""' in text or "'''" in text:
+        return
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if depth == 0:
+            if line.lstrip().startswith("["):
+                return  # a table header: the top level ends here
+            match = _TOML_KEY.match(line)
+            if match:
+                key = match.group(1).strip("\"'")
+                if key not in TOP_KEYS:
+                    raise file_error(name, number, _unknown_key(key, TOP_KEYS, "at the top level"))
+        bare = _TOML_STRINGS.sub("", line)
+        depth += bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
+        if depth < 0:
+            return
 
 
 def read_stack_file(path: Path) -> StackFile:
@@ -220,9 +252,13 @@ def _layer_entry(item: Any, index: int, fail, where: "Position") -> LayerEntry:
 def _no_unknown_keys(table: dict, allowed: tuple[str, ...], place: str, fail, keys: tuple) -> None:
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise fail(f"unknown key {key!r} {place}; {hint}the keys are {', '.join(allowed)}.", *keys, key)
+            raise fail(_unknown_key(key, allowed, place), *keys, key)
+
+
+def _unknown_key(key, allowed: tuple[str, ...], place: str) -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r} {place}; {hint}the keys are {', '.join(allowed)}."
 
 
 def _shape(value: Any, what: str, fail, keys: tuple) -> tuple[int, ...]:

@@ -290,8 +290,8 @@ def test_json_that_json_gets_wrong(tmp_path, text, needles):
 TOML_CASES = {
     "huge int": (STACK + "[expect]\nparams = " + BIG + "\n", []),
     "60 digit int": (STACK + "[expect]\nparams = " + "7" * 60 + "\n", ["expect.params: a number with 60 digits"]),
-    "deep arrays": (STACK + "x = " + "[" * 3000 + "]" * 3000 + "\n", ["nested deeper than"]),
-    "deep inline tables": (STACK + "x = " + "{a = " * 200 + "1" + "}" * 200 + "\n", ["nested deeper than"]),
+    "deep arrays": (STACK + "[expect]\nx = " + "[" * 3000 + "]" * 3000 + "\n", ["nested deeper than"]),
+    "deep inline tables": (STACK + "[expect]\nx = " + "{a = " * 200 + "1" + "}" * 200 + "\n", ["nested deeper than"]),
     "duplicate key": (STACK + 'input = "9x9x3"\n', ["not valid TOML"]),
     "not utf8": (b'input = "\xff"\n', ["not UTF-8"]),
 }

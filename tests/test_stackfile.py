@@ -313,3 +313,31 @@ def test_errors_after_several_inputs_point_at_the_layer(tmp_path):
     result = run("shape", "--file", path)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {path}:5: layer 2 Conv2D(4, 9)")
+
+
+@pytest.mark.parametrize("text,line", [
+    ('input = "8x8x3"\nlayers = ["Conv2D(4, 3)"]\njunk = [' + ",".join(["1"] * 200000) + "]\n", 3),
+    ('junk.deep = 1\ninput = "8x8x3"\nlayers = ["Conv2D(4, 3)"]\n', 1),
+    ('"quoted key" = 1\ninput = "8x8x3"\nlayers = ["Conv2D(4, 3)"]\n', 1),
+])
+def test_unknown_top_level_keys_are_named_before_parsing(tmp_path, text, line):
+    error = error_of(write(tmp_path, "s.toml", text))
+    assert error.where.line == line and "unknown key" in error.detail
+
+
+@pytest.mark.parametrize("text", [
+    'layers = [\n  "Conv2D(4, 3)",\n]\ninput = "8x8x3"\n',  # keys after a multi-line array
+    'input = "8x8x3" # junk = 1\nlayers = ["Conv2D(4, 3)"]\n',  # a comment
+    'input = "8x8x3"\nlayers = [\n  { spec = "Conv2D(4, 3)" },\n]\n',  # inline tables in an array
+    'input = "8x8x3"\n[[layers]]\nspec = "Conv2D(4, 3)"\nexpect = "6x6x4"\n',  # keys of a table
+])
+def test_the_prescan_leaves_valid_files_alone(tmp_path, text):
+    assert load_file(write(tmp_path, "s.toml", text)).result.output_shape == (None, 6, 6, 4)
+
+
+def test_toml_stack_files_have_a_size_limit(tmp_path, monkeypatch):
+    import convcalc.stackfile as stackfile
+
+    monkeypatch.setattr(stackfile, "TOML_LIMIT", 100)
+    error = error_of(write(tmp_path, "s.toml", 'input = "8x8x3"\nlayers = ["Conv2D(4, 3)"]\n' + "#" * 200 + "\n"))
+    assert "up to 100 bytes" in error.detail
