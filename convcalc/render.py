@@ -185,10 +185,20 @@ def run_dict(run: RunResult) -> dict[str, Any]:
     }
 
 
+SHOW_LIMIT = 4096  # values --show prints, as text or in JSON
+
+
 def to_json(result: StackResult, run=None, values: bool = False) -> str:
+    """SPEC 3's JSON; with ``values`` (``--show``), the run's output as nested lists when it holds at most
+    SHOW_LIMIT values, else ``output`` is null and ``output_note`` says why."""
     data = stack_dict(result, run)
     if run is not None and values:
-        data["run"]["output"] = run.output.tolist()
+        if run.output.size <= SHOW_LIMIT:
+            data["run"]["output"] = run.output.tolist()
+        else:
+            data["run"]["output"] = None
+            data["run"]["output_note"] = (f"the output of shape {tuple(run.output.shape)} has {run.output.size} "
+                                          f"values; --show prints at most {SHOW_LIMIT}")
     return dumps(data)
 
 
@@ -469,7 +479,7 @@ def plain_table(headers: list[str], rows: list[list[str]], right: list[bool]) ->
     ]
 
 
-def show_text(array, data_format: str, limit: int = 4096) -> str:
+def show_text(array, data_format: str, limit: int = SHOW_LIMIT) -> str:
     """Small outputs as the seed threads print them: NumPy's repr, then each channel as a matrix.
 
     array : ndarray of shape (n, ..., c) (channels_last) or (n, c, ...) (channels_first)

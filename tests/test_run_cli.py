@@ -279,3 +279,12 @@ def test_memory_estimate_counts_the_declared_weights():
     f32 = np.dtype(np.float32)
     assert estimate_bytes(with_bias, f32, 1) - estimate_bytes(without, f32, 1) == 4 * 4
     assert estimate_bytes(lora, f32, 1) - estimate_bytes(with_bias, f32, 1) == 4 * (3 * 3 * 3 * 2 + 2 * 4)
+
+
+def test_show_in_json_keeps_the_value_cap():
+    """--show --format json prints the values of small outputs only, as the text form does."""
+    big = json.loads(run("shape", "-i", "300x300x3", "Conv2D(4, 3)", "--show", "--format", "json").stdout)
+    assert big["run"]["output"] is None and "at most 4096" in big["run"]["output_note"]
+    small = json.loads(run("shape", "-i", "3x3x3", "Conv2D(1, 2, kernel_initializer='ones')", "--fill", "1,100,10000",
+                           "--show", "--format", "json").stdout)
+    assert small["run"]["output"] == [[[[40404.0], [40404.0]], [[40404.0], [40404.0]]]]
