@@ -202,6 +202,10 @@ def shape(
     expand_nested: Annotated[
         bool, typer.Option("--expand-nested", help="Show the layers inside nested models, indented (model.summary(expand_nested=True)).")
     ] = False,
+    model: Annotated[
+        Optional[str], typer.Option("--model", metavar="NAME", help="A Python source's model: its variable or name=, "
+                                    "or a call of a function of the file, e.g. \"make_model(num_classes=10)\".")
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
 ) -> None:
     """Print each layer's output shape, per-side padding and parameter count.
@@ -217,7 +221,7 @@ def shape(
     request = ShapeRequest(
         layers=tuple(layers or ()), file=file, input=tuple(input or ()), data_format=data_format.value if data_format else None,
         batch=batch, run=run, sample=sample, fill=fill, weights=weights, seed=seed, save=save, show=show,
-        max_memory=max_memory, expand_nested=expand_nested,
+        max_memory=max_memory, expand_nested=expand_nested, model=model,
     )
     try:
         result, outcome = compute_request(request, _progress(output_format))
@@ -312,6 +316,14 @@ def _progress(output_format: OutputFormat):
 def _render(result, output_format: OutputFormat, outcome=None, show: bool = False) -> str:
     """The whole answer as one string, written by :func:`_write` (Rich never writes to stdout itself)."""
     from . import render
+    from .result import ModelResults
+
+    if isinstance(result, ModelResults):  # a Python source: each model, named (SPEC 9)
+        if output_format is OutputFormat.json:
+            return render.models_json(result) + "\n"
+        return "".join(render.model_heading(name, output_format.value) + _render(model, output_format)
+                       for name, model in result.models) + "".join(
+            render.model_note(note, output_format.value) for note in result.notes)
 
     if output_format is OutputFormat.table:
         text = render.table_text(result, outcome, _table_console())

@@ -294,11 +294,13 @@ def measured_text(measured) -> str:
     return f"{shape_text(measured.measured_shape)} {'ok' if measured.agrees else 'DIFFERS'}"
 
 
-def _cells(row: LayerRow, measured=None, graph: bool = False) -> list[str]:
+def _cells(row: LayerRow, measured=None, graph: bool = False, lines: bool = False) -> list[str]:
     """A table row's cells as plain text: names with control characters escaped (:func:`printable`)."""
     extra = [] if measured is None else [measured_text(measured), f"{measured.seconds * 1000:.1f} ms"]
     if graph:
         extra.append(printable(", ".join(row.connected_to)) or "-")
+    if lines:
+        extra.append("" if row.line is None else str(row.line))
     label = printable(f"{row.name} ({row.type})")
     return [
         f"{'   ' * (row.depth - 1)} └ {label}" if row.depth else label,
@@ -320,7 +322,8 @@ def _headers(result: StackResult, run) -> list[str]:
     headers = list(HEADERS)
     if any(row.padding is not None and len(row.padding) == 3 for row in result.layers):
         headers[3] = "Padding f, b, t, b, l, r"
-    return headers + (RUN_HEADERS if run is not None else []) + (["Connected to"] if _is_graph(result) else [])
+    return (headers + (RUN_HEADERS if run is not None else []) + (["Connected to"] if _is_graph(result) else [])
+            + (["Line"] if result.source_lines else []))
 
 
 def _is_graph(result: StackResult) -> bool:
@@ -349,7 +352,7 @@ def to_markdown(result: StackResult, run=None) -> str:
     graph = _is_graph(result)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row, measured in _rows(result, run):
-        cells = _cells(row, measured, graph)
+        cells = _cells(row, measured, graph, result.source_lines)
         cells[0] = f"{code_span(printable(row.name))} ({printable(row.type)})"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
@@ -375,7 +378,8 @@ def to_csv(result: StackResult, run=None) -> str:
     depth = any(row.padding is not None and len(row.padding) == 3 for row in result.layers)
     pad_columns = (CSV_DEPTH_COLUMNS if depth else ()) + ("pad_top", "pad_bottom", "pad_left", "pad_right")
     columns = CSV_COLUMNS[:6] + pad_columns + CSV_COLUMNS[10:]
-    writer.writerow(columns + (("measured_shape", "seconds") if run is not None else ()) + ("connected_to",))
+    writer.writerow(columns + (("measured_shape", "seconds") if run is not None else ()) + ("connected_to",)
+                    + (("line",) if result.source_lines else ()))
     for row, measured in _rows(result, run):
         extra = [] if measured is None else [shape_text(measured.measured_shape), f"{measured.seconds:.6f}"]
         pads = padding_dict(row.padding) or {}
@@ -386,6 +390,7 @@ def to_csv(result: StackResult, run=None) -> str:
                 *(_csv_side(pads, column[len("pad_"):]) for column in pad_columns),
                 shape_text(row.kernel_shape), int_text(row.params), int_text(row.trainable_params),
                 int_text(row.non_trainable_params), *extra, printable(" ".join(row.connected_to)),
+                *(("" if row.line is None else str(row.line),) if result.source_lines else ()),
             ]
         )
     return out.getvalue()
@@ -401,7 +406,7 @@ def _csv_side(pads: dict, side: str) -> str:
 # Rich measures and lays out every cell, which takes seconds for thousands of rows: bigger tables are
 # drawn by plain_table, in the same box characters, without wrapping
 RICH_TABLE_ROWS = 1000
-RIGHT_ALIGNED = ("Param #", "Time")
+RIGHT_ALIGNED = ("Param #", "Time", "Line")
 
 
 def to_table(result: StackResult, run=None):
@@ -418,7 +423,7 @@ def to_table(result: StackResult, run=None):
         table.add_column(header, justify="right" if header in RIGHT_ALIGNED else "left")
     graph = _is_graph(result)
     for row, measured in _rows(result, run):
-        table.add_row(*(Text(cell) for cell in _cells(row, measured, graph)))
+        table.add_row(*(Text(cell) for cell in _cells(row, measured, graph, result.source_lines)))
     return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))
 
 
@@ -428,7 +433,7 @@ def table_text(result: StackResult, run=None, console=None) -> str:
     if len(result.layers) > RICH_TABLE_ROWS or console is None:
         headers = _headers(result, run)
         graph = _is_graph(result)
-        rows = [_cells(row, measured, graph) for row, measured in _rows(result, run)]
+        rows = [_cells(row, measured, graph, result.source_lines) for row, measured in _rows(result, run)]
         lines = plain_table(headers, rows, [header in RIGHT_ALIGNED for header in headers])
         return "\n".join(lines + totals_lines(result) + run_lines(run)) + "\n"
     with console.capture() as capture:
@@ -495,3 +500,28 @@ def show_text(array, data_format: str, limit: int = SHOW_LIMIT) -> str:
         for c, matrix in enumerate(sample):
             parts.append(f"sample {n}, channel {c}:\n{np.array2string(matrix)}")
     return "\n\n".join(parts)
+
+
+def models_json(results) -> str:
+    """SPEC 9: one model is SPEC 3's object plus ``"model"``; several are ``{"models": [...]}``."""
+    objects = [{**stack_dict(result), "model": printable(name)} for name, result in results.models]
+    notes = list(results.notes)
+    if len(objects) == 1 and not notes:
+        return dumps(objects[0])
+    return dumps({"models": objects, **({"notes": notes} if notes else {})})
+
+
+def model_heading(name: str, output_format: str) -> str:
+    """The line above each model's table (Markdown: a heading)."""
+    if output_format == "markdown":
+        return f"## Model {code_span(printable(name))}\n\n"
+    if output_format == "csv":
+        return ""
+    return f"Model: {printable(name)}\n"
+
+
+def model_note(note: str, output_format: str) -> str:
+    """A model that could not be read statically, said after the others."""
+    if output_format == "csv":
+        return ""
+    return f"{'- ' if output_format == 'markdown' else ''}Note: {printable(note)}\n"

@@ -33,6 +33,7 @@ class ShapeRequest:
     show: bool = False
     max_memory: str | None = None
     expand_nested: bool = False
+    model: str | None = None  # a Python source's model: a name, or a call of one of its functions
 
     @property
     def runs(self) -> bool:
@@ -75,7 +76,18 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
         sample_batch = header[0]
         if input_shape is None and len(header) > 1:
             input_shape, input_label = header[1:], "--sample"
-    result = _stack(request, input_shape, batch, input_label, sample_batch)
+    if request.file is not None and _is_python(request.file):
+        result = _python(request, input_shape, batch)
+        if len(result.models) != 1 or not request.runs:
+            if request.runs:
+                raise ConvcalcError(f"{request.file} builds {len(result.models)} models; --run runs one: "
+                                    "pick it with --model NAME.")
+            return result, None
+        result = result.models[0][1]
+    else:
+        if request.model is not None:
+            raise ConvcalcError("--model picks a model of a Python source given with --file.")
+        result = _stack(request, input_shape, batch, input_label, sample_batch)
     if not request.runs:
         return result, None
     _check_known_sizes(result)
@@ -143,3 +155,40 @@ def _check_known_sizes(result: StackResult) -> None:
                 f"--run needs every input size; the input {'x'.join(str(n) for n in shape[1:])} has unknown (None) "
                 "sizes: give --input with sizes, e.g. 64x64x3."
             )
+
+
+def _is_python(path) -> bool:
+    from .pysource import is_python
+
+    return is_python(path)
+
+
+def _python(request: ShapeRequest, input_shape, batch):
+    """The models a Python source builds (SPEC 9), read statically: ``--model`` picks one."""
+    from dataclasses import replace
+
+    from . import reading
+    from .pysource import evaluate_model, models_of, read_source
+    from .result import ModelResults
+
+    name = str(request.file)
+    text = reading.as_text(reading.read_bytes(request.file, "Python source"), name, "Python source")
+    fmt = resolve_data_format(request.data_format)
+    call = request.model if request.model is not None and "(" in request.model else None
+    source = read_source(name, text, fmt, call)
+    chosen = models_of(source, None if call is not None else request.model)
+    models, notes = [], []
+    for model in chosen:
+        if model.skipped and request.model is None and len(chosen) > 1:
+            notes.append(model.error.text)
+            continue
+        shapes = None
+        if input_shape is not None and model.graph is not None:
+            given = input_shape if isinstance(input_shape, list) else [input_shape]
+            shapes = [(batch, *shape) for shape in given]
+        result = replace(evaluate_model(model, shapes), source_lines=True)
+        models.append((model.variable, result))
+    if not models:
+        raise ConvcalcError(f"no model of {name} can be read statically" + (f": {notes[0]}" if notes else
+                            "; it builds no keras.Model or keras.Sequential bound to a module-level name."))
+    return ModelResults(name, tuple(models), tuple(notes))

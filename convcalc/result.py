@@ -50,6 +50,7 @@ class StackResult:
     input_shape: tuple[int | None, ...] | list
     layers: tuple[LayerRow, ...]
     outputs: tuple[int | None, ...] | list | None = None  # a model's outputs, when not the last row's
+    source_lines: bool = False  # read from a Python source: views show each row's line
 
     @property
     def output_shape(self) -> tuple[int | None, ...] | list:
@@ -70,3 +71,13 @@ class StackResult:
         return self.trainable_params + self.non_trainable_params
 
 
+
+
+@dataclass(frozen=True)
+class ModelResults:
+    """The models of a Python source (SPEC 9): each one's name and evaluated rows, and the notes of
+    the models that could not be read statically."""
+
+    file: str
+    models: tuple[tuple[str, StackResult], ...]
+    notes: tuple[str, ...] = ()
