@@ -84,6 +84,7 @@ class FileReport:
     failures: tuple[Failure, ...] = ()
     error: str | None = None
     error_line: int | None = None
+    notes: tuple[tuple[int | None, str], ...] = ()  # models of a Python source skipped: (line, text)
 
     @property
     def ok(self) -> bool:
@@ -139,6 +140,10 @@ def lint_file(path: Path, flags: LintFlags = LintFlags()) -> FileReport:
     """One file's report.  Whatever goes wrong in it (a file that cannot be read, a bug convcalc did
     not expect, nesting deeper than Python's recursion limit) is that file's error, never the run's."""
     try:
+        from .pysource import is_python
+
+        if is_python(path):
+            return lint_python(path, flags)
         loaded = load_file(path, flags.data_format)
         return FileReport(str(path), failures=tuple(check(loaded, flags)))
     except ConvcalcError as error:
@@ -147,6 +152,47 @@ def lint_file(path: Path, flags: LintFlags = LintFlags()) -> FileReport:
         return FileReport(str(path), error=f"cannot be read ({error.strerror or type(error).__name__}).")
     except Exception as error:  # noqa: BLE001 - a bug, but the other files are still checked
         return FileReport(str(path), error=unexpected_error(error))
+
+
+def lint_python(path: Path, flags: LintFlags) -> FileReport:
+    """SPEC 9: every model of a Python source, its ``assert``s and the flags; a model that cannot be read
+    statically is a note and fails nothing (unless no model of the file can be read)."""
+    from . import reading
+    from .config import resolve_data_format
+    from .pysource import evaluate_model, read_source
+
+    name = str(path)
+    text = reading.as_text(reading.read_bytes(path, "Python source"), name, "Python source")
+    source = read_source(name, text, resolve_data_format(flags.data_format))
+    notes, failures, readable = [], [], 0
+    for model in source.models:
+        if model.skipped:
+            error = model.error
+            detail = error.message if error.message.startswith("skipped") else f"skipped {model.variable}: {error.message}"
+            notes.append((error.where.line if error.where else None, detail))
+            continue
+        readable += 1
+        result = evaluate_model(model)  # a layer Keras would refuse: FILE:LINE: error at that layer's line
+        expectations = [Expectation(e.check, _without_batch(e.value) if e.check == "output" else e.value, e.line,
+                                    f"assert {e.variable}") for e in source.expectations if e.variable == model.variable]
+        for key, value, flag in (("output", flags.expect_output, "--expect-output"), ("params", flags.params, "--params"),
+                                 ("max_params", flags.max_params, "--max-params")):
+            if value is not None:
+                expectations.append(Expectation(key, value, model.line, flag))
+        for expectation in expectations:
+            failure = _stack_failure(expectation, result)
+            if failure is not None:
+                failures.append(failure)
+    if not readable:
+        line, detail = notes[0] if notes else (None, "it builds no keras.Model or keras.Sequential bound to a "
+                                                     "module-level name")
+        return FileReport(name, error=f"no model can be read statically: {detail}", error_line=line)
+    return FileReport(name, failures=tuple(sorted(failures, key=lambda f: f.line or 0)), notes=tuple(notes))
+
+
+def _without_batch(value):
+    """``(None, 10)`` as an assert writes it is the output ``10`` without the batch."""
+    return tuple(value[1:]) if isinstance(value, tuple) and value and value[0] is None else value
 
 
 def check(loaded: LoadedFile, flags: LintFlags = LintFlags()) -> list[Failure]:
@@ -297,6 +343,7 @@ def to_text(report: LintReport) -> str:
         if file.error is not None:
             lines.append(printable(f"{_where(file.file, file.error_line)}: error: {file.error}"))
         lines.extend(printable(f"{_where(file.file, failure.line)}: {failure.message}") for failure in file.failures)
+        lines.extend(printable(f"{_where(file.file, line)}: note: {note}") for line, note in file.notes)
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
@@ -313,6 +360,7 @@ def report_dict(report: LintReport) -> dict[str, Any]:
                 "ok": file.ok,
                 "error": file.error,
                 "error_line": file.error_line,
+                "notes": [{"line": line, "message": note} for line, note in file.notes],
                 "failures": [
                     {
                         "line": failure.line,
@@ -356,9 +404,9 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _annotation(file: str, line: int | None, message: str) -> str:
+def _annotation(file: str, line: int | None, message: str, level: str = "error") -> str:
     where = f"file={escape_property(file)}" + ("" if line is None else f",line={line}")
-    return f"::error {where}::{escape_data(message)}"
+    return f"::{level} {where}::{escape_data(message)}"
 
 
 def to_github(report: LintReport) -> str:
@@ -368,5 +416,6 @@ def to_github(report: LintReport) -> str:
         if file.error is not None:
             lines.append(_annotation(file.file, file.error_line, f"error: {file.error}"))
         lines.extend(_annotation(file.file, failure.line, failure.message) for failure in file.failures)
+        lines.extend(_annotation(file.file, line, f"note: {note}", "notice") for line, note in file.notes)
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
