@@ -240,8 +240,8 @@ def test_json_report_keys(tmp_path):
     assert set(data) == {"files", "checked", "failed", "failures", "errors", "exit_code"}
     assert (data["checked"], data["failed"], data["failures"], data["errors"], data["exit_code"]) == (3, 2, 2, 1, 2)
     passed, broken, missing = data["files"]
-    assert set(passed) == {"file", "ok", "error", "error_line", "failures"}
-    assert passed == {"file": str(AUTOENCODER), "ok": True, "error": None, "error_line": None, "failures": []}
+    assert set(passed) == {"file", "ok", "error", "error_line", "failures", "notes"}
+    assert passed == {"file": str(AUTOENCODER), "ok": True, "error": None, "error_line": None, "failures": [], "notes": []}
     assert broken["failures"][0] == {
         "line": 11,
         "layer": {"index": 2, "name": "conv2d_1", "type": "Conv2D"},
