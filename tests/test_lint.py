@@ -252,7 +252,7 @@ def test_json_report_keys(tmp_path):
         "message": "layer 2 conv2d_1 (Conv2D): expected output 16x16x32, got 32x32x32",
     }
     assert broken["failures"][1]["layer"] is None and broken["failures"][1]["line"] == 20
-    assert missing == {"file": str(tmp_path / "missing.toml"), "ok": False, "error": "no such file.", "error_line": None, "failures": []}
+    assert missing == {"file": str(tmp_path / "missing.toml"), "ok": False, "error": "no such file.", "error_line": None, "failures": [], "notes": []}
 
 
 def test_json_params_are_numbers():
