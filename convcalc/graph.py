@@ -199,9 +199,11 @@ def _evaluate(graph: Graph, input_shapes, expand_nested: bool, depth: int) -> Ev
     tensors: dict[Any, list[Shape]] = {}
     rows: dict[Any, list[LayerRow]] = {}
     trainable = frozen = 0
+    built: dict[int, tuple] = {}  # a shared layer's weights, from the call that built them
     for node in order(graph):
         try:
             outputs, node_rows = _node(node, tensors, given, graph, expand_nested, depth)
+            _check_shared(node, node_rows, built)
         except ConvcalcError as error:
             raise error.at(node.where) from None
         tensors[node.key] = outputs
@@ -219,6 +221,21 @@ def _evaluate(graph: Graph, input_shapes, expand_nested: bool, depth: int) -> Ev
         outputs.append(tensors[ref.node][ref.output])
     trainable, frozen = formulas.frozen(trainable, frozen, graph.trainable)
     return Evaluated(outputs, ordered, trainable, frozen)
+
+
+def _check_shared(node: Node, rows: list[LayerRow], built: dict[int, tuple]) -> None:
+    """A layer called again reuses its weights: the new input must give the same weight shapes (Keras
+    refuses the call otherwise, as its input_spec does)."""
+    if not rows or not rows[0].weights:
+        return
+    row = rows[0]
+    shapes = tuple((w.name, w.shape) for w in row.weights)
+    first = built.setdefault(id(node.op), (shapes, row.input_shape))
+    if first[0] != shapes:
+        raise ConvcalcError(
+            f"the layer is called again on an input of shape {row.input_shape}, but its weights were built for "
+            f"{first[1]} ({', '.join(f'{n} {s}' for n, s in first[0])}); Keras refuses an incompatible input."
+        )
 
 
 def _output_refs(outputs: Any) -> list[TensorRef]:

@@ -685,7 +685,7 @@ class Interpreter:
 
     def call(self, func, args: list, kwargs: dict, node: ast.Call):
         if isinstance(func, Unknown):
-            return func
+            return self.unknown(node, func.why)  # the whole call is what cannot be read
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)
         if isinstance(func, Builtin):
