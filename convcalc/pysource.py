@@ -200,7 +200,7 @@ class Interpreter:
         self.globals: dict[str, Any] = {}
         self.bound_models: dict[str, ModelObject] = {}  # module-level names that held a model
         self.expectations: list[Expectation] = []
-        self.lines = text.splitlines()
+        self.encoded = [line.encode("utf-8") for line in text.splitlines(keepends=True)]  # ast offsets are bytes
 
     # -- naming -------------------------------------------------------------------
 
@@ -210,7 +210,16 @@ class Interpreter:
         return base if count == 0 else f"{base}_{count}"
 
     def segment(self, node: ast.AST) -> str:
-        text = ast.get_source_segment(self.text, node) or ast.dump(node)[:60]
+        """The source text of ``node`` on one line (``ast.get_source_segment`` splits the whole file per call)."""
+        start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if start is None or end is None or end < start or end > len(self.encoded):
+            return ast.dump(node)[:60]
+        chunk = self.encoded[start - 1:end]
+        if start == end:
+            chunk = [chunk[0][node.col_offset:node.end_col_offset]]
+        else:
+            chunk = [chunk[0][node.col_offset:], *chunk[1:-1], chunk[-1][:node.end_col_offset]]
+        text = b"".join(chunk).decode("utf-8", "replace")
         text = " ".join(text.split())
         return text if len(text) <= 120 else text[:117] + "..."
 
