@@ -412,6 +412,10 @@ class Interpreter:
             return self.globals[name]
         if name in BUILTINS:
             return BUILTINS[name]
+        import builtins
+
+        if hasattr(builtins, name):
+            return self.unknown(node, f"{name} is a Python builtin outside the subset convcalc reads")
         return self.unknown(node, f"{name!r} is not defined in the file")
 
     def truth(self, value) -> Any:
@@ -694,7 +698,9 @@ class Interpreter:
 
     def call(self, func, args: list, kwargs: dict, node: ast.Call):
         if isinstance(func, Unknown):
-            return self.unknown(node, func.why)  # the whole call is what cannot be read
+            if isinstance(node.func, ast.Name) and func.line == node.lineno and func.text == node.func.id:
+                return self.unknown(node, func.why)  # `eval("3")`: the call of an unknown name is what is named
+            return func  # the value that was already unknown, at its own line
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)
         if isinstance(func, Builtin):
