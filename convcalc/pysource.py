@@ -94,6 +94,8 @@ class ModelObject:
     built_shape: tuple | None = None  # Sequential: model.build(...)
     unknown: Unknown | None = None
     graph: Graph | None = None
+    called: bool = False
+    first_call: Any = None  # the tensor(s) an unbuilt Sequential was first called on: they build it
 
 
 @dataclass
@@ -108,11 +110,17 @@ class Function:
 
 @dataclass(frozen=True)
 class Refused:
-    """A class the subset cannot read (a subclassed keras.Model or custom Layer)."""
+    """A class the subset cannot read (a subclassed keras.Model or custom Layer).
+
+    Its ``__init__`` is still read when it is instantiated, for the layers it creates: Keras
+    numbers their default names across the whole file (``conv2d_7`` after two such instances).
+    """
 
     name: str
     line: int
     kind: str
+    node: Any = field(default=None, compare=False, repr=False)
+    scopes: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -316,9 +324,9 @@ class Interpreter:
             value = self.expr(base, scopes)
             if isinstance(value, Module) and value.keras:
                 kind = "layer" if value.path.endswith("Layer") else "model"
-                return Refused(node.name, node.lineno, kind)
+                return Refused(node.name, node.lineno, kind, node, list(scopes))
             if isinstance(value, Refused):
-                return Refused(node.name, node.lineno, value.kind)
+                return Refused(node.name, node.lineno, value.kind, node, list(scopes))
         return Unknown(node.lineno, f"class {node.name}", "a class defined in the file")
 
     def assign(self, target, value, scopes: list, module: bool, node) -> None:
@@ -714,10 +722,25 @@ class Interpreter:
         if isinstance(func, Bound):
             return self.method(func, args, kwargs, node)
         if isinstance(func, Refused):
+            self.instantiate(func, args, kwargs, node)
             return Unknown(func.line, f"class {func.name}",
                            f"a subclassed keras.{'Layer' if func.kind == 'layer' else 'Model'}: its call() is "
                            "arbitrary Python")
         return self.unknown(node, "not a function convcalc can call")
+
+    def instantiate(self, refused: Refused, args: list, kwargs: dict, node) -> None:
+        """Name the instance and read its ``__init__`` for the layers it creates (their names count)."""
+        from .layer_base import snake_case
+
+        if not isinstance(kwargs.get("name"), str):
+            self.unique(snake_case(refused.name))
+        init = next((n for n in refused.node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        if init is None or self.depth >= MAX_DEPTH:
+            return
+        defaults = [self.expr(d, refused.scopes) for d in init.args.defaults]
+        kw_defaults = [None if d is None else self.expr(d, refused.scopes) for d in init.args.kw_defaults]
+        instance = Unknown(node.lineno, f"{refused.name}(...)", "an instance of a class defined in the file")
+        self.call_function(Function(init, refused.scopes, defaults, kw_defaults), [instance, *args], kwargs, node)
 
     def call_function(self, function: Function, args: list, kwargs: dict, node) -> Any:
         if self.depth >= MAX_DEPTH:
@@ -904,7 +927,12 @@ class Interpreter:
             reads = [v.ref for v in value]
         else:
             return self.unknown(node, "a model applied to something that is not a tensor")
-        key = self.new_node(model.name, graph, reads, node.lineno, node.lineno, f"{model.class_name}(name={model.name!r})")
+        if model.class_name == "Sequential" and not getattr(graph, "built", True) and not model.called:
+            self.unique("functional")  # Keras builds an unbuilt Sequential's inner Functional on its first call
+        model.called = True
+        key = self.new_node(model.name, graph, reads, model.line, node.lineno, f"{model.class_name}(name={model.name!r})")
+        if model.class_name == "Sequential" and model.first_call is None:
+            model.first_call = reads
         outputs = graph.outputs
         if isinstance(outputs, list) and len(outputs) > 1:
             return [Tensor(key, i) for i in range(len(outputs))]
@@ -978,6 +1006,24 @@ class Interpreter:
             out = outputs.ref
         structure = list(model.inputs) if isinstance(model.inputs, dict) else None
         return Graph(model.name, nodes, inputs, out, self.data_format, input_structure=structure)
+
+    def shape_of(self, reads) -> tuple | None:
+        """The shape of a tensor (or of the first of a list), by evaluating what it depends on."""
+        ref = reads if isinstance(reads, TensorRef) else reads[0]
+        needed: set = set()
+        stack = [ref.node]
+        while stack:
+            key = stack.pop()
+            if key in needed:
+                continue
+            needed.add(key)
+            stack.extend(r.node for r in _refs(self.nodes[key].inputs))
+        nodes = [self.nodes[key] for key in sorted(needed)]
+        inputs = [node.key for node in nodes if isinstance(node.op, InputSpec)]
+        try:
+            return evaluate(Graph("probe", nodes, inputs, ref, self.data_format)).output_shape
+        except ConvcalcError:
+            return None
 
     def sequential_graph(self, model: ModelObject) -> Graph | Unknown:
         items = list(model.items)
@@ -1178,6 +1224,13 @@ def _model(interpreter: Interpreter, variable: str, value: Any) -> Model:
     graph = interpreter.graph_of(value)
     if isinstance(graph, Unknown):
         return Model(variable, value.name, value.line, error=graph.error(file, variable), skipped=True)
+    if value.class_name == "Sequential" and not getattr(graph, "built", True) and value.first_call is not None:
+        shape = interpreter.shape_of(value.first_call)  # built by its first call, as Keras builds it
+        if shape is not None:
+            first = graph.nodes[0]
+            nodes = [Node(first.key, first.name, InputSpec(shape), shown=False), *graph.nodes[1:]]
+            graph = Graph(graph.name, nodes, graph.inputs, graph.outputs, graph.data_format, class_name="Sequential")
+            return Model(variable, value.name, value.line, graph=graph)
     if value.class_name == "Sequential" and not getattr(graph, "built", True):
         return Model(variable, value.name, value.line, error=ConvcalcError(
             f"skipped {variable}: the Sequential model {value.name!r} has no input shape (no keras.Input, no "

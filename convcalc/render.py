@@ -504,7 +504,9 @@ def show_text(array, data_format: str, limit: int = SHOW_LIMIT) -> str:
 
 def models_json(results) -> str:
     """SPEC 9: one model is SPEC 3's object plus ``"model"``; several are ``{"models": [...]}``."""
-    objects = [{**stack_dict(result), "model": printable(name)} for name, result in results.models]
+    names = results.names or tuple(name for name, _ in results.models)
+    objects = [{**stack_dict(result), "model": printable(variable), "name": printable(name)}
+               for (variable, result), name in zip(results.models, names)]
     notes = list(results.notes)
     if len(objects) == 1 and not notes:
         return dumps(objects[0])

@@ -177,7 +177,7 @@ def _python(request: ShapeRequest, input_shape, batch):
     call = request.model if request.model is not None and "(" in request.model else None
     source = read_source(name, text, fmt, call)
     chosen = models_of(source, None if call is not None else request.model)
-    models, notes = [], []
+    models, notes, names = [], [], []
     for model in chosen:
         if model.skipped and request.model is None and len(chosen) > 1:
             notes.append(model.error.text)
@@ -188,7 +188,8 @@ def _python(request: ShapeRequest, input_shape, batch):
             shapes = [(batch, *shape) for shape in given]
         result = replace(evaluate_model(model, shapes), source_lines=True)
         models.append((model.variable, result))
+        names.append(model.name)
     if not models:
         raise ConvcalcError(f"no model of {name} can be read statically" + (f": {notes[0]}" if notes else
                             "; it builds no keras.Model or keras.Sequential bound to a module-level name."))
-    return ModelResults(name, tuple(models), tuple(notes))
+    return ModelResults(name, tuple(models), tuple(notes), tuple(names))

@@ -79,5 +79,6 @@ class ModelResults:
     the models that could not be read statically."""
 
     file: str
-    models: tuple[tuple[str, StackResult], ...]
+    models: tuple[tuple[str, StackResult], ...]  # (the module-level name, its rows)
     notes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # each model's own name (``name=``, else Keras's default)
