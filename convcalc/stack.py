@@ -8,6 +8,7 @@ Every user mistake becomes a :class:`ConvcalcError` naming the layer by its
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from .config import DataFormat
 from .result import LayerRow, StackResult  # noqa: F401 - the names other modules use
@@ -119,12 +120,12 @@ class Spec:
 def parse_layers(specs: list[Spec], file: str | None = None) -> tuple[list[StackInput], list[tuple[Layer, Spec]]]:
     """Parse every spec; ``Input(...)`` specs may open the stack (several feed a merge layer)."""
     inputs, layers = [], []
-    built: dict[str, Layer] = {}  # a spec written again is the same layer (long stacks repeat their specs)
+    built: dict[str, Layer] = {}  # a spec written again is parsed once (long stacks repeat their specs)
     for spec in specs:
         index = len(layers) + 1
         text = spec.text
         if layers and text in built:
-            layers.append((built[text], spec))
+            layers.append((copy.copy(built[text]), spec))  # the same arguments, but a layer of its own
             continue
         label = text.strip() if len(text) <= 80 else text.strip()[:77] + "..."
         try:

@@ -5,6 +5,9 @@ from typer.testing import CliRunner
 
 from convcalc.cli import app
 
+# tests/data holds model-building scripts read by convcalc (never imported): not test modules
+collect_ignore_glob = ["data/*"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_keras_home(tmp_path, monkeypatch):
