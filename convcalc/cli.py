@@ -265,6 +265,10 @@ def lint(
         LintFormat,
         typer.Option("--format", help="text: FILE:LINE lines; json: one object; github: GitHub Actions annotations.", case_sensitive=False),
     ] = LintFormat.text,
+    model: Annotated[
+        Optional[str], typer.Option("--model", metavar="NAME", help="Python sources: check only this model (its "
+                                    "variable or name=, or a call of a function of the file).")
+    ] = None,
 ) -> None:
     """Check the expected output shapes and parameter counts in stack files.
 
@@ -283,7 +287,7 @@ def lint(
         expected = parse_shape(expect_output, "--expect-output") if expect_output is not None else None
     except ConvcalcError as error:
         _fail(error, False)
-    flags = linting.LintFlags(expected, params, max_params, data_format.value if data_format else None)
+    flags = linting.LintFlags(expected, params, max_params, data_format.value if data_format else None, model)
     report = linting.lint_files(files, flags)  # every file is checked: one file's crash is its reported error
     render = {LintFormat.text: linting.to_text, LintFormat.json: linting.to_json, LintFormat.github: linting.to_github}
     text = render[output_format](report)

@@ -29,6 +29,7 @@ class LintFlags:
     params: int | None = None
     max_params: int | None = None
     data_format: str | None = None
+    model: str | None = None  # Python sources: check only this model (a name, or a call of a function)
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,16 @@ def lint_python(path: Path, flags: LintFlags) -> FileReport:
     statically is a note and fails nothing (unless no model of the file can be read)."""
     from . import reading
     from .config import resolve_data_format
-    from .pysource import evaluate_model, read_source
+    from .pysource import evaluate_model, models_of, read_source
 
     name = str(path)
     text = reading.as_text(reading.read_bytes(path, "Python source"), name, "Python source")
-    source = read_source(name, text, resolve_data_format(flags.data_format))
+    call = flags.model if flags.model is not None and "(" in flags.model else None
+    source = read_source(name, text, resolve_data_format(flags.data_format), call)
     notes, failures, readable = [], [], 0
-    for model in source.models:
+    for model in models_of(source, None if call is not None else flags.model):
+        if model.skipped and flags.model is not None:
+            raise model.error  # the model asked for cannot be read: that is the file's error
         if model.skipped:
             error = model.error
             detail = error.message if error.message.startswith("skipped") else f"skipped {model.variable}: {error.message}"

@@ -207,6 +207,7 @@ class Interpreter:
         self.order: list[int] = []
         self.globals: dict[str, Any] = {}
         self.bound_models: dict[str, ModelObject] = {}  # module-level names that held a model
+        self.refused_instances: dict[str, Unknown] = {}  # module-level instances of subclassed models
         self.expectations: list[Expectation] = []
         self.encoded = [line.encode("utf-8") for line in text.splitlines(keepends=True)]  # ast offsets are bytes
 
@@ -337,6 +338,8 @@ class Interpreter:
                     self.bound_models[target.id] = value
                 elif isinstance(previous, ModelObject) and isinstance(value, Unknown):
                     pass  # `model = keras.models.load_model(...)`: the model that was built is the one to check
+                elif isinstance(value, Unknown) and "subclassed keras.Model" in value.why:
+                    self.refused_instances[target.id] = value
             scopes[-1][target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = self.unpack(value, len(target.elts), node)
@@ -1206,8 +1209,16 @@ def read_source(file: str, text: str, data_format: DataFormat, call: str | None 
                 continue
             seen.add(id(value))
             models.append(_model(interpreter, variable, value))
+        instantiated = set()
+        for variable, value in interpreter.refused_instances.items():
+            if variable in interpreter.bound_models:
+                continue
+            instantiated.add(value.text)
+            models.append(Model(variable, variable, value.line, error=ConvcalcError(
+                f"skipped {variable}: cannot read {value.text[len('class '):]}, a subclassed keras.Model, statically "
+                "(its call() is arbitrary Python)", Where(file, value.line)), skipped=True))
         for variable, value in interpreter.globals.items():
-            if isinstance(value, Refused) and value.kind == "model":
+            if isinstance(value, Refused) and value.kind == "model" and f"class {value.name}" not in instantiated:
                 models.append(Model(variable, variable, value.line, error=ConvcalcError(
                     f"skipped {variable}: cannot read a subclassed keras.Model statically (its call() is arbitrary "
                     "Python)", Where(file, value.line)), skipped=True))
@@ -1254,8 +1265,20 @@ def _call_from_option(interpreter: Interpreter, text: str, file: str) -> Any:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg is not None}
     except (ValueError, SyntaxError):
         raise ConvcalcError(f"--model {text!r}: the arguments must be literals.") from None
+    spec = function.node.args
+    names = [a.arg for a in spec.posonlyargs + spec.args]
+    required = names[:len(names) - len(function.defaults)]
+    missing = [n for n in required[len(args):] if n not in kwargs]
+    unknown = [k for k in kwargs if k not in names and k not in [a.arg for a in spec.kwonlyargs]]
+    if missing or (unknown and spec.kwarg is None) or (len(args) > len(names) and spec.vararg is None):
+        problem = (f"is missing the argument {missing[0]!r}" if missing else
+                   f"got an unexpected argument {unknown[0]!r}" if unknown else "is given too many arguments")
+        raise ConvcalcError(f"--model {text!r}: {node.func.id}() {problem}.")
     interpreter.counters.clear()  # names as a fresh Keras session would give them
-    return interpreter.call_function(function, args, kwargs, node)
+    value = interpreter.call_function(function, args, kwargs, node)
+    if isinstance(value, Unknown) and value.line == node.lineno and value.text.startswith('"""'):
+        raise ConvcalcError(f"--model {text!r}: {value.why}.")
+    return value
 
 
 def models_of(source: Source, pick: str | None = None) -> list[Model]:

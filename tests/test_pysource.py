@@ -194,7 +194,7 @@ def test_lint_notes_a_skipped_model_and_checks_the_others(tmp_path):
         ok = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
         """)
     result = run("lint", path)
-    assert result.exit_code == 0 and f"{path}:3: note: skipped Net" in result.stdout
+    assert result.exit_code == 0 and f"{path}:3: note: skipped sub: cannot read Net" in result.stdout
 
 
 def test_input_rebuilds_a_source_model(tmp_path):
@@ -208,3 +208,25 @@ def test_non_ascii_and_tabs(tmp_path):
                     "\treturn keras.Model(x, keras.layers.Dense(2, name='sortie_é')(x))\nmodel = f(4)\n")
     out = shape_json(path)
     assert out["layers"][-1]["name"] == "sortie_é" and out["total_params"] == 10
+
+
+def test_lint_model_option(tmp_path):
+    path = write(tmp_path, """\
+        import keras
+
+        class Net(keras.Model):
+            pass
+
+        def make(units, n=1):
+            x = keras.Input((4,))
+            return keras.Model(x, keras.layers.Dense(units)(x))
+
+        sub = Net()
+        ok = make(2)
+        """)
+    assert run("lint", path, "--model", "ok", "--params", "10").exit_code == 0
+    assert run("lint", path, "--model", "make(3)", "--params", "15").exit_code == 0
+    named = run("lint", path, "--model", "sub")
+    assert named.exit_code == 2 and f"{path}:3: error: skipped sub" in named.stdout  # asked for, so not a note
+    wrong_call = run("lint", path, "--model", "make()")
+    assert wrong_call.exit_code == 2 and "make() is missing the argument 'units'" in wrong_call.stdout
