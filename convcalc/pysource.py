@@ -560,7 +560,11 @@ class Interpreter:
             if isinstance(value, Unknown):
                 return value
         if isinstance(left, Tensor) or isinstance(right, Tensor):
-            return self.unknown(node, "arithmetic on tensors (keras.ops) is not read in Python sources")
+            name = TENSOR_OPERATORS.get(type(op))
+            if name is None or not all(isinstance(v, (Tensor, int, float)) and not isinstance(v, bool)
+                                       for v in (left, right)):
+                return self.unknown(node, "an operation on tensors convcalc does not read")
+            return self.operation(name, [left, right], {}, node)
         allowed = (int, float, str, tuple, list, bool, type(None))
         if not isinstance(left, allowed) or not isinstance(right, allowed):
             return self.unknown(node)
@@ -829,6 +833,8 @@ class Interpreter:
         if short in MERGES and prefix in ("keras.layers", "keras.layers.merge", "keras.layers.merging"):
             layer = self.make_layer(MERGES[short], args[1:], kwargs, node)
             return self.apply(layer, args[:1], {}, node) if isinstance(layer, LayerObject) else layer
+        if prefix.startswith("keras.ops") and any(isinstance(a, Tensor) for a in _flatten_values(args, kwargs)):
+            return self.operation("".join(part.capitalize() for part in short.split("_")), args, kwargs, node)
         if prefix in ("keras.activations", "keras.initializers", "keras.regularizers", "keras.constraints"):
             return Call(short, tuple(_literal(a) for a in args), tuple((k, _literal(v)) for k, v in kwargs.items()),
                         self.segment(node))
@@ -839,6 +845,35 @@ class Interpreter:
                                or prefix in ("keras", "keras.src.layers")):
             return self.make_layer(ALIASES.get(short, short), args, kwargs, node)
         return self.unknown(node, f"{path} is not a Keras call convcalc reads")
+
+    def operation(self, class_name: str, args: list, kwargs: dict, node) -> Any:
+        """A Keras operation on tensors (``x + y``, ``keras.ops.mean(x, axis=1)``): a node of its own, named
+        as Keras names operations (sharing the counters of layers: ``add`` then ``add_1``)."""
+        from .graph import Constant
+        from .layer_base import snake_case
+        from .operations import build_operation
+
+        found = _find_unknown(args) or _find_unknown(kwargs)
+        if found is not None:
+            return found
+        try:
+            op = build_operation(class_name, {k: _literal(v) for k, v in kwargs.items() if not isinstance(v, Tensor)})
+        except ConvcalcError as error:
+            return self.unknown(node, error.message.rstrip("."))
+
+        def argument(value):
+            if isinstance(value, Tensor):
+                return value.ref
+            if isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value):
+                return [argument(v) for v in value]
+            return Constant(_literal(value) if isinstance(value, (list, tuple)) else value)
+
+        name = kwargs.get("name") if isinstance(kwargs.get("name"), str) else self.unique(snake_case(class_name))
+        inputs = [argument(a) for a in args]
+        tensor_kwargs = {k: argument(v) for k, v in kwargs.items() if isinstance(v, Tensor)}
+        key = self.new_node(name, op, inputs, node.lineno, node.lineno, op.spec)
+        self.nodes[key].kwargs = tensor_kwargs
+        return Tensor(key)
 
     def make_input(self, args, kwargs, node) -> Any:
         allowed = ("shape", "batch_size", "dtype", "sparse", "batch_shape", "name", "tensor", "optional", "ragged")
@@ -1088,6 +1123,13 @@ def _literal(value: Any) -> Any:
     return value
 
 
+def _flatten_values(args, kwargs) -> list:
+    out = []
+    for value in [*args, *kwargs.values()]:
+        out.extend(value if isinstance(value, (list, tuple)) else [value])
+    return out
+
+
 def _find_unknown(value: Any) -> Unknown | None:
     if isinstance(value, Unknown):
         return value
@@ -1134,6 +1176,8 @@ def _refs(value: Any) -> list[TensorRef]:
     return []
 
 
+TENSOR_OPERATORS = {ast.Add: "Add", ast.Sub: "Subtract", ast.Mult: "Multiply", ast.Div: "TrueDivide",
+                    ast.Pow: "Power", ast.FloorDiv: "FloorDivide", ast.MatMult: "Matmul"}
 BINARY: dict[type, Callable] = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,

@@ -230,3 +230,31 @@ def test_lint_model_option(tmp_path):
     assert named.exit_code == 2 and f"{path}:3: error: skipped sub" in named.stdout  # asked for, so not a note
     wrong_call = run("lint", path, "--model", "make()")
     assert wrong_call.exit_code == 2 and "make() is missing the argument 'units'" in wrong_call.stdout
+
+
+def test_operations_on_tensors(tmp_path):
+    """Keras 3.15 names and shapes: add, relu6, multiply, true_divide, conv2d_1, add_1, mean, ... (274 params)."""
+    path = write(tmp_path, """\
+        import keras
+        from keras import layers, ops
+
+        def hard_swish(x):
+            return x * ops.relu6(x + 3.0) / 6.0
+
+        inputs = keras.Input((16, 16, 3))
+        x = layers.Conv2D(8, 3, padding="same")(inputs)
+        x = hard_swish(x)
+        y = layers.Conv2D(8, 1)(inputs)
+        x = x + y
+        z = ops.mean(x, axis=[1, 2])
+        z = ops.expand_dims(z, 1)
+        outputs = layers.Dense(2)(ops.squeeze(z, axis=1))
+        model = keras.Model(inputs, outputs)
+        """)
+    out = shape_json(path)
+    assert [(row["name"], row["output_shape"]) for row in out["layers"]] == [
+        ("input_layer", [None, 16, 16, 3]), ("conv2d", [None, 16, 16, 8]), ("add", [None, 16, 16, 8]),
+        ("relu6", [None, 16, 16, 8]), ("multiply", [None, 16, 16, 8]), ("true_divide", [None, 16, 16, 8]),
+        ("conv2d_1", [None, 16, 16, 8]), ("add_1", [None, 16, 16, 8]), ("mean", [None, 8]),
+        ("expand_dims", [None, 1, 8]), ("squeeze", [None, 8]), ("dense", [None, 2])]
+    assert out["total_params"] == 274 and out["layers"][2]["line"] == 5
