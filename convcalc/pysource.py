@@ -28,6 +28,7 @@ from .parse import Call, Reference
 
 MAX_STEPS = 2_000_000  # statements and expressions interpreted, at most: a file is read in bounded time
 MAX_DEPTH = 60  # nested function calls
+MAX_LENGTH = 10**6  # the longest string, tuple or list a file may build
 
 
 # ---------------------------------------------------------------- values
@@ -576,9 +577,13 @@ class Interpreter:
                 return self.unknown(node, "too large")
             if isinstance(op, ast.Mult) and isinstance(left, (str, tuple, list)) and isinstance(right, int) and right > 10**5:
                 return self.unknown(node, "too large")
-            return operation(left, right)
+            result = operation(left, right)
         except Exception:  # noqa: BLE001 - Python's own refusal: the value is not one convcalc can know
             return self.unknown(node, "Python refuses this operation")
+        if (isinstance(result, (str, tuple, list)) and len(result) > MAX_LENGTH) or (
+                isinstance(result, int) and result.bit_length() > 256):
+            return self.unknown(node, "a value too large to read statically")
+        return result
 
     def e_UnaryOp(self, node, scopes):
         value = self.expr(node.operand, scopes)
@@ -1233,8 +1238,10 @@ def read_source(file: str, text: str, data_format: DataFormat, call: str | None 
         tree = ast.parse(text, filename=file)
     except SyntaxError as error:
         raise ConvcalcError(f"not valid Python: {error.msg}.", Where(file, error.lineno)) from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise ConvcalcError(f"cannot be parsed as Python ({type(error).__name__}).", Where(file)) from None
+    except RecursionError:
+        raise ConvcalcError("is nested too deeply for Python's own parser.", Where(file)) from None
+    except (ValueError, MemoryError) as error:
+        raise ConvcalcError(f"cannot be parsed as Python ({type(error).__name__}: {error}).", Where(file)) from None
     interpreter = Interpreter(file, text, data_format)
     try:
         interpreter.run_module(tree)

@@ -179,7 +179,8 @@ def as_text(data: bytes, name: str, what: str = "file") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise _fail(name, f"is not UTF-8 text (byte {error.start}); a {what} is TOML or JSON text.", line) from None
+        kind = "Python" if what == "Python source" else "TOML or JSON"
+        raise _fail(name, f"is not UTF-8 text (byte {error.start}); a {what} is {kind} text.", line) from None
 
 
 def read_text(path: str | Path, what: str = "file", limit: int | None = None) -> str:

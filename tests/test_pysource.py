@@ -258,3 +258,28 @@ def test_operations_on_tensors(tmp_path):
         ("conv2d_1", [None, 16, 16, 8]), ("add_1", [None, 16, 16, 8]), ("mean", [None, 8]),
         ("expand_dims", [None, 1, 8]), ("squeeze", [None, 8]), ("dense", [None, 2])]
     assert out["total_params"] == 274 and out["layers"][2]["line"] == 5
+
+
+@pytest.mark.parametrize("code,words", [
+    ("s = 'a'\nfor i in range(80):\n    s = s + s\n", None),  # grows past the cap: unknown, harmless
+    ("x = 3\nfor i in range(40):\n    x = x * x\n", None),
+    ("def f(n):\n    return f(n + 1)\nf(0)\n", None),  # unbounded recursion: unknown, harmless
+    ("x = " + "(" * 5000 + "1" + ")" * 5000 + "\n", "not valid Python"),
+    ("x = 1" + " + 1" * 100000 + "\n", "nested too deeply"),
+    ("for i in range(1000000):\n    for j in range(1000000):\n        pass\n", "2,000,000 steps"),
+    ("while True:\n    pass\n", None),
+])
+def test_hostile_sources_end_in_bounded_time(tmp_path, code, words):
+    model = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n"
+    result = run("shape", "--file", write(tmp_path, "import keras\n" + code + model), "--format", "json")
+    if words is None:
+        assert result.exit_code == 0 and json.loads(result.stdout)["total_params"] == 10
+    else:
+        assert result.exit_code == 2 and words in result.stderr and "Traceback" not in result.output
+
+
+def test_a_source_that_is_not_utf8(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_bytes(b"\xff\xfe import keras\n")
+    result = run("shape", "--file", path)
+    assert result.exit_code == 2 and "is not UTF-8 text" in result.stderr and "Python text" in result.stderr
