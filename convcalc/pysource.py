@@ -124,6 +124,23 @@ class Refused:
     scopes: Any = field(default=None, compare=False, repr=False)
 
 
+@dataclass
+class Namespace:
+    """A plain class of the file, read for its class attributes only."""
+
+    name: str
+    values: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """``functools.partial(layers.Conv2D, kernel_size=3)``: a callable with arguments bound."""
+
+    func: Any
+    args: tuple
+    kwargs: dict = field(compare=False)
+
+
 @dataclass(frozen=True)
 class Bound:
     """A method of a Keras object: ``model.add``."""
@@ -206,7 +223,8 @@ class Interpreter:
         self.counters: dict[str, int] = {}
         self.nodes: dict[int, Node] = {}
         self.order: list[int] = []
-        self.globals: dict[str, Any] = {}
+        self.globals: dict[str, Any] = {"__name__": "__main__", "__file__": file}  # as when the script is run
+        self.star_modules: list[str] = []  # `from keras.layers import *`
         self.bound_models: dict[str, ModelObject] = {}  # module-level names that held a model
         self.refused_instances: dict[str, Unknown] = {}  # module-level instances of subclassed models
         self.expectations: list[Expectation] = []
@@ -318,6 +336,8 @@ class Interpreter:
         base = keras_path(("." * node.level) + (node.module or ""))
         for alias in node.names:
             if alias.name == "*":
+                if Module(base).keras:
+                    self.star_modules.append(base)
                 continue
             scope[alias.asname or alias.name] = Module(keras_path(f"{base}.{alias.name}"))
 
@@ -329,7 +349,13 @@ class Interpreter:
                 return Refused(node.name, node.lineno, kind, node, list(scopes))
             if isinstance(value, Refused):
                 return Refused(node.name, node.lineno, value.kind, node, list(scopes))
-        return Unknown(node.lineno, f"class {node.name}", "a class defined in the file")
+        namespace = Namespace(node.name)
+        for statement in node.body:  # class attributes (`class Config: EPOCHS = 10`): a namespace of values
+            if isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets):
+                value = self.expr(statement.value, scopes + [namespace.values])
+                for target in statement.targets:
+                    namespace.values[target.id] = value
+        return namespace
 
     def assign(self, target, value, scopes: list, module: bool, node) -> None:
         if isinstance(target, ast.Name):
@@ -424,6 +450,8 @@ class Interpreter:
             return self.globals[name]
         if name in BUILTINS:
             return BUILTINS[name]
+        for star in self.star_modules:  # `from keras.layers import *`: a name of that module, checked when called
+            return Module(f"{star}.{name}")
         import builtins
 
         if hasattr(builtins, name):
@@ -526,6 +554,8 @@ class Interpreter:
             if node.attr == "name":
                 return base.name
             return Bound(base, node.attr)
+        if isinstance(base, Namespace):
+            return base.values.get(node.attr, self.unknown(node, f"{base.name} has no attribute {node.attr!r}"))
         if isinstance(base, (dict, list, str, tuple)) and node.attr in ("get", "items", "keys", "values", "copy",
                                                                          "append", "extend", "pop", "format",
                                                                          "upper", "lower", "index", "count"):
@@ -723,6 +753,12 @@ class Interpreter:
             return func  # the value that was already unknown, at its own line
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)
+        if isinstance(func, Partial):
+            return self.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
+        if isinstance(func, Module) and func.path in ("functools.partial", "partial"):
+            return Partial(args[0], tuple(args[1:]), dict(kwargs)) if args else self.unknown(node)
+        if isinstance(func, Namespace):
+            return self.unknown(node, f"an instance of the class {func.name}")
         if isinstance(func, Builtin):
             return func.call(self, args, kwargs, node)
         if isinstance(func, Module):

@@ -283,3 +283,39 @@ def test_a_source_that_is_not_utf8(tmp_path):
     path.write_bytes(b"\xff\xfe import keras\n")
     result = run("shape", "--file", path)
     assert result.exit_code == 2 and "is not UTF-8 text" in result.stderr and "Python text" in result.stderr
+
+
+def test_partial_star_imports_plain_classes_and_main_guard(tmp_path):
+    """Keras 3.15 on this file: conv2d, max_pooling2d, conv2d_1, flatten, dense; 327,946 parameters."""
+    path = write(tmp_path, """\
+        from functools import partial
+        import tensorflow as tf
+        from tensorflow.keras.layers import *
+
+
+        class Config:
+            IMG = 28
+            FILTERS = [64, 128]
+
+
+        DefaultConv2D = partial(tf.keras.layers.Conv2D, kernel_size=3, activation="relu", padding="SAME")
+
+
+        def build():
+            return tf.keras.Sequential([
+                Input(shape=(Config.IMG, Config.IMG, 1)),
+                DefaultConv2D(filters=Config.FILTERS[0], kernel_size=7),
+                MaxPooling2D(pool_size=2),
+                DefaultConv2D(filters=Config.FILTERS[1]),
+                Flatten(),
+                Dense(units=10, activation="softmax"),
+            ])
+
+
+        if __name__ == "__main__":
+            model = build()
+        """)
+    out = shape_json(path)
+    assert out["total_params"] == 327946
+    assert [(row["name"], row["line"]) for row in out["layers"]] == [
+        ("conv2d", 17), ("max_pooling2d", 18), ("conv2d_1", 19), ("flatten", 20), ("dense", 21)]
