@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .config import DataFormat
 from .errors import ConvcalcError, Where
-from .graph import Graph, InputSpec, Node, TensorRef, evaluate
+from .graph import Graph, InputSpec, Node, TensorRef, evaluate, refs_in
 from .parse import Call, Reference
 
 MAX_STEPS = 2_000_000  # statements and expressions interpreted, at most: a file is read in bounded time
@@ -1066,7 +1066,7 @@ class Interpreter:
             if isinstance(node.op, InputSpec):
                 return Unknown(model.line, f"model {model.name!r}",
                                f"it depends on the input {node.name!r}, which is not among its inputs")
-            stack.extend(ref.node for ref in _refs(node.inputs))
+            stack.extend(ref.node for ref in refs_in(node.inputs) + refs_in(node.kwargs))
         nodes, seen_layers = [], set()
         for key in sorted(needed):
             original = self.nodes[key]
@@ -1096,7 +1096,7 @@ class Interpreter:
             if key in needed:
                 continue
             needed.add(key)
-            stack.extend(r.node for r in _refs(self.nodes[key].inputs))
+            stack.extend(r.node for r in refs_in(self.nodes[key].inputs) + refs_in(self.nodes[key].kwargs))
         nodes = [self.nodes[key] for key in sorted(needed)]
         inputs = [node.key for node in nodes if isinstance(node.op, InputSpec)]
         try:
@@ -1207,14 +1207,6 @@ def _tensors_only(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return bool(value) and all(isinstance(v, Tensor) for v in value)
     return False
-
-
-def _refs(value: Any) -> list[TensorRef]:
-    if isinstance(value, TensorRef):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [r for v in value for r in _refs(v)]
-    return []
 
 
 TENSOR_OPERATORS = {ast.Add: "Add", ast.Sub: "Subtract", ast.Mult: "Multiply", ast.Div: "TrueDivide",
