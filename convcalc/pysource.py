@@ -550,6 +550,8 @@ class Interpreter:
             if node.attr == "name":
                 return base.name
             return Bound(base, node.attr)
+        if isinstance(base, Tensor) and node.attr == "shape":
+            return self.tensor_shape(base, node)
         if isinstance(base, LayerObject):
             if node.attr == "name":
                 return base.name
@@ -874,6 +876,9 @@ class Interpreter:
         if short in MERGES and prefix in ("keras.layers", "keras.layers.merge", "keras.layers.merging"):
             layer = self.make_layer(MERGES[short], args[1:], kwargs, node)
             return self.apply(layer, args[:1], {}, node) if isinstance(layer, LayerObject) else layer
+        if short == "shape" and prefix in ("keras.ops", "keras.ops.core") and args \
+                and isinstance(args[0], Tensor):
+            return self.tensor_shape(args[0], node)
         if prefix.startswith("keras.ops") and any(isinstance(a, Tensor) for a in _flatten_values(args, kwargs)):
             return self.operation("".join(part.capitalize() for part in short.split("_")), args, kwargs, node)
         if prefix in ("keras.activations", "keras.initializers", "keras.regularizers", "keras.constraints"):
@@ -1085,6 +1090,14 @@ class Interpreter:
             out = outputs.ref
         structure = list(model.inputs) if isinstance(model.inputs, dict) else None
         return Graph(model.name, nodes, inputs, out, self.data_format, input_structure=structure)
+
+    def tensor_shape(self, tensor: Tensor, node) -> tuple | Unknown:
+        """``x.shape``, ``keras.ops.shape(x)``: the tensor's shape, batch axis first (None where
+        unknown), as Keras knows it when the line runs."""
+        shape = self.shape_of(tensor.ref)
+        if shape is None or not isinstance(shape, tuple):
+            return self.unknown(node, "the shape of a tensor convcalc cannot compute here")
+        return shape
 
     def shape_of(self, reads) -> tuple | None:
         """The shape of a tensor (or of the first of a list), by evaluating what it depends on."""

@@ -319,3 +319,30 @@ def test_partial_star_imports_plain_classes_and_main_guard(tmp_path):
     assert out["total_params"] == 327946
     assert [(row["name"], row["line"]) for row in out["layers"]] == [
         ("conv2d", 17), ("max_pooling2d", 18), ("conv2d_1", 19), ("flatten", 20), ("dense", 21)]
+
+
+def test_tensor_shapes_are_known_where_keras_knows_them(tmp_path):
+    """Keras 3.15 on this file: 115,804 parameters, conv2d_1 output (None, 1, 1, 8)."""
+    path = write(tmp_path, """\
+        import keras
+        from keras import layers, ops
+
+
+        def squeeze_excite(init, ratio=4):
+            filters = init.shape[-1]
+            se = layers.GlobalAveragePooling2D()(init)
+            se = layers.Reshape((1, 1, filters))(se)
+            se = layers.Dense(filters // ratio, activation="relu")(se)
+            se = layers.Dense(filters, activation="sigmoid")(se)
+            return layers.multiply([init, se])
+
+
+        inputs = keras.Input((32, 32, 3))
+        x = layers.Conv2D(16, 3)(inputs)
+        x = squeeze_excite(x)
+        h, w = ops.shape(x)[1:3]
+        x = layers.Conv2D(8, (h, w))(x)
+        model = keras.Model(inputs, x)
+        """)
+    out = shape_json(path)
+    assert out["total_params"] == 115804 and out["output_shape"] == [None, 1, 1, 8]
