@@ -183,9 +183,14 @@ def _python(request: ShapeRequest, input_shape, batch):
             notes.append(model.error.text)
             continue
         shapes = None
-        if input_shape is not None and model.graph is not None:
-            given = input_shape if isinstance(input_shape, list) else [input_shape]
-            shapes = [(batch, *shape) for shape in given]
+        if model.graph is not None and (input_shape is not None or batch is not None):
+            declared = [model.graph.by_key[key].op.shape for key in model.graph.inputs]
+            given = [d[1:] for d in declared] if input_shape is None else (
+                input_shape if isinstance(input_shape, list) else [input_shape])
+            if len(given) != len(declared):
+                raise ConvcalcError(f"model {model.variable!r} of {name} has {len(declared)} input(s), but "
+                                    f"{len(given)} --input were given; give one per model input, in order.")
+            shapes = [(batch if batch is not None else d[0], *g) for d, g in zip(declared, given)]
         result = replace(evaluate_model(model, shapes), source_lines=True)
         models.append((model.variable, result))
         names.append(model.name)

@@ -346,3 +346,14 @@ def test_tensor_shapes_are_known_where_keras_knows_them(tmp_path):
         """)
     out = shape_json(path)
     assert out["total_params"] == 115804 and out["output_shape"] == [None, 1, 1, 8]
+
+
+def test_batch_and_run_on_a_source_model(tmp_path):
+    path = write(tmp_path, "import keras\nmodel = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])\n")
+    out = shape_json(path, "--batch", "2", "--run")
+    assert out["output_shape"] == [2, 6, 6, 4] and out["run"]["batch"] == 2
+    assert out["layers"][0]["measured_shape"] == [2, 6, 6, 4]
+    several = write(tmp_path, "import keras\na = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n"
+                    "b = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])\n", "two.py")
+    refused = run("shape", "--file", several, "--run")
+    assert refused.exit_code == 2 and "pick it with --model" in refused.stderr
