@@ -842,11 +842,17 @@ class Interpreter:
             if name == "add" and owner.class_name == "Sequential":
                 if args and isinstance(args[0], (LayerObject, ModelObject, Tensor, Unknown)):
                     owner.items.append((args[0], node.lineno))
+                    owner.graph = None
+                    self.rebuilt(owner)
                 return None
             if name == "build" and owner.class_name == "Sequential":
                 shape = args[0] if args else kwargs.get("input_shape")
                 if isinstance(shape, (tuple, list)):
+                    known = _sequential_input(owner) is not None
                     owner.built_shape = tuple(shape)
+                    owner.graph = None
+                    if not known:
+                        self.unique("functional")
                 return None
             if name == "count_params" or name in SKIPPED_METHODS:
                 return self.unknown(node, "not read statically")
@@ -920,6 +926,14 @@ class Interpreter:
         key = self.new_node(name, op, inputs, node.lineno, node.lineno, op.spec)
         self.nodes[key].kwargs = tensor_kwargs
         return Tensor(key)
+
+    def rebuilt(self, model: ModelObject) -> None:
+        """Keras rebuilds a Sequential whose input is known each time it gets layers (at construction, then
+        on each ``add``), and each build makes an inner Functional that takes a ``functional`` name."""
+        layers = [item for item, _ in model.items if not (isinstance(item, Tensor) or
+                                                         (isinstance(item, LayerObject) and item.is_input_layer))]
+        if layers and _sequential_input(model) is not None:
+            self.unique("functional")
 
     def make_input(self, args, kwargs, node) -> Any:
         allowed = ("shape", "batch_size", "dtype", "sparse", "batch_shape", "name", "tensor", "optional", "ragged")
@@ -1011,7 +1025,7 @@ class Interpreter:
             reads = [v.ref for v in value]
         else:
             return self.unknown(node, "a model applied to something that is not a tensor")
-        if model.class_name == "Sequential" and not getattr(graph, "built", True) and not model.called:
+        if model.class_name == "Sequential" and _sequential_input(model) is None and not model.called:
             self.unique("functional")  # Keras builds an unbuilt Sequential's inner Functional on its first call
         model.called = True
         key = self.new_node(model.name, graph, reads, model.line, node.lineno, f"{model.class_name}(name={model.name!r})")
@@ -1031,6 +1045,7 @@ class Interpreter:
                 model.unknown = items
             elif isinstance(items, (list, tuple)):
                 model.items = [(item, node.lineno) for item in items]
+                self.rebuilt(model)
             return model
         inputs = args[0] if args else kwargs.get("inputs")
         outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
@@ -1175,6 +1190,21 @@ def _literal(value: Any) -> Any:
     if isinstance(value, LayerObject):
         return Reference(value.layer.type_name if value.layer is not None else "InputLayer")
     return value
+
+
+def _sequential_input(model: ModelObject):
+    """What gives a Sequential its input: a ``keras.Input`` first, an ``InputLayer`` first, the first
+    layer's ``input_shape=``, or ``model.build(...)``; None when it has none yet."""
+    if model.built_shape is not None:
+        return model.built_shape
+    if not model.items:
+        return None
+    first = model.items[0][0]
+    if isinstance(first, Tensor):
+        return first
+    if isinstance(first, LayerObject) and (first.is_input_layer or first.input_shape is not None):
+        return first
+    return None
 
 
 def _flatten_values(args, kwargs) -> list:

@@ -357,3 +357,22 @@ def test_batch_and_run_on_a_source_model(tmp_path):
                     "b = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])\n", "two.py")
     refused = run("shape", "--file", several, "--run")
     assert refused.exit_code == 2 and "pick it with --model" in refused.stderr
+
+
+@pytest.mark.parametrize("code,name", [
+    # Keras 3.15: the name the next keras.Model(...) gets after each of these
+    ("", "functional"),
+    ("keras.Sequential([keras.Input((4,)), layers.Dense(2), layers.Dense(3)])", "functional_1"),
+    ("keras.Sequential([layers.Dense(2), layers.Dense(3)])", "functional"),
+    ("s = keras.Sequential()\ns.add(keras.Input((4,)))\ns.add(layers.Dense(2))\ns.add(layers.Dense(3))", "functional_2"),
+    ("s = keras.Sequential()\ns.add(layers.Dense(2, input_shape=(4,)))\ns.add(layers.Dense(3))", "functional_2"),
+    ("s = keras.Sequential()\ns.add(layers.Dense(2))\ns.add(layers.Dense(3))\ns.build((None, 4))", "functional_1"),
+    ("s = keras.Sequential([layers.Dense(2)])\ns(keras.Input((4,)))\ns(keras.Input((4,)))", "functional_1"),
+    ("s = keras.Sequential([keras.Input((4,)), layers.Dense(2)])\ns(keras.Input((4,)))", "functional_1"),
+    ("keras.Sequential([layers.InputLayer((4,)), layers.Dense(2)])", "functional_1"),
+])
+def test_sequential_builds_use_functional_names_as_keras_does(tmp_path, code, name):
+    path = write(tmp_path, "import keras\nfrom keras import layers\n" + code +
+                 "\nx = keras.Input((4,))\nmodel = keras.Model(x, layers.Dense(1)(x))\n")
+    out = shape_json(path, "--model", "model")
+    assert out["name"] == name
