@@ -337,3 +337,108 @@ def slice_length(length: int, key: slice) -> int:
     (8, 4, 1)
     """
     return len(range(*key.indices(length)))
+
+
+# --------------------------------------------------------------------------
+# Cost (SPEC 7): multiply-adds per sample, every product of the definition,
+# padding zeros and inserted zeros included
+# --------------------------------------------------------------------------
+
+
+def conv_macs(out_spatial: tuple[int, ...], filters: int, kernel_size: tuple[int, ...], in_channels: int,
+              groups: int = 1) -> int:
+    """Conv MACs per sample: ``prod(out_spatial) * filters * prod(kernel_size) * in_channels/groups``.
+
+    >>> conv_macs((32, 32), 10, (8, 8), 3)
+    1966080
+    >>> conv_macs((4,), 8, (3,), 8, groups=4)
+    192
+    """
+    return prod(out_spatial) * filters * prod(kernel_size) * (in_channels // groups)
+
+
+def conv_transpose_macs(in_spatial: tuple[int, ...], in_channels: int, kernel_size: tuple[int, ...],
+                        filters: int) -> int:
+    """Transposed-conv MACs per sample, counted over the input: ``prod(in_spatial) * C_in * prod(kernel) * filters``.
+
+    Each input pixel stamps the whole kernel once; the zeros a stride inserts are not products.
+
+    >>> conv_transpose_macs((5, 5), 3, (3, 3), 2)
+    1350
+    """
+    return prod(in_spatial) * in_channels * prod(kernel_size) * filters
+
+
+def depthwise_macs(out_spatial: tuple[int, ...], in_channels: int, depth_multiplier: int,
+                   kernel_size: tuple[int, ...]) -> int:
+    """Depthwise MACs per sample: ``prod(out_spatial) * C_in * depth_multiplier * prod(kernel_size)``.
+
+    >>> depthwise_macs((16, 16), 32, 1, (3, 3))
+    73728
+    """
+    return prod(out_spatial) * in_channels * depth_multiplier * prod(kernel_size)
+
+
+def pointwise_macs(out_spatial: tuple[int, ...], in_channels: int, filters: int) -> int:
+    """A 1x1 convolution's MACs per sample (a SeparableConv's second step): ``prod(out_spatial) * C_in * filters``.
+
+    >>> pointwise_macs((16, 16), 32, 64)
+    524288
+    """
+    return prod(out_spatial) * in_channels * filters
+
+
+def dense_macs(leading: tuple[int, ...], in_features: int, units: int) -> int:
+    """Dense MACs per sample: ``prod(leading) * in_features * units`` (``leading``: the output's axes
+    between the batch and the last, empty for a flat input).
+
+    >>> dense_macs((), 3136, 128), dense_macs((7, 7), 64, 10)
+    (401408, 31360)
+    """
+    return prod(leading) * in_features * units
+
+
+# --------------------------------------------------------------------------
+# Receptive field: which positions of a layer's input reach output position o
+# (one spatial axis, the input taken as unbounded)
+# --------------------------------------------------------------------------
+
+
+def conv_taps(o: int, kernel_size: int, strides: int = 1, pad_before: int = 0, dilation_rate: int = 1) -> range:
+    """Input positions output ``o`` of a conv (or pooling) window reads: ``o*s - pad_before + t*d``, t < k.
+
+    >>> list(conv_taps(1, 3, strides=2, pad_before=1))
+    [1, 2, 3]
+    >>> list(conv_taps(0, 2, dilation_rate=3))
+    [0, 3]
+    """
+    first = o * strides - pad_before
+    return range(first, first + (kernel_size - 1) * dilation_rate + 1, dilation_rate)
+
+
+def conv_transpose_taps(o: int, kernel_size: int, strides: int = 1, pad_before: int = 0,
+                        dilation_rate: int = 1) -> list[int]:
+    """Input positions output ``o`` of a transposed conv reads, as the equivalent direct convolution
+    does: it reads positions ``o - pad_before + t*d`` of the stride-dilated input, of which only the
+    multiples of ``s`` are input pixels (``i = position / s``); the others are inserted zeros.
+
+    >>> conv_transpose_taps(0, 3, strides=2, pad_before=2), conv_transpose_taps(1, 3, strides=2, pad_before=2)
+    ([-1, 0], [0])
+    >>> conv_transpose_taps(1, 1, strides=2)
+    []
+    """
+    return [p // strides for p in conv_taps(o, kernel_size, 1, pad_before, dilation_rate) if p % strides == 0]
+
+
+def upsampling_taps(o: int, size: int, bilinear: bool = False) -> tuple[int, ...]:
+    """Input positions UpSampling output ``o`` reads: ``o // size`` (nearest); bilinear (half-pixel
+    centres) reads the two neighbours of ``(o + 1/2)/size - 1/2``, one when it falls on a pixel.
+
+    >>> upsampling_taps(5, 2), upsampling_taps(0, 2, bilinear=True), upsampling_taps(1, 3, bilinear=True)
+    ((2,), (-1, 0), (0,))
+    """
+    if not bilinear:
+        return (o // size,)
+    numerator, denominator = 2 * o + 1 - size, 2 * size
+    low, high = numerator // denominator, -(-numerator // denominator)
+    return (low,) if low == high else (low, high)
