@@ -226,6 +226,11 @@ def shape(
     try:
         result, outcome = compute_request(request, _progress(output_format))
         text = _render(result, output_format, outcome, show)
+        if show and outcome is not None and output_format is not OutputFormat.json:
+            from .explain_sum import first_sum_text
+
+            text += first_sum_text(result, outcome, request)
+        _trap_warning(result, layers, file, input)
     except ConvcalcError as error:
         _fail(error, debug)
     except (typer.Exit, typer.Abort):
@@ -355,3 +360,92 @@ def _table_console():
     colors = probe.color_system if terminal and not os.environ.get("NO_COLOR") else None
     width = probe.width if terminal else max(probe.width, 200)
     return Console(file=io.StringIO(), force_terminal=terminal and colors is not None, color_system=colors, width=width)
+
+
+class ExplainFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def explain(
+    layer: Annotated[
+        Optional[str],
+        typer.Argument(help="One layer spec, e.g. \"Conv2D(8, 3, strides=2, padding='same')\".", show_default=False,
+                       metavar="LAYER", autocompletion=complete_layer),
+    ] = None,
+    input: Annotated[
+        Optional[str], typer.Option("--input", "-i", metavar="SHAPE", help="Input shape without the batch: 32x32x3.")
+    ] = None,
+    data_format: Annotated[
+        Optional[DataFormatChoice],
+        typer.Option("--data-format", help="Default data format (else keras.json, else channels_last)."),
+    ] = None,
+    file: Annotated[
+        Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="Explain a layer of a stack file, Keras model config or Python source.")
+    ] = None,
+    pick: Annotated[
+        Optional[str], typer.Option("--layer", metavar="N", help="With --file: the layer to explain, 1-based position or name.")
+    ] = None,
+    output_format: Annotated[
+        ExplainFormat, typer.Option("--format", help="text: steps and a picture; json: the same facts as data.", case_sensitive=False)
+    ] = ExplainFormat.text,
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+) -> None:
+    """Explain one convolution: each axis's formula with your numbers, the padding split, a picture, the parameters.
+
+    \b
+    Examples:
+      convcalc explain "Conv2D(4, 3, strides=2, padding='same')" --input 6x6x3
+      convcalc explain "Conv2DTranspose(8, 3, strides=2)" --input 5x5x3 --format json
+      convcalc explain --file examples/autoencoder.convcalc.toml --layer 2
+    """
+    from .explain import explain_request
+    from .explain_view import explain_json, explain_text
+
+    try:
+        data, result = explain_request(layer, file, pick, input, data_format.value if data_format else None)
+        if output_format is ExplainFormat.json:
+            text = explain_json(data)
+        else:
+            console = _table_console()
+            text = explain_text(data, color=console.is_terminal, width=console.width)
+        _trap_warning(result, layer, file, input, explain=True)
+    except ConvcalcError as error:
+        _fail(error, debug)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
+        _unexpected(error, debug)
+    _write(text)
+
+
+def _warn(text: str) -> None:
+    """``Warning: text`` on stderr; a failing stderr is ignored."""
+    from .render import printable
+
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(f"Warning: {printable(text)}\n")
+        stream.flush()
+    except (OSError, ValueError):
+        _silence(stream)
+
+
+def _trap_warning(result, layers, file, input, explain: bool = False) -> None:
+    """SPEC's trap said out loud: an input that reads better in the other data format (convcalc.traps)."""
+    from .request import ShapeRequest, compute_request
+    from .traps import wrong_format_warning
+
+    specs = (layers,) if isinstance(layers, str) else tuple(layers or ())
+
+    def recompute(data_format: str):
+        request = ShapeRequest(layers=specs, file=file, input=(input,) if isinstance(input, str) else tuple(input or ()),
+                               data_format=data_format)
+        return compute_request(request)[0]
+
+    text = wrong_format_warning(result, recompute)
+    if text is not None:
+        _warn(text)
