@@ -34,6 +34,14 @@ class DataFormatChoice(str, Enum):
     channels_first = "channels_first"
 
 
+class DtypeChoice(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    float64 = "float64"
+    int8 = "int8"
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -206,6 +214,12 @@ def shape(
         Optional[str], typer.Option("--model", metavar="NAME", help="A Python source's model: its variable or name=, "
                                     "or a call of a function of the file, e.g. \"make_model(num_classes=10)\".")
     ] = None,
+    details: Annotated[
+        bool, typer.Option("--details", help="Add MACs, receptive field and memory columns (JSON always has them).")
+    ] = False,
+    dtype: Annotated[
+        DtypeChoice, typer.Option("--dtype", help="Bytes per value for the memory figures.", case_sensitive=False)
+    ] = DtypeChoice.float32,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
 ) -> None:
     """Print each layer's output shape, per-side padding and parameter count.
@@ -225,7 +239,7 @@ def shape(
     )
     try:
         result, outcome = compute_request(request, _progress(output_format))
-        text = _render(result, output_format, outcome, show)
+        text = _render(result, output_format, outcome, show, details, dtype.value)
         if show and outcome is not None and output_format is not OutputFormat.json:
             from .explain_sum import first_sum_text
 
@@ -322,26 +336,28 @@ def _progress(output_format: OutputFormat):
     return advance
 
 
-def _render(result, output_format: OutputFormat, outcome=None, show: bool = False) -> str:
+def _render(result, output_format: OutputFormat, outcome=None, show: bool = False, details: bool = False,
+            dtype: str = "float32") -> str:
     """The whole answer as one string, written by :func:`_write` (Rich never writes to stdout itself)."""
     from . import render
     from .result import ModelResults
 
     if isinstance(result, ModelResults):  # a Python source: each model, named (SPEC 9)
         if output_format is OutputFormat.json:
-            return render.models_json(result) + "\n"
-        return "".join(render.model_heading(name, output_format.value) + _render(model, output_format)
+            return render.models_json(result, dtype) + "\n"
+        return "".join(render.model_heading(name, output_format.value)
+                       + _render(model, output_format, details=details, dtype=dtype)
                        for name, model in result.models) + "".join(
             render.model_note(note, output_format.value) for note in result.notes)
 
     if output_format is OutputFormat.table:
-        text = render.table_text(result, outcome, _table_console())
+        text = render.table_text(result, outcome, _table_console(), details, dtype)
     elif output_format is OutputFormat.json:
-        return render.to_json(result, outcome, values=show) + "\n"
+        return render.to_json(result, outcome, values=show, dtype=dtype) + "\n"
     elif output_format is OutputFormat.csv:
-        text = render.to_csv(result, outcome)
+        text = render.to_csv(result, outcome, details, dtype)
     else:
-        text = render.to_markdown(result, outcome)
+        text = render.to_markdown(result, outcome, details, dtype)
     if show and outcome is not None:
         text += render.show_text(outcome.output, result.layers[-1].data_format) + "\n"
     return text
@@ -446,6 +462,6 @@ def _trap_warning(result, layers, file, input, explain: bool = False) -> None:
                                data_format=data_format)
         return compute_request(request)[0]
 
-    text = wrong_format_warning(result, recompute)
+    text = wrong_format_warning(result, recompute, "--input" if input else "the input")
     if text is not None:
         _warn(text)

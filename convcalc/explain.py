@@ -79,7 +79,11 @@ def data_format_reason(result: StackResult, row: LayerRow) -> tuple[str, str]:
     if source == "default":
         return source, ("Keras's default, channels_last (no data_format= on the layer, no --data-format, "
                         "no image_data_format in keras.json)")
-    return source, f"image_data_format in {source} (no data_format= on the layer, no --data-format)"
+    if source == "layer":
+        return source, f"the first layer's data_format={row.data_format!r}"
+    if source.endswith("keras.json"):
+        return source, f"image_data_format in {source} (no data_format= on the layer, no --data-format)"
+    return source, f"data_format in {source} (no data_format= on the layer, no --data-format)"
 
 
 def _split(shape: tuple, data_format: str) -> tuple[tuple, Any]:

@@ -37,15 +37,18 @@ def _other(data_format: str) -> str:
     return "channels_first" if data_format == "channels_last" else "channels_last"
 
 
-def wrong_format_warning(result: StackResult, recompute: Callable[[str], StackResult]) -> str | None:
+def wrong_format_warning(result: StackResult, recompute: Callable[[str], StackResult],
+                         label: str = "--input") -> str | None:
     """One sentence naming the other reading of the input and its result, or None.
 
-    Only when the data format was not chosen on purpose (``--data-format`` or the first layer's own
-    ``data_format=``), the stack has one input, and the other reading computes.
+    Only when the data format was not chosen on purpose (it comes from Keras's default or keras.json,
+    not ``--data-format``, a layer's ``data_format=`` or a stack file's), the stack has one input, and
+    the other reading computes.  ``label`` names where the input came from.
     """
     if not isinstance(result, StackResult) or not result.layers or isinstance(result.input_shape, list):
         return None
-    if result.data_format.source == "--data-format":
+    source = result.data_format.source
+    if source != "default" and not source.endswith("keras.json"):  # --data-format, a layer's, a stack file's
         return None
     first = result.layers[0]
     if first.layer is not None and first.layer.data_format is not None:
@@ -65,6 +68,6 @@ def wrong_format_warning(result: StackResult, recompute: Callable[[str], StackRe
         return None
     from .render import count_text, shape_text
 
-    return (f"--input {'x'.join(map(str, shape))} read as {fmt} gives {shape_text(result.output_shape)} and "
+    return (f"{label} {'x'.join(map(str, shape))} read as {fmt} gives {shape_text(result.output_shape)} and "
             f"{count_text(result.total_params)} parameters; read as {other} (--data-format {other}) it gives "
             f"{shape_text(alternative.output_shape)} and {count_text(alternative.total_params)}.")
