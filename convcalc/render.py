@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from .details import Details, RowDetails, compute_details, field_dict, field_text
 from .outcome import RunResult
 from .result import LayerRow, StackResult
 
@@ -143,12 +144,27 @@ def layer_dict(row: LayerRow) -> dict[str, Any]:
     }
 
 
-def stack_dict(result: StackResult, run=None) -> dict[str, Any]:
-    """The JSON object of SPEC 3 (keys there never change meaning; more may be added).
+def details_dict(info: RowDetails) -> dict[str, Any]:
+    """SPEC 7's figures of one row, and its trainable marker and share of the parameters (issue 11)."""
+    return {
+        "macs": info.macs,
+        "flops": info.flops,
+        "receptive_field": field_dict(info.receptive_field),
+        "activation_bytes": info.activation_bytes,
+        "param_bytes": info.param_bytes,
+        "trainable": info.trainable,
+        "params_percent": info.params_percent,
+    }
+
+
+def stack_dict(result: StackResult, run=None, dtype: str = "float32") -> dict[str, Any]:
+    """The JSON object of SPEC 3 (keys there never change meaning; more may be added), with SPEC 7's
+    figures per layer and their totals at ``dtype``.
 
     With a run (SPEC 4): ``measured_shape`` and ``seconds`` per layer, and a
     top-level ``run`` object.
     """
+    details = compute_details(result, dtype)
     data = {
         "data_format": result.data_format.value,
         "data_format_source": result.data_format.source,
@@ -158,7 +174,12 @@ def stack_dict(result: StackResult, run=None) -> dict[str, Any]:
         "trainable_params": result.trainable_params,
         "non_trainable_params": result.non_trainable_params,
         "param_bytes": param_bytes(result.total_params),
-        "layers": [layer_dict(row) for row in result.layers],
+        "dtype": dtype,
+        "total_macs": details.total_macs,
+        "total_flops": details.total_flops,
+        "total_activation_bytes": details.total_activation_bytes,
+        "total_param_bytes": details.total_param_bytes,
+        "layers": [{**layer_dict(row), **details_dict(info)} for row, info in zip(result.layers, details.rows)],
     }
     if run is not None:
         for layer, measured in zip(data["layers"], run.layers):
@@ -188,10 +209,10 @@ def run_dict(run: RunResult) -> dict[str, Any]:
 SHOW_LIMIT = 4096  # values --show prints, as text or in JSON
 
 
-def to_json(result: StackResult, run=None, values: bool = False) -> str:
+def to_json(result: StackResult, run=None, values: bool = False, dtype: str = "float32") -> str:
     """SPEC 3's JSON; with ``values`` (``--show``), the run's output as nested lists when it holds at most
     SHOW_LIMIT values, else ``output`` is null and ``output_note`` says why."""
-    data = stack_dict(result, run)
+    data = stack_dict(result, run, dtype)
     if run is not None and values:
         if run.output.size <= SHOW_LIMIT:
             data["run"]["output"] = run.output.tolist()
@@ -278,15 +299,40 @@ def readable_size(size: float) -> str:
     return f"{size / scale:.2f} PB"
 
 
-def totals_lines(result: StackResult) -> list[str]:
+def totals_lines(result: StackResult, details: Details | None = None) -> list[str]:
+    """Keras's totals; with ``details``, torchinfo's mult-adds and memory (at ``details.dtype``) too."""
     def line(label: str, count: int) -> str:
         return f"{label}: {count_text(count)} ({readable_size(param_bytes(count))})"
 
-    return [
+    lines = [
         line("Total params", result.total_params),
         line("Trainable params", result.trainable_params),
         line("Non-trainable params", result.non_trainable_params),
         f"Data format: {result.data_format.value} (from {printable(result.data_format.source)})",
+    ]
+    if details is not None:
+        lines += details_totals_lines(details)
+    return lines
+
+
+def details_totals_lines(details: Details) -> list[str]:
+    """Under the table, as torchinfo prints them: ``Total mult-adds (M): 1.97``, then memory.
+
+    >>> from convcalc.details import Details
+    >>> details_totals_lines(Details("float32", (), 1966080, 40960, 7720))[:2]
+    ['Total mult-adds (M): 1.97 (FLOPs = 2 x MACs: 3,932,160)', 'Activation memory (float32, per --batch or 1 sample): 40.00 KB']
+    """
+    if details.total_macs is None:
+        macs = "Total mult-adds (M): unknown (a layer's sizes are unknown or its cost is not counted)"
+    else:
+        millions = f"{details.total_macs / 1e6:.2f}" if details.total_macs < _HUMAN_LIMIT else count_text(details.total_macs // 10**6)
+        macs = f"Total mult-adds (M): {millions} (FLOPs = 2 x MACs: {count_text(details.total_flops)})"
+    activations = ("unknown" if details.total_activation_bytes is None
+                   else readable_size(details.total_activation_bytes))
+    return [
+        macs,
+        f"Activation memory ({details.dtype}, per --batch or 1 sample): {activations}",
+        f"Params size ({details.dtype}): {readable_size(details.total_param_bytes)}",
     ]
 
 
@@ -294,9 +340,18 @@ def measured_text(measured) -> str:
     return f"{shape_text(measured.measured_shape)} {'ok' if measured.agrees else 'DIFFERS'}"
 
 
-def _cells(row: LayerRow, measured=None, graph: bool = False, lines: bool = False) -> list[str]:
-    """A table row's cells as plain text: names with control characters escaped (:func:`printable`)."""
-    extra = [] if measured is None else [measured_text(measured), f"{measured.seconds * 1000:.1f} ms"]
+def _cells(row: LayerRow, measured=None, graph: bool = False, lines: bool = False,
+           info: RowDetails | None = None, details: bool = False) -> list[str]:
+    """A table row's cells as plain text: names with control characters escaped (:func:`printable`).
+
+    With ``info``: the share of the parameters and the trainable marker; with ``details`` too, the
+    MACs, receptive field and memory columns."""
+    extra = [] if info is None else [percent_text(info.params_percent), trainable_text(info.trainable)]
+    if info is not None and details:
+        extra += [macs_text(info), field_text(info.receptive_field), size_text(info.activation_bytes),
+                  readable_size(info.param_bytes)]
+    if measured is not None:
+        extra += [measured_text(measured), f"{measured.seconds * 1000:.1f} ms"]
     if graph:
         extra.append(printable(", ".join(row.connected_to)) or "-")
     if lines:
@@ -314,25 +369,56 @@ def _cells(row: LayerRow, measured=None, graph: bool = False, lines: bool = Fals
 
 
 HEADERS = ["Layer (type)", "Input shape", "Output shape", "Padding t, b, l, r", "Kernel", "Param #"]
+SHARE_HEADERS = ["%", "Train"]  # the share of the parameters, and trainable: Y, N or part
+DETAILS_HEADERS = ["MACs", "Receptive field", "Act. memory", "Param memory"]  # --details
 RUN_HEADERS = ["Measured", "Time"]
 
 
-def _headers(result: StackResult, run) -> list[str]:
-    """The columns: a run adds Measured and Time; a model graph adds Connected to, as model.summary()."""
+def _headers(result: StackResult, run, info: bool = False, details: bool = False) -> list[str]:
+    """The columns: ``info`` adds % and Train, ``details`` SPEC 7's columns; a run adds Measured and
+    Time; a model graph adds Connected to, as model.summary()."""
     headers = list(HEADERS)
     if any(row.padding is not None and len(row.padding) == 3 for row in result.layers):
         headers[3] = "Padding f, b, t, b, l, r"
+    if info:
+        headers += SHARE_HEADERS + (DETAILS_HEADERS if details else [])
     return (headers + (RUN_HEADERS if run is not None else []) + (["Connected to"] if _is_graph(result) else [])
             + (["Line"] if result.source_lines else []))
+
+
+def percent_text(percent: float | None) -> str:
+    """A row's share of the parameters: ``4.1%``; ``-`` when the model has none.
+
+    >>> percent_text(4.12), percent_text(100.0), percent_text(0.0), percent_text(None)
+    ('4.1%', '100.0%', '0.0%', '-')
+    """
+    return "-" if percent is None else f"{percent:.1f}%"
+
+
+def trainable_text(trainable) -> str:
+    """``Y``, ``N`` or ``part`` (some weights frozen), as ``model.summary(show_trainable=True)`` marks it."""
+    return "part" if trainable == "partly" else "Y" if trainable else "N"
+
+
+def macs_text(info: RowDetails) -> str:
+    """A row's MACs for people: ``1,966,080``; ``-`` where not defined, ``?`` where unknown."""
+    if info.macs is None:
+        return "?" if info.macs_defined else "-"
+    return count_text(info.macs)
+
+
+def size_text(size: int | None) -> str:
+    return "?" if size is None else readable_size(size)
 
 
 def _is_graph(result: StackResult) -> bool:
     return any(row.connected_to for row in result.layers)
 
 
-def _rows(result: StackResult, run):
+def _rows(result: StackResult, run, details: Details | None = None):
     measured = run.layers if run is not None else [None] * len(result.layers)
-    return zip(result.layers, measured)
+    infos = details.rows if details is not None else [None] * len(result.layers)
+    return zip(result.layers, measured, infos)
 
 
 def run_lines(run) -> list[str]:
@@ -347,16 +433,17 @@ def run_lines(run) -> list[str]:
     return lines
 
 
-def to_markdown(result: StackResult, run=None) -> str:
-    headers = _headers(result, run)
+def to_markdown(result: StackResult, run=None, details: bool = False, dtype: str = "float32") -> str:
+    figures = compute_details(result, dtype)
+    headers = _headers(result, run, True, details)
     graph = _is_graph(result)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for row, measured in _rows(result, run):
-        cells = _cells(row, measured, graph, result.source_lines)
+    for row, measured, info in _rows(result, run, figures):
+        cells = _cells(row, measured, graph, result.source_lines, info, details)
         cells[0] = f"{code_span(printable(row.name))} ({printable(row.type)})"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
-    lines.extend(f"- {line}" for line in totals_lines(result) + run_lines(run))
+    lines.extend(f"- {line}" for line in totals_lines(result, figures) + run_lines(run))
     return "\n".join(lines) + "\n"
 
 
@@ -372,16 +459,29 @@ def code_span(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
-def to_csv(result: StackResult, run=None) -> str:
+CSV_SHARE_COLUMNS = ("params_percent", "trainable")
+CSV_DETAILS_COLUMNS = ("macs", "flops", "receptive_field", "activation_bytes", "param_bytes")  # --details
+
+
+def to_csv(result: StackResult, run=None, details: bool = False, dtype: str = "float32") -> str:
+    figures = compute_details(result, dtype)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     depth = any(row.padding is not None and len(row.padding) == 3 for row in result.layers)
     pad_columns = (CSV_DEPTH_COLUMNS if depth else ()) + ("pad_top", "pad_bottom", "pad_left", "pad_right")
     columns = CSV_COLUMNS[:6] + pad_columns + CSV_COLUMNS[10:]
     writer.writerow(columns + (("measured_shape", "seconds") if run is not None else ()) + ("connected_to",)
-                    + (("line",) if result.source_lines else ()))
-    for row, measured in _rows(result, run):
+                    + (("line",) if result.source_lines else ()) + CSV_SHARE_COLUMNS
+                    + (CSV_DETAILS_COLUMNS if details else ()))
+    for row, measured, info in _rows(result, run, figures):
         extra = [] if measured is None else [shape_text(measured.measured_shape), f"{measured.seconds:.6f}"]
+        figures_cells = ["" if info.params_percent is None else f"{info.params_percent:g}",
+                         "partly" if info.trainable == "partly" else str(bool(info.trainable)).lower()]
+        if details:
+            figures_cells += ["" if v is None else int_text(v) for v in (info.macs, info.flops)]
+            figures_cells += [field_text(info.receptive_field) if info.receptive_field is not None else "",
+                              "" if info.activation_bytes is None else int_text(info.activation_bytes),
+                              int_text(info.param_bytes)]
         pads = padding_dict(row.padding) or {}
         writer.writerow(
             [
@@ -391,6 +491,7 @@ def to_csv(result: StackResult, run=None) -> str:
                 shape_text(row.kernel_shape), int_text(row.params), int_text(row.trainable_params),
                 int_text(row.non_trainable_params), *extra, printable(" ".join(row.connected_to)),
                 *(("" if row.line is None else str(row.line),) if result.source_lines else ()),
+                *figures_cells,
             ]
         )
     return out.getvalue()
@@ -406,10 +507,10 @@ def _csv_side(pads: dict, side: str) -> str:
 # Rich measures and lays out every cell, which takes seconds for thousands of rows: bigger tables are
 # drawn by plain_table, in the same box characters, without wrapping
 RICH_TABLE_ROWS = 1000
-RIGHT_ALIGNED = ("Param #", "Time", "Line")
+RIGHT_ALIGNED = ("Param #", "Time", "Line", "%", "MACs", "Act. memory", "Param memory")
 
 
-def to_table(result: StackResult, run=None):
+def to_table(result: StackResult, run=None, details: bool = False, dtype: str = "float32"):
     """A Rich renderable like ``model.summary()``: a table, then the totals.
 
     Cells are :class:`rich.text.Text`: a name like ``[bold red]boom`` is shown as written, never as markup.
@@ -418,26 +519,29 @@ def to_table(result: StackResult, run=None):
     from rich.table import Table
     from rich.text import Text
 
+    figures = compute_details(result, dtype)
     table = Table(show_lines=False)
-    for header in _headers(result, run):
+    for header in _headers(result, run, True, details):
         table.add_column(header, justify="right" if header in RIGHT_ALIGNED else "left")
     graph = _is_graph(result)
-    for row, measured in _rows(result, run):
-        table.add_row(*(Text(cell) for cell in _cells(row, measured, graph, result.source_lines)))
-    return Group(table, Text("\n".join(totals_lines(result) + run_lines(run))))
+    for row, measured, info in _rows(result, run, figures):
+        table.add_row(*(Text(cell) for cell in _cells(row, measured, graph, result.source_lines, info, details)))
+    return Group(table, Text("\n".join(totals_lines(result, figures) + run_lines(run))))
 
 
-def table_text(result: StackResult, run=None, console=None) -> str:
+def table_text(result: StackResult, run=None, console=None, details: bool = False, dtype: str = "float32") -> str:
     """The table and totals as text: Rich's table (on ``console``, for its width and colours) up to
     :data:`RICH_TABLE_ROWS` rows, :func:`plain_table` beyond."""
     if len(result.layers) > RICH_TABLE_ROWS or console is None:
-        headers = _headers(result, run)
+        figures = compute_details(result, dtype)
+        headers = _headers(result, run, True, details)
         graph = _is_graph(result)
-        rows = [_cells(row, measured, graph, result.source_lines) for row, measured in _rows(result, run)]
+        rows = [_cells(row, measured, graph, result.source_lines, info, details)
+                for row, measured, info in _rows(result, run, figures)]
         lines = plain_table(headers, rows, [header in RIGHT_ALIGNED for header in headers])
-        return "\n".join(lines + totals_lines(result) + run_lines(run)) + "\n"
+        return "\n".join(lines + totals_lines(result, figures) + run_lines(run)) + "\n"
     with console.capture() as capture:
-        console.print(to_table(result, run))
+        console.print(to_table(result, run, details, dtype))
     return capture.get()
 
 
@@ -502,10 +606,10 @@ def show_text(array, data_format: str, limit: int = SHOW_LIMIT) -> str:
     return "\n\n".join(parts)
 
 
-def models_json(results) -> str:
+def models_json(results, dtype: str = "float32") -> str:
     """SPEC 9: one model is SPEC 3's object plus ``"model"``; several are ``{"models": [...]}``."""
     names = results.names or tuple(name for name, _ in results.models)
-    objects = [{**stack_dict(result), "model": printable(variable), "name": printable(name)}
+    objects = [{**stack_dict(result, dtype=dtype), "model": printable(variable), "name": printable(name)}
                for (variable, result), name in zip(results.models, names)]
     notes = list(results.notes)
     if len(objects) == 1 and not notes:
