@@ -363,16 +363,24 @@ def _input_shapes(result: StackResult) -> list:
 
 def _receptive_fields(result: StackResult) -> list[ReceptiveField | None]:
     """Each row's receptive field relative to the model's input, or None (no spatial axes, nested rows)."""
+    spatial, maps = receptive_maps(result)
+    return [None if axes is None else _field(axes, spatial) for axes in maps]
+
+
+def receptive_maps(result: StackResult) -> tuple[tuple, list]:
+    """The model input's spatial sizes, and per row its axes' maps: an ``_Axis`` (``.at(o)`` gives the
+    first and last input position reaching output ``o``), ``"whole"``, or None (unknown); a row
+    without spatial axes to follow (nested rows, models without spatial input) is None."""
     inputs = _input_shapes(result)
     first = inputs[0] if inputs and isinstance(inputs[0], tuple) else None
     if first is None or len(first) < 3:
-        return [None] * len(result.layers)
+        return (), [None] * len(result.layers)
     model_rank, rank = len(first), len(first) - 2
     fmt = result.data_format.value
     spatial = first[1:-1] if fmt != "channels_first" else first[2:]
     by_name: dict[str, list] = {}
     previous = [IDENTITY] * rank
-    fields: list[ReceptiveField | None] = []
+    fields: list = []
     for row in result.layers:
         if row.depth:
             fields.append(None)
@@ -387,8 +395,8 @@ def _receptive_fields(result: StackResult) -> list[ReceptiveField | None]:
         axes = _layer_axes(row, states, rank, model_rank)
         by_name[row.name] = axes
         previous = axes
-        fields.append(_field(axes, spatial))
-    return fields
+        fields.append(axes)
+    return spatial, fields
 
 
 def _field(axes: list, spatial) -> ReceptiveField:
@@ -438,6 +446,8 @@ def field_text(field: ReceptiveField | None) -> str:
     """
     if field is None:
         return "-"
+    if all(j is None for j in field.jump) and all(b == 0 for b in field.start):  # after Flatten, global pooling
+        return "x".join("?" if v is None else str(v) for v in field.size) + " (all)"
 
     def axes(values, text=str) -> str:
         shown = ["?" if v is None else text(v) for v in values]
