@@ -386,6 +386,14 @@ def _headers(result: StackResult, run, info: bool = False, details: bool = False
             + (["Line"] if result.source_lines else []))
 
 
+WIDE = (1, 4)  # Input shape and Kernel: the terminal table shows them with --details only (80 columns)
+
+
+def _narrow(cells: list[str], details: bool) -> list[str]:
+    """A terminal table's cells: without the wide Input shape and Kernel unless ``details``."""
+    return cells if details else [cell for index, cell in enumerate(cells) if index not in WIDE]
+
+
 def percent_text(percent: float | None) -> str:
     """A row's share of the parameters: ``4.1%``; ``-`` when the model has none.
 
@@ -521,11 +529,12 @@ def to_table(result: StackResult, run=None, details: bool = False, dtype: str = 
 
     figures = compute_details(result, dtype)
     table = Table(show_lines=False)
-    for header in _headers(result, run, True, details):
+    for header in _narrow(_headers(result, run, True, details), details):
         table.add_column(header, justify="right" if header in RIGHT_ALIGNED else "left")
     graph = _is_graph(result)
     for row, measured, info in _rows(result, run, figures):
-        table.add_row(*(Text(cell) for cell in _cells(row, measured, graph, result.source_lines, info, details)))
+        cells = _narrow(_cells(row, measured, graph, result.source_lines, info, details), details)
+        table.add_row(*(Text(cell) for cell in cells))
     return Group(table, Text("\n".join(totals_lines(result, figures) + run_lines(run))))
 
 
@@ -534,9 +543,9 @@ def table_text(result: StackResult, run=None, console=None, details: bool = Fals
     :data:`RICH_TABLE_ROWS` rows, :func:`plain_table` beyond."""
     if len(result.layers) > RICH_TABLE_ROWS or console is None:
         figures = compute_details(result, dtype)
-        headers = _headers(result, run, True, details)
+        headers = _narrow(_headers(result, run, True, details), details)
         graph = _is_graph(result)
-        rows = [_cells(row, measured, graph, result.source_lines, info, details)
+        rows = [_narrow(_cells(row, measured, graph, result.source_lines, info, details), details)
                 for row, measured, info in _rows(result, run, figures)]
         lines = plain_table(headers, rows, [header in RIGHT_ALIGNED for header in headers])
         return "\n".join(lines + totals_lines(result, figures) + run_lines(run)) + "\n"
