@@ -136,10 +136,49 @@ def test_flatten_and_dense_see_the_whole_input():
     assert layers[2]["receptive_field"]["size"] == [9, 7]
 
 
-def test_graph_merges_take_the_union():
+def test_a_chain_adds_its_kernels():
     spec = ["Input(shape=(32, 32, 3), name='x')"]
     result = compute_stack(spec + ["Conv2D(4, 3, padding='same')", "Conv2D(4, 5, padding='same')"], LAST)
     assert compute_details(result).rows[-1].receptive_field.size == (7, 7)
+
+
+MERGES = """
+import keras
+from keras import layers
+
+x = keras.Input(shape=(32, 32, 3))
+a = layers.Conv2D(8, 3, padding="same")(x)
+b = layers.Conv2D(8, 5, strides=1, padding="same")(x)
+c = layers.Add()([a, b])
+d = layers.Concatenate()([c, a])
+e = layers.Conv2DTranspose(4, 3, strides=2, padding="same")(d)
+f = layers.Concatenate(axis=1)([e, e])
+model = keras.Model(x, f)
+"""
+
+
+def test_graph_merges_take_the_union_of_their_inputs(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(MERGES)
+    layers = {layer["name"]: layer for layer in shape_json("--file", str(path))["layers"]}
+    assert layers["input_layer"]["receptive_field"]["size"] == [1, 1]
+    assert layers["add"]["receptive_field"] == {"size": [5, 5], "jump": [1, 1], "start": [-2, -2]}
+    assert layers["concatenate"]["receptive_field"]["size"] == [5, 5] and layers["add"]["macs"] is None
+    # output 0 of the transposed conv reads its inputs -1 and 0: [-1-2, 0+2]
+    assert layers["conv2d_transpose"]["receptive_field"] == {"size": [6, 6], "jump": ["1/2", "1/2"],
+                                                             "start": [-3, -3]}
+    # joined along a spatial axis: a position of the result may come from anywhere
+    assert layers["concatenate_1"]["receptive_field"] == {"size": [32, 32], "jump": [None, None], "start": [0, 0]}
+
+
+def test_channels_first_and_one_axis():
+    data = shape_json("-i", "3x16x16", "--data-format", "channels_first", "Conv2D(4, 3, strides=2)", "Dense(5)")
+    conv, dense = data["layers"]
+    assert conv["macs"] == 7 * 7 * 4 * 9 * 3 and conv["receptive_field"]["size"] == [3, 3]
+    assert dense["receptive_field"]["size"] == [16, 16]  # Dense reads the last axis: a spatial one here
+    causal = shape_json("-i", "20x2", "Conv1D(4, 3, padding='causal', dilation_rate=2)")["layers"][0]
+    assert causal["receptive_field"] == {"size": [5], "jump": [1], "start": [-4]}
+    assert causal["macs"] == 20 * 4 * 3 * 2
 
 
 def test_no_spatial_axes_means_no_receptive_field():
