@@ -35,8 +35,8 @@ POSITIONWISE = frozenset({
 CHANNEL_AXIS_LAYERS = frozenset({"LayerNormalization", "UnitNormalization", "Dense", "Softmax"})
 WHOLE = frozenset({"Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
                    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization"})
-MAX_PERIOD = 1 << 16  # a longer period (many stacked upsamplings) is reported as unknown
-MAX_WORK = 4_000_000  # positions times taps per layer and axis
+MAX_PERIOD = 1024  # a longer period (many stacked upsamplings) is reported as unknown
+MAX_WORK = 200_000  # positions times taps per layer and axis; beyond, unknown
 
 
 @dataclass(frozen=True)
