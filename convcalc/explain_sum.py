@@ -86,7 +86,8 @@ def first_sum_text(result: StackResult, outcome, request) -> str:
     too large to show."""
     from .render import SHOW_LIMIT
 
-    if not result.layers or outcome is None or outcome.output.size > SHOW_LIMIT:
+    if (not result.layers or outcome is None or not isinstance(result.input_shape, tuple)
+            or outcome.output.size > SHOW_LIMIT):
         return ""
     row = result.layers[0]
     if row.type not in ("Conv1D", "Conv2D", "Conv3D") or row.layer is None or row.layer.args.get("lora_rank"):

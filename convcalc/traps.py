@@ -45,7 +45,7 @@ def wrong_format_warning(result: StackResult, recompute: Callable[[str], StackRe
     not ``--data-format``, a layer's ``data_format=`` or a stack file's), the stack has one input, and
     the other reading computes.  ``label`` names where the input came from.
     """
-    if not isinstance(result, StackResult) or not result.layers or isinstance(result.input_shape, list):
+    if not isinstance(result, StackResult) or not result.layers or not isinstance(result.input_shape, tuple):
         return None
     source = result.data_format.source
     if source != "default" and not source.endswith("keras.json"):  # --data-format, a layer's, a stack file's

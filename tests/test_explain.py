@@ -191,3 +191,15 @@ def test_explain_a_layer_of_a_file(tmp_path):
 def test_explain_errors(args, message):
     result = run("explain", *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_no_trap_check_on_models_with_named_inputs():
+    from dataclasses import replace
+
+    from convcalc.request import ShapeRequest, compute_request
+    from convcalc.traps import wrong_format_warning
+
+    result = compute_request(ShapeRequest(layers=(TRAP_SPEC,), input=("1,32,32",)))[0]
+    assert wrong_format_warning(result, lambda fmt: result) is not None
+    named = replace(result, input_shape={"img": (None, 1, 32, 32)})
+    assert wrong_format_warning(named, lambda fmt: named) is None
