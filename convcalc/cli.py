@@ -426,7 +426,7 @@ def explain(
         else:
             console = _table_console()
             text = explain_text(data, color=console.is_terminal, width=console.width)
-        _trap_warning(result, layer, file, input, explain=True)
+        _trap_warning(result, layer, file, input)
     except ConvcalcError as error:
         _fail(error, debug)
     except (typer.Exit, typer.Abort):
@@ -450,7 +450,7 @@ def _warn(text: str) -> None:
         _silence(stream)
 
 
-def _trap_warning(result, layers, file, input, explain: bool = False) -> None:
+def _trap_warning(result, layers, file, input) -> None:
     """SPEC's trap said out loud: an input that reads better in the other data format (convcalc.traps)."""
     from .request import ShapeRequest, compute_request
     from .traps import wrong_format_warning
