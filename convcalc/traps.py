@@ -47,11 +47,13 @@ def wrong_format_warning(result: StackResult, recompute: Callable[[str], StackRe
     """
     if not isinstance(result, StackResult) or not result.layers or not isinstance(result.input_shape, tuple):
         return None
+    if any(row.type == "InputLayer" for row in result.layers):
+        return None  # a Keras model config: each layer stores its own data format, nothing was guessed
     source = result.data_format.source
     if source != "default" and not source.endswith("keras.json"):  # --data-format, a layer's, a stack file's
         return None
-    first = result.layers[0]
-    if first.layer is not None and first.layer.data_format is not None:
+    first = next((row for row in result.layers if row.data_format), None)  # InputLayer rows have none
+    if first is None or (first.layer is not None and getattr(first.layer, "data_format", None) is not None):
         return None
     shape = tuple(result.input_shape[1:])
     fmt = first.data_format

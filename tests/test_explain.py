@@ -203,3 +203,15 @@ def test_no_trap_check_on_models_with_named_inputs():
     assert wrong_format_warning(result, lambda fmt: result) is not None
     named = replace(result, input_shape={"img": (None, 1, 32, 32)})
     assert wrong_format_warning(named, lambda fmt: named) is None
+
+
+def test_no_trap_warning_for_model_configs_that_store_their_data_format(tmp_path):
+    """A channels_first Keras config (3, 224, 224) states its format in every layer: nothing to warn about."""
+    import gzip
+
+    from golden_helpers import DATA
+
+    path = tmp_path / "m.json"
+    path.write_bytes(gzip.decompress((DATA / "applications" / "mobilenetv2_cf.json.gz").read_bytes()))
+    result = run("shape", "--file", path, "--format", "json")
+    assert result.exit_code == 0 and "Warning" not in result.stderr
