@@ -321,8 +321,12 @@ def explain_request(layer: str | None, file, layer_pick: str | None, input_text:
     request = ShapeRequest(layers=(layer,) if layer is not None else (), file=file,
                            input=(input_text,) if input_text is not None else (), data_format=data_format)
     result, _ = compute_request(request)
-    if not isinstance(result, StackResult):
-        raise ConvcalcError(f"{file} builds several models; explain reads one stack.")
+    if not isinstance(result, StackResult):  # a Python source: its models, by variable
+        if len(result.models) != 1:
+            names = ", ".join(name for name, _ in result.models)
+            raise ConvcalcError(f"{file} builds several models ({names}); explain reads one: give the model's "
+                                f"layer to `convcalc shape --file {file} --model NAME` to see them.")
+        result = result.models[0][1]
     row = pick_row(result, layer_pick)
     input_text_row = "x".join(str(n) for n in row.input_shape[1:])
 

@@ -215,3 +215,12 @@ def test_no_trap_warning_for_model_configs_that_store_their_data_format(tmp_path
     path.write_bytes(gzip.decompress((DATA / "applications" / "mobilenetv2_cf.json.gz").read_bytes()))
     result = run("shape", "--file", path, "--format", "json")
     assert result.exit_code == 0 and "Warning" not in result.stderr
+
+
+def test_explain_a_layer_of_a_python_source():
+    from golden_helpers import DATA
+
+    result = run("explain", "--file", DATA / "pysources" / "mnist_convnet.py", "--layer", "conv2d_1")
+    assert result.exit_code == 0 and "input (None, 13, 13, 32) -> output (None, 11, 11, 64)" in result.stdout
+    several = run("explain", "--file", DATA / "pysources" / "dcgan.py", "--layer", "conv2d")
+    assert several.exit_code == 2 and "builds several models" in several.stderr
