@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import initializers, kernels
+from . import initializers, kernels, layer_kernels
 from .activations import apply_activation
 from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError, ExitCode
@@ -306,12 +306,27 @@ def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
     for row in result.layers:
         output = batch * weight_count(row.output_shape[1:]) * size
         layer = batch * weight_count(row.input_shape[1:]) * size
-        # the kernels count in int64: past RUN_CEILING, input and output alone are the (refused) estimate
-        layer += output if layer + output > RUN_CEILING else _kernel_bytes(row, batch, dtype)
+        if layer + output > RUN_CEILING:  # the kernels count in int64: input and output alone are the (refused) estimate
+            layer += output
+        elif row.type in CONVOLUTIONS:
+            layer += _kernel_bytes(row, batch, dtype)
+        else:
+            layer += _layer_bytes(row, batch, size)
         if row.layer.args.get("activation") not in (None, "linear"):
             layer += output + activation_scratch(size, row.output_shape[-1])
         peak = max(peak, layer)
     return weights * size + peak
+
+
+def _layer_bytes(row: LayerRow, batch: int, itemsize: int) -> int:
+    """Output plus scratch of a layer of :mod:`layer_kernels`, an upper bound: the output, one more
+    output-sized temporary, and a padded copy of the input (pooling and padding make one)."""
+    output = batch * weight_count(row.output_shape[1:]) * itemsize
+    padded = list(row.input_shape[1:])
+    if row.padding is not None:
+        for axis, (before, after) in zip(layer_kernels.spatial_axes(len(padded) + 1, row.data_format), row.padding):
+            padded[axis - 1] += before + after
+    return 2 * output + batch * weight_count(padded) * itemsize
 
 
 def _kernel_bytes(row: LayerRow, batch: int, dtype: np.dtype) -> int:
@@ -504,8 +519,63 @@ def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype
     return weights
 
 
+CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose")
+IDENTITY_AT_INFERENCE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+                         "AlphaDropout")
+
+
+def _pool_geometry(row: LayerRow) -> tuple:
+    args = row.layer.args
+    return args["pool_size"], args["strides"] or args["pool_size"], row.padding, row.data_format
+
+
+def _leaky_slope(args: dict) -> float:
+    return args["alpha"] if args.get("alpha") is not None else args["negative_slope"]
+
+
+# One entry per runnable type other than the convolutions: (row, x, weights) -> y
+LAYER_KERNELS: dict[str, Callable] = {
+    **{f"MaxPooling{d}D": lambda row, x, w: layer_kernels.max_pool(x, *_pool_geometry(row)) for d in (1, 2)},
+    **{f"AveragePooling{d}D": lambda row, x, w: layer_kernels.average_pool(x, *_pool_geometry(row)) for d in (1, 2)},
+    **{f"Global{kind.title()}Pooling{d}D": (
+        lambda kind: lambda row, x, w: layer_kernels.global_pool(x, kind, row.layer.args["keepdims"], row.data_format)
+    )(kind) for kind in ("average", "max") for d in (1, 2)},
+    **{f"ZeroPadding{d}D": lambda row, x, w: layer_kernels.zero_padding(x, row.padding, row.data_format) for d in (1, 2)},
+    # Cropping1D and UpSampling1D have no data_format in Keras: their steps are axis 1
+    "Cropping1D": lambda row, x, w: layer_kernels.cropping(x, row.cropping, "channels_last"),
+    "Cropping2D": lambda row, x, w: layer_kernels.cropping(x, row.cropping, row.data_format),
+    "UpSampling1D": lambda row, x, w: layer_kernels.upsampling_nearest(x, row.layer.args["size"], "channels_last"),
+    "UpSampling2D": lambda row, x, w: layer_kernels.upsampling_nearest(x, row.layer.args["size"], row.data_format),
+    "Flatten": lambda row, x, w: layer_kernels.flatten(x, row.data_format),
+    "Reshape": lambda row, x, w: layer_kernels.reshape(x, row.output_shape[1:]),
+    "Permute": lambda row, x, w: layer_kernels.permute(x, row.layer.args["dims"]),
+    "Dense": lambda row, x, w: layer_kernels.dense(x, w["kernel"], w.get("bias"), row.layer.args["activation"]),
+    "BatchNormalization": lambda row, x, w: layer_kernels.batch_normalization(
+        x, w, row.layer.args["axis"], row.layer.args["epsilon"]),
+    "LayerNormalization": lambda row, x, w: layer_kernels.layer_normalization(
+        x, w, row.layer.args["axis"], row.layer.args["epsilon"]),
+    "Rescaling": lambda row, x, w: layer_kernels.rescaling(x, row.layer.args["scale"], row.layer.args["offset"]),
+    "Activation": lambda row, x, w: apply_activation(row.layer.args["activation"], x),
+    "ReLU": lambda row, x, w: layer_kernels.relu(
+        x, row.layer.args["max_value"], row.layer.args["negative_slope"], row.layer.args["threshold"]),
+    "LeakyReLU": lambda row, x, w: layer_kernels.leaky_relu(x, _leaky_slope(row.layer.args)),
+    "ELU": lambda row, x, w: layer_kernels.elu(x, row.layer.args["alpha"]),
+    "Softmax": lambda row, x, w: layer_kernels.softmax(x, row.layer.args["axis"]),
+    **{name: lambda row, x, w: x for name in IDENTITY_AT_INFERENCE},
+}
+
+
 def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
-    """One layer of the stack, exactly as Keras's ``call``: convolution, bias, activation."""
+    """One layer of the stack, exactly as Keras's ``call`` at inference."""
+    if row.type in LAYER_KERNELS:
+        return LAYER_KERNELS[row.type](row, x, weights)
+    if row.type not in CONVOLUTIONS:  # pragma: no cover - check_runnable refuses every other type before the run
+        raise InconsistencyError(f"--run has no kernel for {row.type}.")
+    return _convolution(row, x, weights)
+
+
+def _convolution(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """A convolution as Keras's ``call``: convolution, bias, activation."""
     args = row.layer.args
     one_d = row.type in ("Conv1D", "Conv1DTranspose")
     x_shape, geometry = _as_2d(row, x.shape)
@@ -517,26 +587,44 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) 
             x = np.pad(x, [(total - n, 0) for n, total in zip(x.shape, x_shape)])
     if row.type.endswith("Transpose"):
         y = kernels.conv2d_transpose(x, kernel, bias=weights.get("bias"), **geometry)
-    elif row.type in RUNNABLE:
+    else:
         y = kernels.conv2d(x, kernel, bias=weights.get("bias"), groups=args["groups"], **geometry)
-    else:  # pragma: no cover - check_runnable refuses every other type before the run
-        raise InconsistencyError(f"--run has no kernel for {row.type}.")
     if one_d:
         y = np.squeeze(y, height_axis)
     return apply_activation(args["activation"], y)
 
 
-RUNNABLE = ("Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose")
+RUNNABLE = (*CONVOLUTIONS, *LAYER_KERNELS)
+
+
+def _refusal(row: LayerRow) -> str | None:
+    """Why --run cannot execute this row, or None."""
+    if row.type == "InputLayer" or row.depth > 0:
+        return "--run executes a stack (each layer on the previous one's output), not yet a model's graph"
+    if row.type not in RUNNABLE or row.layer is None or getattr(row.layer, "is_operation", False):
+        return f"--run does not execute {row.spec if getattr(row.layer, 'is_operation', False) else row.type} yet"
+    args = row.layer.args
+    if row.type.startswith("UpSampling") and args.get("interpolation", "nearest") != "nearest":
+        return f"--run executes UpSampling with interpolation='nearest' only, not {args['interpolation']!r}"
+    if row.type == "LayerNormalization" and args.get("rms_scaling"):
+        return "--run does not execute LayerNormalization with rms_scaling=True yet"
+    if row.type == "BatchNormalization" and args.get("renorm"):
+        return "--run does not execute BatchNormalization with renorm=True yet"
+    return None
 
 
 def check_runnable(result: StackResult) -> None:
-    """--run executes convolutions; any other layer is refused before anything is allocated."""
+    """--run executes the layer types of :data:`RUNNABLE`; any other layer is refused before anything is allocated."""
+    previous = None
     for row in result.layers:
-        if row.type not in RUNNABLE:
-            raise ConvcalcError(
-                f"layer {row.index} {row.name} ({row.type}): --run executes {', '.join(RUNNABLE)} layers only; "
-                "drop --run to compute the shapes."
-            )
+        reason = _refusal(row)
+        if reason is None and previous is not None and row.connected_to not in ((), (previous.name,)):
+            reason = "--run executes a stack (each layer on the previous one's output), not yet a model's graph"
+        previous = row
+        if reason is not None:
+            known = f"; it executes {', '.join(RUNNABLE)}" if "does not execute" in reason else ""
+            raise ConvcalcError(f"layer {row.index} {row.name} ({row.type}): {reason}{known}. "
+                                "Drop --run to compute the shapes.")
 
 
 def check_seed(seed) -> None:

@@ -196,9 +196,10 @@ def test_conv1d_runs_like_a_direct_loop(spec, stride, dilation, tmp_path):
 
 
 def test_run_refuses_layers_without_kernels():
-    result = run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "MaxPooling2D()", "--run")
+    result = run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "UpSampling2D(interpolation='bilinear')", "--run")
     assert result.exit_code == 2
-    assert "layer 2 max_pooling2d (MaxPooling2D): --run executes" in result.stderr
+    assert ("layer 2 up_sampling2d (UpSampling2D): --run executes UpSampling with interpolation='nearest' only"
+            in result.stderr)
 
 
 @pytest.mark.parametrize(
@@ -206,6 +207,10 @@ def test_run_refuses_layers_without_kernels():
     [
         ["Conv2D(16, 3, padding='same', activation='gelu')", "Conv2DTranspose(8, 4, strides=2, padding='same')"],
         ["Conv2D(8, 3, groups=4, strides=2)", "Conv2D(8, 1, activation='softmax')"],
+        ["MaxPooling2D(3, strides=1, padding='same')", "AveragePooling2D(3, strides=1, padding='same')",
+         "ZeroPadding2D(3)", "UpSampling2D(2)", "Cropping2D(2)", "BatchNormalization()", "LayerNormalization()"],
+        ["Softmax(axis=1)", "ReLU(max_value=1, negative_slope=0.1, threshold=0.2)", "LeakyReLU()", "ELU()",
+         "Rescaling(2.0, 1.0)", "Permute((2, 1, 3))", "Dense(32, activation='gelu')", "Flatten()"],
     ],
 )
 def test_memory_estimate_covers_what_a_run_allocates(specs):

@@ -1,0 +1,98 @@
+"""`convcalc shape --run` on stacks of pooling, padding, normalization, activation, dropout,
+reshaping and Dense layers (mixed with convolutions) against real Keras 3.
+
+tests/data/golden_runs/ is written by scripts/make_golden_runs.py (which needs TensorFlow;
+these tests do not): a random batch ``x``, random values for every weight each layer
+declares (``moving_mean``/``moving_variance`` included) and the output Keras computed at
+inference. Every case is replayed through the CLI (``--run --sample --weights --save``).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run
+import golden_helpers
+from golden_helpers import dims, each_case, load_json
+
+from convcalc.run import RUNNABLE
+
+DATA = golden_helpers.DATA / "golden_runs"
+CASES = load_json("golden_runs", "index.json")["cases"]
+with np.load(DATA / "cases.npz") as _archive:
+    ARRAYS = {key: _archive[key] for key in _archive.files}
+
+
+@each_case(CASES)
+def test_run_matches_keras(case, tmp_path):
+    cid = case["id"]
+    np.save(tmp_path / "x.npy", ARRAYS[f"{cid}/x"])
+    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
+    result = run("shape", "--input", dims(case["input"]), *case["specs"], "--run",
+                 "--sample", tmp_path / "x.npy", "--weights", tmp_path / "w.npz",
+                 "--save", tmp_path / "y.npy", "--format", "json")
+    assert result.exit_code == 0, f"{cid}: {case['specs']}\n{result.stderr}"
+    report = json.loads(result.stdout)
+    assert [row["measured_shape"] for row in report["layers"]][-1] == case["output_shape"]
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ARRAYS[f"{cid}/y"], rtol=1e-4, atol=1e-5,
+                               err_msg=f"{cid}: {case['specs']}")
+
+
+def test_every_runnable_type_has_golden_coverage():
+    covered = {t for case in CASES for t in case["types"]}
+    missing = sorted(set(RUNNABLE) - covered - {"Conv1DTranspose", "Conv2DTranspose"})  # golden_kernels covers those
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("specs", [
+    ["UpSampling2D(interpolation='bilinear')"],
+    ["LayerNormalization(rms_scaling=True)"],
+    ["Conv3D(2, 1)"],
+], ids=["bilinear", "rms-scaling", "conv3d"])
+def test_still_refused_before_anything_runs(specs):
+    result = run("shape", "--input", "4x4x4x3" if "Conv3D" in specs[0] else "4x4x3", *specs, "--run")
+    assert result.exit_code == 2, result.stdout
+    assert "--run" in result.stderr and "Drop --run" in result.stderr
+
+
+# channels_first has no TensorFlow CPU pooling to record; these cases, whose layers all follow
+# the data format, must give Keras's channels_last numbers with the channels moved to axis 1
+CHANNELS_FIRST = ["pool-valid", "pool-same", "avg-same-s1", "global2d", "pad-crop-up-2d"]
+
+
+@pytest.mark.parametrize("cid", CHANNELS_FIRST)
+def test_channels_first_gives_the_same_numbers_transposed(cid, tmp_path):
+    case = next(c for c in CASES if c["id"] == cid)
+    x = ARRAYS[f"{cid}/x"]
+    np.save(tmp_path / "x.npy", np.moveaxis(x, -1, 1))
+    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
+    height, width, channels = case["input"]
+    result = run("shape", "--input", f"{channels}x{height}x{width}", "--data-format", "channels_first",
+                 *case["specs"], "--run", "--sample", tmp_path / "x.npy", "--weights", tmp_path / "w.npz",
+                 "--save", tmp_path / "y.npy")
+    assert result.exit_code == 0, result.stderr
+    y = ARRAYS[f"{cid}/y"]
+    expected = np.moveaxis(y, -1, 1) if y.ndim > 2 else y
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_functional_graph_is_refused_naming_why(tmp_path):
+    import gzip
+
+    config = tmp_path / "small_unet.json"
+    config.write_bytes(gzip.decompress((golden_helpers.DATA / "models" / "small_unet.json.gz").read_bytes()))
+    result = run("shape", "--file", config, "--run")
+    assert result.exit_code == 2, result.stdout
+    assert "not yet a model's graph" in result.stderr
+
+
+def test_a_sequential_config_runs(tmp_path):
+    import gzip
+
+    config = tmp_path / "dcgan.json"
+    config.write_bytes(gzip.decompress((golden_helpers.DATA / "models" / "dcgan_generator.json.gz").read_bytes()))
+    result = run("shape", "--file", config, "--run", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert all(row["measured_shape"] == [1, *row["output_shape"][1:]] for row in report["layers"])
