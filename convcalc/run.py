@@ -303,18 +303,26 @@ def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
     size = dtype.itemsize
     weights = sum(weight.size for row in result.layers for weight in row.weights)
     peak = 0
+    graph = is_graph(result)
     for row in result.layers:
         output = batch * weight_count(row.output_shape[1:]) * size
-        layer = batch * weight_count(row.input_shape[1:]) * size
+        inputs = row.input_shape if isinstance(row.input_shape, list) else [row.input_shape]
+        layer = sum(batch * weight_count(shape[1:]) * size for shape in inputs)
+        if graph:  # a graph keeps every layer's output until the run ends: all of them count
+            layer = 0
         if layer + output > RUN_CEILING:  # the kernels count in int64: input and output alone are the (refused) estimate
             layer += output
+        elif row.type == "InputLayer":
+            pass
         elif row.type in CONVOLUTIONS:
             layer += _kernel_bytes(row, batch, dtype)
         else:
             layer += _layer_bytes(row, batch, size)
-        if row.layer.args.get("activation") not in (None, "linear"):
+        if row.layer is not None and row.layer.args.get("activation") not in (None, "linear"):
             layer += output + activation_scratch(size, row.output_shape[-1])
         peak = max(peak, layer)
+    if graph:
+        peak += sum(batch * weight_count(row.output_shape[1:]) * size for row in result.layers)
     return weights * size + peak
 
 
@@ -322,6 +330,8 @@ def _layer_bytes(row: LayerRow, batch: int, itemsize: int) -> int:
     """Output plus scratch of a layer of :mod:`layer_kernels`, an upper bound: the output, one more
     output-sized temporary, and a padded copy of the input (pooling and padding make one)."""
     output = batch * weight_count(row.output_shape[1:]) * itemsize
+    if isinstance(row.input_shape, list):  # a merge: its output, and one more
+        return 2 * output
     padded = list(row.input_shape[1:])
     if row.padding is not None:
         for axis, (before, after) in zip(layer_kernels.spatial_axes(len(padded) + 1, row.data_format), row.padding):
@@ -594,13 +604,39 @@ def _convolution(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -
     return apply_activation(args["activation"], y)
 
 
-RUNNABLE = (*CONVOLUTIONS, *LAYER_KERNELS)
+MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
+RUNNABLE = (*CONVOLUTIONS, *LAYER_KERNELS, *MERGES)
+
+
+def is_graph(result: StackResult) -> bool:
+    """A functional model's rows (an InputLayer, each row naming the layers it reads), not a stack."""
+    return any(row.type == "InputLayer" for row in result.layers)
+
+
+def _graph_refusal(result: StackResult) -> str | None:
+    """Why --run cannot execute this graph as a whole, or None: one input, one output, no layer
+    called twice (each row's name is its output's)."""
+    names = [row.name for row in result.layers]
+    inputs = [row for row in result.layers if row.type == "InputLayer"]
+    if len(inputs) != 1:
+        return f"--run executes models of one input; this one has {len(inputs)}"
+    if len(set(names)) != len(names):
+        return "--run does not execute a model that calls a layer more than once yet"
+    read = {name for row in result.layers for name in row.connected_to}
+    if any(name not in names for name in read):
+        return "--run does not execute nested models yet"
+    sinks = [row.name for row in result.layers if row.name not in read]
+    if len(sinks) != 1 or sinks[0] != names[-1]:
+        return "--run executes models of one output (the last layer's)"
+    return None
 
 
 def _refusal(row: LayerRow) -> str | None:
     """Why --run cannot execute this row, or None."""
-    if row.type == "InputLayer" or row.depth > 0:
-        return "--run executes a stack (each layer on the previous one's output), not yet a model's graph"
+    if row.type == "InputLayer":
+        return None
+    if row.depth > 0:
+        return "--run does not execute nested models yet"
     if row.type not in RUNNABLE or row.layer is None or getattr(row.layer, "is_operation", False):
         return f"--run does not execute {row.spec if getattr(row.layer, 'is_operation', False) else row.type} yet"
     args = row.layer.args
@@ -615,11 +651,17 @@ def _refusal(row: LayerRow) -> str | None:
 
 def check_runnable(result: StackResult) -> None:
     """--run executes the layer types of :data:`RUNNABLE`; any other layer is refused before anything is allocated."""
+    graph = is_graph(result)
+    whole = _graph_refusal(result) if graph else None
+    if whole is not None:
+        raise ConvcalcError(f"{whole}. Drop --run to compute the shapes.")
     previous = None
     for row in result.layers:
         reason = _refusal(row)
-        if reason is None and previous is not None and row.connected_to not in ((), (previous.name,)):
-            reason = "--run executes a stack (each layer on the previous one's output), not yet a model's graph"
+        if reason is None and not graph and previous is not None and row.connected_to not in ((), (previous.name,)):
+            reason = "--run executes a stack (each layer on the previous one's output) or a model's graph"
+        if reason is None and not graph and row.type in MERGES:
+            reason = "a merge layer needs several inputs: a model's graph"
         previous = row
         if reason is not None:
             known = f"; it executes {', '.join(RUNNABLE)}" if "does not execute" in reason else ""
@@ -701,10 +743,20 @@ def _execute(result, options, header, batch, expected_input, dtype, estimate, li
 
     runs = []
     start = time.perf_counter()
+    graph = is_graph(result)
+    outputs: dict[str, np.ndarray] = {}  # a graph's tensors, by the name of the layer that made them
     for position, row in enumerate(result.layers):
         weights = _layer_weights(row, given, options.seed, dtype)
         began = time.perf_counter()
-        y = execute_layer(row, x, weights)
+        if row.type == "InputLayer":
+            y = x
+        elif row.type in MERGES:
+            y = layer_kernels.merge(row.type, [outputs[name] for name in row.connected_to],
+                                    row.layer.args.get("axis", -1))
+        else:
+            y = execute_layer(row, outputs[row.connected_to[0]] if graph else x, weights)
+        if graph:
+            outputs[row.name] = y
         seconds = time.perf_counter() - began
         expected = (batch, *row.output_shape[1:])
         measured = tuple(y.shape)

@@ -10,6 +10,12 @@ layer calls, every weight each layer declares is set to a random value
 batch ``x`` is recorded. tests/test_golden_runs.py replays every case through
 ``convcalc shape ... --run --sample x.npy --weights w.npz --save y.npy``.
 
+Graphs (``graphs`` in index.json): functional models of one input (a residual
+block with batch normalization, a small U-Net with concatenation, every
+merge), each saved as its config ``<id>.json``; ``y`` is the model's output on
+the sample ``convcalc shape --file <id>.json --run --seed 7`` draws
+(``np.random.default_rng(7).standard_normal``, batch 1).
+
 Cases: a fixed list (``FIXED``) that covers every layer type and option the
 kernels handle, then random stacks drawn from ``random_layer`` (seeded; a
 stack Keras rejects or that shrinks to nothing is redrawn).
@@ -169,6 +175,70 @@ def generate(keras, seed):
     return cases, arrays
 
 
+RUN_SEED = 7  # convcalc's default sample for --seed 7: np.random.default_rng(7).standard_normal, batch 1
+
+
+def graph_models(keras):
+    """Functional models of one input and one output: branches and every merge."""
+    L = keras.layers
+
+    def residual():
+        x = inputs = keras.Input((8, 8, 3))
+        y = L.Conv2D(4, 3, padding="same")(x)
+        y = L.BatchNormalization()(y)
+        y = L.ReLU()(y)
+        y = L.Conv2D(4, 3, padding="same")(y)
+        y = L.BatchNormalization()(y)
+        shortcut = L.Conv2D(4, 1)(x)
+        y = L.Add()([y, shortcut])
+        y = L.ReLU()(y)
+        y = L.GlobalAveragePooling2D()(y)
+        return keras.Model(inputs, L.Dense(3, activation="softmax")(y))
+
+    def unet():
+        x = inputs = keras.Input((8, 8, 2))
+        d1 = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+        p1 = L.MaxPooling2D()(d1)
+        d2 = L.Conv2D(6, 3, padding="same", activation="relu")(p1)
+        u1 = L.UpSampling2D()(d2)
+        c1 = L.Concatenate()([u1, d1])
+        y = L.Conv2D(3, 3, padding="same")(c1)
+        return keras.Model(inputs, L.Conv2D(1, 1, activation="sigmoid")(y))
+
+    def merges():
+        x = inputs = keras.Input((6, 6, 3))
+        a = L.Conv2D(4, 3, padding="same")(x)
+        b = L.Conv2D(4, 1)(x)
+        c = L.Conv2D(4, 2, padding="same", activation="tanh")(x)
+        merged = [L.Add()([a, b, c]), L.Subtract()([a, b]), L.Multiply()([b, c]), L.Average()([a, b, c]),
+                  L.Maximum()([a, c]), L.Minimum()([b, c])]
+        y = L.Concatenate(axis=-1)(merged)
+        y = L.Concatenate(axis=1)([y, L.Conv2D(24, 1)(y)])
+        return keras.Model(inputs, L.Flatten()(y))
+
+    return [("graph-residual", residual), ("graph-unet", unet), ("graph-merges", merges)]
+
+
+def generate_graphs(keras, rng):
+    """Cases replayed with ``--file <id>.json --seed RUN_SEED``: the config, weights and output."""
+    cases, arrays, configs = [], {}, {}
+    for cid, make in graph_models(keras):
+        with common.keras_session(keras):
+            model = make()
+            weights = set_random_weights(model, rng)
+            input_shape = [int(n) for n in model.inputs[0].shape[1:]]
+            x = np.random.default_rng(RUN_SEED).standard_normal((1, *input_shape), dtype=np.float32)
+            y = np.asarray(model(x, training=False), np.float32)
+            configs[cid] = model.to_json()
+        arrays[f"{cid}/y"] = y
+        for name, value in weights.items():
+            arrays[f"{cid}/w/{name}"] = value
+        cases.append({"id": cid, "file": f"{cid}.json", "seed": RUN_SEED, "input": input_shape,
+                      "output_shape": list(y.shape), "weights": sorted(weights),
+                      "types": [type(layer).__name__ for layer in model.layers[1:]]})
+    return cases, arrays, configs
+
+
 def write(out, head, cases, arrays):
     out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -194,8 +264,12 @@ def main(argv=None):
     assert keras.backend.backend() == "tensorflow"
     keras.utils.set_random_seed(args.seed)
     cases, arrays = generate(keras, args.seed)
+    graphs, graph_arrays, configs = generate_graphs(keras, np.random.default_rng(args.seed + 1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for cid, text in configs.items():
+        (args.out / f"{cid}.json").write_text(text + "\n")
     head = common.header(keras, tf, "scripts/make_golden_runs.py", seed=args.seed)
-    size = write(args.out, head, cases, arrays)
+    size = write(args.out, {**head, "graphs": graphs}, cases, {**arrays, **graph_arrays})
     print(f"wrote {args.out}: {len(cases)} cases, {size} bytes", file=sys.stderr)
 
 

@@ -40,7 +40,7 @@ def test_run_matches_keras(case, tmp_path):
 
 
 def test_every_runnable_type_has_golden_coverage():
-    covered = {t for case in CASES for t in case["types"]}
+    covered = {t for case in CASES + GRAPHS for t in case["types"]}
     missing = sorted(set(RUNNABLE) - covered - {"Conv1DTranspose", "Conv2DTranspose"})  # golden_kernels covers those
     assert not missing, missing
 
@@ -77,14 +77,14 @@ def test_channels_first_gives_the_same_numbers_transposed(cid, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_a_functional_graph_is_refused_naming_why(tmp_path):
+def test_a_graph_of_two_inputs_is_refused_naming_why(tmp_path):
     import gzip
 
-    config = tmp_path / "small_unet.json"
-    config.write_bytes(gzip.decompress((golden_helpers.DATA / "models" / "small_unet.json.gz").read_bytes()))
+    config = tmp_path / "layer_zoo.json"
+    config.write_bytes(gzip.decompress((golden_helpers.DATA / "models" / "layer_zoo.json.gz").read_bytes()))
     result = run("shape", "--file", config, "--run")
     assert result.exit_code == 2, result.stdout
-    assert "not yet a model's graph" in result.stderr
+    assert "--run executes models of one input; this one has 2" in result.stderr
 
 
 def test_a_sequential_config_runs(tmp_path):
@@ -96,3 +96,42 @@ def test_a_sequential_config_runs(tmp_path):
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert all(row["measured_shape"] == [1, *row["output_shape"][1:]] for row in report["layers"])
+
+
+GRAPHS = load_json("golden_runs", "index.json")["graphs"]
+
+
+@each_case(GRAPHS)
+def test_graph_run_matches_keras(case, tmp_path):
+    """A functional model's config with its weights, run on the sample --seed draws."""
+    cid = case["id"]
+    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
+    result = run("shape", "--file", DATA / case["file"], "--run", "--seed", case["seed"],
+                 "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npy")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ARRAYS[f"{cid}/y"], rtol=1e-4, atol=1e-5)
+
+
+def test_every_merge_has_golden_coverage():
+    from convcalc.run import MERGES
+
+    assert set(MERGES) <= {t for case in GRAPHS for t in case["types"]}
+
+
+@pytest.mark.parametrize("cid", ["graph-unet", "graph-merges"])
+def test_graph_memory_estimate_covers_what_a_run_allocates(cid):
+    import tracemalloc
+
+    from convcalc.request import ShapeRequest, compute_request
+    from convcalc.run import RunOptions, estimate_bytes, run_stack
+
+    request = ShapeRequest(file=DATA / f"{cid}.json", input=("64x64x2" if cid == "graph-unet" else "64x64x3",))
+    result, _ = compute_request(request)
+    run_stack(result, RunOptions(max_memory=2**30))  # once first: imports are not the run's memory
+    tracemalloc.start()
+    try:
+        run_stack(result, RunOptions(max_memory=2**30))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate_bytes(result, np.dtype(np.float32), 1)
