@@ -128,7 +128,7 @@ def _direct_axis(name: str, n: int, k: int, s: int, d: int, mode: str, pads: tup
         steps.append({"what": "check: a direct convolution over the padded input",
                       "formula": "out = floor((n + before + after - ke) / s) + 1",
                       "substituted": f"out = floor(({n} + {before} + {after} - {ke}) / {s}) + 1 = {out}",
-                      "value": (n + total - ke) // s + 1, "relationship": relationship(number),
+                      "value": formulas.conv_output_length(n + total, k, s, "valid", d), "relationship": relationship(number),
                       "note": "the guide pads p on both sides; here 2p is before + after" if before != after else None})
     return {"axis": name, "input": n, "kernel_size": k, "strides": s, "dilation_rate": d, "effective_kernel": ke,
             "padding_mode": mode, "padding": {"before": before, "after": after, "total": total}, "output": out,
@@ -138,7 +138,7 @@ def _direct_axis(name: str, n: int, k: int, s: int, d: int, mode: str, pads: tup
 def _transposed_axis(name: str, n: int, k: int, s: int, d: int, mode: str, op, pads: tuple[int, int], out: int) -> dict:
     ke = formulas.effective_kernel(k, d)
     before, after = pads
-    stretched = n + (n - 1) * (s - 1)
+    stretched = formulas.stretched_length(n, s)
     steps = [{"what": "effective kernel", "formula": "ke = d*(k-1) + 1",
               "substituted": f"ke = {d}*({k}-1) + 1 = {ke}", "value": ke,
               "relationship": relationship(15) if d > 1 else None}]
@@ -146,7 +146,7 @@ def _transposed_axis(name: str, n: int, k: int, s: int, d: int, mode: str, op, p
                   "substituted": f"n' = {n} + ({n}-1)*({s}-1) = {stretched}", "value": stretched,
                   "relationship": relationship(12) if s > 1 else None})
     if mode == "valid":
-        extra = op if op is not None else max(ke, s) - ke
+        extra = op if op is not None else formulas.default_output_padding(k, s, d)
         how = f"output_padding = {op}" if op is not None else f"op = max(ke, s) - ke = max({ke}, {s}) - {ke} = {extra}"
         steps.append({"what": "padding of the equivalent convolution", "formula": "before = ke - 1, after = ke - 1 + op",
                       "substituted": f"{how}; before = {ke} - 1 = {before}, after = {ke} - 1 + {extra} = {after}",
@@ -173,7 +173,8 @@ def _transposed_axis(name: str, n: int, k: int, s: int, d: int, mode: str, op, p
     steps.append({"what": "equivalent direct convolution (stride 1, flipped kernel, over the padded stretched input)",
                   "formula": "out = n' + before + after - ke + 1",
                   "substituted": f"out = {stretched} + {before} + {after} - {ke} + 1 = {out}",
-                  "value": stretched + before + after - ke + 1, "relationship": relationship(number),
+                  "value": formulas.conv_output_length(stretched + before + after, k, 1, "valid", d),
+                  "relationship": relationship(number),
                   "note": "the guide pads p' on both sides (and a more at the bottom/right); Keras's split is "
                           f"({before}, {after})" if before != after else None})
     steps.append({"what": "output size, as Keras writes it", "formula": keras.split(" = ")[0] + " = ...",

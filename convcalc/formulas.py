@@ -77,6 +77,25 @@ def conv_padding(
     return (total // 2, total - total // 2)
 
 
+def default_output_padding(kernel_size: int, strides: int = 1, dilation_rate: int = 1) -> int:
+    """Conv2DTranspose "valid" with ``output_padding=None``: ``op = max(ke, s) - ke``.
+
+    >>> default_output_padding(2, 3), default_output_padding(3, 2)
+    (1, 0)
+    """
+    ke = effective_kernel(kernel_size, dilation_rate)
+    return max(ke, strides) - ke
+
+
+def stretched_length(length: int, strides: int = 1) -> int:
+    """A transposed convolution's input with ``s-1`` zeros between pixels: ``n + (n-1)*(s-1)``.
+
+    >>> stretched_length(5, 2), stretched_length(1, 4)
+    (9, 1)
+    """
+    return length + (length - 1) * (strides - 1)
+
+
 def conv_transpose_output_length(
     length: int | None,
     kernel_size: int,
@@ -109,7 +128,7 @@ def conv_transpose_output_length(
             return length * strides
         return (length - 1) * strides + ke % 2 + output_padding
     if output_padding is None:
-        output_padding = max(ke, strides) - ke
+        output_padding = default_output_padding(kernel_size, strides, dilation_rate)
     return (length - 1) * strides + ke + output_padding
 
 
@@ -140,7 +159,7 @@ def conv_transpose_padding(
     ke = effective_kernel(kernel_size, dilation_rate)
     if padding != "same":
         if output_padding is None:
-            output_padding = max(ke, strides) - ke
+            output_padding = default_output_padding(kernel_size, strides, dilation_rate)
         return (ke - 1, ke - 1 + output_padding)
     if output_padding is None:
         pad_len = strides + ke - 2
