@@ -189,7 +189,8 @@ def evaluate(graph: Graph, input_shapes: list[Shape] | None = None, expand_neste
         output_shape = list(outputs)
     else:
         output_shape = outputs[0]
-    return StackResult(graph.data_format, input_shape, tuple(evaluated.rows), output_shape)
+    return StackResult(graph.data_format, input_shape, tuple(evaluated.rows), output_shape,
+                       graph=graph, graph_inputs=tuple(inputs))
 
 
 def _evaluate(graph: Graph, input_shapes, expand_nested: bool, depth: int) -> Evaluated:

@@ -12,7 +12,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .activations import _elu, apply_activation
 
 
 def spatial_axes(rank: int, data_format: str) -> tuple[int, ...]:
@@ -135,98 +134,6 @@ def reshape(x: np.ndarray, target_shape: Sequence[int]) -> np.ndarray:
 def permute(x: np.ndarray, dims: Sequence[int]) -> np.ndarray:
     """Permute. x : ndarray of shape (n, ...); ``dims`` are 1-based, as Keras's."""
     return np.transpose(x, (0, *dims))
-
-
-def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, activation) -> np.ndarray:
-    """Dense on any rank. x : ndarray of shape (n, ..., d); kernel : (d, units); bias : (units,)."""
-    y = np.matmul(x, kernel)
-    if bias is not None:
-        y += bias
-    return apply_activation(activation, y)
-
-
-def _broadcast(weight: np.ndarray, axes: Sequence[int], rank: int) -> np.ndarray:
-    """A weight over ``axes`` (its shape their sizes), shaped to broadcast against a rank-``rank`` array."""
-    shape = [1] * rank
-    for axis, size in zip(sorted(axes), weight.shape if weight.ndim == len(axes) else weight.reshape(-1).shape):
-        shape[axis] = size
-    return weight.reshape(shape)
-
-
-def _axes(axis, rank: int) -> tuple[int, ...]:
-    axes = axis if isinstance(axis, (list, tuple)) else (axis,)
-    return tuple(sorted(a % rank for a in axes))
-
-
-def batch_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> np.ndarray:
-    """BatchNormalization at inference: ``(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta``.
-
-    x : ndarray of any rank; every weight has the shape of x's ``axis`` sizes; ``gamma`` and
-    ``beta`` are absent when ``scale`` / ``center`` are off.
-    """
-    axes = _axes(axis, x.ndim)
-    mean = _broadcast(weights["moving_mean"], axes, x.ndim)
-    inverse = 1 / np.sqrt(_broadcast(weights["moving_variance"], axes, x.ndim) + np.asarray(epsilon, x.dtype))
-    if "gamma" in weights:
-        inverse = inverse * _broadcast(weights["gamma"], axes, x.ndim)
-    shift = -mean * inverse
-    if "beta" in weights:
-        shift = shift + _broadcast(weights["beta"], axes, x.ndim)
-    y = x * inverse
-    y += shift
-    return y
-
-
-def layer_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> np.ndarray:
-    """LayerNormalization: each sample normalized over ``axis`` (mean and biased variance), then
-    ``* gamma + beta``. x : ndarray of any rank; gamma, beta : the sizes of x's ``axis``."""
-    axes = _axes(axis, x.ndim)
-    centered = x - x.mean(axis=axes, keepdims=True)
-    y = np.square(centered)
-    inverse = 1 / np.sqrt(y.mean(axis=axes, keepdims=True) + np.asarray(epsilon, x.dtype))
-    np.multiply(centered, inverse, out=y)
-    if "gamma" in weights:
-        y *= _broadcast(weights["gamma"], axes, x.ndim)
-    if "beta" in weights:
-        y += _broadcast(weights["beta"], axes, x.ndim)
-    return y
-
-
-def rescaling(x: np.ndarray, scale, offset) -> np.ndarray:
-    """Rescaling: ``x * scale + offset``. x : ndarray of any rank."""
-    return x * np.asarray(scale, x.dtype) + np.asarray(offset, x.dtype)
-
-
-def relu(x: np.ndarray, max_value=None, negative_slope=0.0, threshold=0.0) -> np.ndarray:
-    """ReLU layer, as ``keras.activations.relu``: ``x`` above ``threshold`` (else 0), capped at
-    ``max_value``, minus ``negative_slope * relu(threshold - x)``. x : ndarray of any rank."""
-    y = np.where(x > threshold, x, np.zeros((), x.dtype)) if threshold else np.maximum(x, 0)
-    if max_value is not None:
-        np.clip(y, 0, np.asarray(max_value, x.dtype), out=y)
-    if negative_slope:
-        negative = np.subtract(np.asarray(threshold, x.dtype), x)
-        np.maximum(negative, 0, out=negative)
-        negative *= np.asarray(negative_slope, x.dtype)
-        y -= negative
-    return y
-
-
-def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
-    """LeakyReLU: ``x`` where ``x >= 0``, else ``negative_slope * x``. x : ndarray of any rank."""
-    return np.where(x >= 0, x, np.asarray(negative_slope, x.dtype) * x)
-
-
-def elu(x: np.ndarray, alpha: float) -> np.ndarray:
-    """ELU layer: ``x`` where positive, else ``alpha * (exp(x) - 1)``. x : ndarray of any rank."""
-    return _elu(x, np.asarray(alpha, x.dtype))
-
-
-def softmax(x: np.ndarray, axis) -> np.ndarray:
-    """Softmax layer over ``axis`` (an int or several). x : ndarray of any rank."""
-    axes = _axes(axis, x.ndim)
-    e = np.exp(x - x.max(axis=axes, keepdims=True))
-    e /= e.sum(axis=axes, keepdims=True)
-    return e
 
 
 def merge(kind: str, inputs: Sequence[np.ndarray], axis: int = -1) -> np.ndarray:

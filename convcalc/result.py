@@ -51,6 +51,8 @@ class StackResult:
     layers: tuple[LayerRow, ...]
     outputs: tuple[int | None, ...] | list | None = None  # a model's outputs, when not the last row's
     source_lines: bool = False  # read from a Python source: views show each row's line
+    graph: Any = field(default=None, compare=False, repr=False)  # the Graph evaluated (--run walks it)
+    graph_inputs: tuple = field(default=(), compare=False, repr=False)  # its input shapes as evaluated
 
     @property
     def output_shape(self) -> tuple[int | None, ...] | list:

@@ -21,10 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import initializers, kernels, layer_kernels
-from .activations import apply_activation
+from . import initializers, layer_kernels
 from .activations import scratch_bytes as activation_scratch
-from .errors import ConvcalcError, ExitCode
+from .errors import ConvcalcError
+from .execute import (  # noqa: F401 - importable from here too
+    CONVOLUTIONS, LAYER_KERNELS, MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal,
+)
 from .formulas import weight_count
 from .layer_base import Weight
 from .outcome import LayerRun, RunOptions, RunResult  # plain data, NumPy-free; still importable from here
@@ -33,12 +35,6 @@ from .result import LayerRow, StackResult
 MEMORY_SHARE = 0.5  # of the memory available when the run starts
 RUN_CEILING = 2**50  # bytes (1 PiB): no run needs more, whatever --max-memory says; NumPy sizes stay in int64
 MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed: "Seed must be between 0 and 2**32 - 1"
-
-
-class InconsistencyError(ConvcalcError):
-    """A measured shape differs from the computed one: a bug in convcalc."""
-
-    exit_code = ExitCode.INCONSISTENT
 
 
 # Keras's default initializer of a weight, by the weight's name, for weights declared without one
@@ -314,61 +310,14 @@ def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
             layer += output
         elif row.type == "InputLayer":
             pass
-        elif row.type in CONVOLUTIONS:
-            layer += _kernel_bytes(row, batch, dtype)
         else:
-            layer += _layer_bytes(row, batch, size)
+            layer += layer_bytes(row, batch, dtype)
         if row.layer is not None and row.layer.args.get("activation") not in (None, "linear"):
             layer += output + activation_scratch(size, row.output_shape[-1])
         peak = max(peak, layer)
     if graph:
         peak += sum(batch * weight_count(row.output_shape[1:]) * size for row in result.layers)
     return weights * size + peak
-
-
-def _layer_bytes(row: LayerRow, batch: int, itemsize: int) -> int:
-    """Output plus scratch of a layer of :mod:`layer_kernels`, an upper bound: the output, one more
-    output-sized temporary, and a padded copy of the input (pooling and padding make one)."""
-    output = batch * weight_count(row.output_shape[1:]) * itemsize
-    if isinstance(row.input_shape, list):  # a merge: its output, and one more
-        return 2 * output
-    padded = list(row.input_shape[1:])
-    if row.padding is not None:
-        for axis, (before, after) in zip(layer_kernels.spatial_axes(len(padded) + 1, row.data_format), row.padding):
-            padded[axis - 1] += before + after
-    return 2 * output + batch * weight_count(padded) * itemsize
-
-
-def _kernel_bytes(row: LayerRow, batch: int, dtype: np.dtype) -> int:
-    """Output plus scratch of one convolution, from the kernels' own accounting."""
-    x_shape, geometry = _as_2d(row, (batch, *row.input_shape[1:]))
-    kernel = row.kernel_shape if len(row.kernel_shape) == 4 else (1, *row.kernel_shape)
-    if row.type.endswith("Transpose"):
-        return kernels.conv2d_transpose_memory(x_shape, kernel, dtype=dtype.name, **geometry)
-    return kernels.conv2d_memory(x_shape, kernel, groups=row.layer.args["groups"], dtype=dtype.name, **geometry)
-
-
-def _as_2d(row: LayerRow, x_shape: tuple[int, ...]) -> tuple[tuple[int, ...], dict]:
-    """The 2-D kernel call for a layer: Conv1D/Conv1DTranspose as a height of 1, and
-    ``padding='causal'`` as the left padding (added to ``x_shape``) then ``'valid'``."""
-    args = row.layer.args
-    geometry = dict(strides=args["strides"], padding=args["padding"], dilation_rate=args["dilation_rate"],
-                    data_format=row.data_format)
-    if row.type.endswith("Transpose"):
-        geometry["output_padding"] = args["output_padding"]
-    if row.type not in ("Conv1D", "Conv1DTranspose"):
-        return x_shape, geometry
-    axis = 1 if row.data_format == "channels_last" else 2
-    steps_axis = axis + 1  # the steps follow the new height axis in both data formats
-    x_shape = (*x_shape[:axis], 1, *x_shape[axis:])
-    if args["padding"] == "causal":
-        (left, _), = row.padding
-        x_shape = tuple(n + left if i == steps_axis else n for i, n in enumerate(x_shape))
-        geometry["padding"] = "valid"
-    geometry["strides"], geometry["dilation_rate"] = (1, *args["strides"]), (1, *args["dilation_rate"])
-    if geometry.get("output_padding") is not None:
-        geometry["output_padding"] = (0, *args["output_padding"])
-    return x_shape, geometry
 
 
 def check_memory(estimate: int, limit: int) -> None:
@@ -529,85 +478,6 @@ def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype
     return weights
 
 
-CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose")
-IDENTITY_AT_INFERENCE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-                         "AlphaDropout")
-
-
-def _pool_geometry(row: LayerRow) -> tuple:
-    args = row.layer.args
-    return args["pool_size"], args["strides"] or args["pool_size"], row.padding, row.data_format
-
-
-def _leaky_slope(args: dict) -> float:
-    return args["alpha"] if args.get("alpha") is not None else args["negative_slope"]
-
-
-# One entry per runnable type other than the convolutions: (row, x, weights) -> y
-LAYER_KERNELS: dict[str, Callable] = {
-    **{f"MaxPooling{d}D": lambda row, x, w: layer_kernels.max_pool(x, *_pool_geometry(row)) for d in (1, 2)},
-    **{f"AveragePooling{d}D": lambda row, x, w: layer_kernels.average_pool(x, *_pool_geometry(row)) for d in (1, 2)},
-    **{f"Global{kind.title()}Pooling{d}D": (
-        lambda kind: lambda row, x, w: layer_kernels.global_pool(x, kind, row.layer.args["keepdims"], row.data_format)
-    )(kind) for kind in ("average", "max") for d in (1, 2)},
-    **{f"ZeroPadding{d}D": lambda row, x, w: layer_kernels.zero_padding(x, row.padding, row.data_format) for d in (1, 2)},
-    # Cropping1D and UpSampling1D have no data_format in Keras: their steps are axis 1
-    "Cropping1D": lambda row, x, w: layer_kernels.cropping(x, row.cropping, "channels_last"),
-    "Cropping2D": lambda row, x, w: layer_kernels.cropping(x, row.cropping, row.data_format),
-    "UpSampling1D": lambda row, x, w: layer_kernels.upsampling_nearest(x, row.layer.args["size"], "channels_last"),
-    "UpSampling2D": lambda row, x, w: layer_kernels.upsampling_nearest(x, row.layer.args["size"], row.data_format),
-    "Flatten": lambda row, x, w: layer_kernels.flatten(x, row.data_format),
-    "Reshape": lambda row, x, w: layer_kernels.reshape(x, row.output_shape[1:]),
-    "Permute": lambda row, x, w: layer_kernels.permute(x, row.layer.args["dims"]),
-    "Dense": lambda row, x, w: layer_kernels.dense(x, w["kernel"], w.get("bias"), row.layer.args["activation"]),
-    "BatchNormalization": lambda row, x, w: layer_kernels.batch_normalization(
-        x, w, row.layer.args["axis"], row.layer.args["epsilon"]),
-    "LayerNormalization": lambda row, x, w: layer_kernels.layer_normalization(
-        x, w, row.layer.args["axis"], row.layer.args["epsilon"]),
-    "Rescaling": lambda row, x, w: layer_kernels.rescaling(x, row.layer.args["scale"], row.layer.args["offset"]),
-    "Activation": lambda row, x, w: apply_activation(row.layer.args["activation"], x),
-    "ReLU": lambda row, x, w: layer_kernels.relu(
-        x, row.layer.args["max_value"], row.layer.args["negative_slope"], row.layer.args["threshold"]),
-    "LeakyReLU": lambda row, x, w: layer_kernels.leaky_relu(x, _leaky_slope(row.layer.args)),
-    "ELU": lambda row, x, w: layer_kernels.elu(x, row.layer.args["alpha"]),
-    "Softmax": lambda row, x, w: layer_kernels.softmax(x, row.layer.args["axis"]),
-    **{name: lambda row, x, w: x for name in IDENTITY_AT_INFERENCE},
-}
-
-
-def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
-    """One layer of the stack, exactly as Keras's ``call`` at inference."""
-    if row.type in LAYER_KERNELS:
-        return LAYER_KERNELS[row.type](row, x, weights)
-    if row.type not in CONVOLUTIONS:  # pragma: no cover - check_runnable refuses every other type before the run
-        raise InconsistencyError(f"--run has no kernel for {row.type}.")
-    return _convolution(row, x, weights)
-
-
-def _convolution(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
-    """A convolution as Keras's ``call``: convolution, bias, activation."""
-    args = row.layer.args
-    one_d = row.type in ("Conv1D", "Conv1DTranspose")
-    x_shape, geometry = _as_2d(row, x.shape)
-    height_axis = 1 if row.data_format == "channels_last" else 2
-    kernel = weights["kernel"][np.newaxis] if one_d else weights["kernel"]
-    if one_d:
-        x = np.expand_dims(x, height_axis)
-        if x.shape != x_shape:  # causal: all of the padding on the left
-            x = np.pad(x, [(total - n, 0) for n, total in zip(x.shape, x_shape)])
-    if row.type.endswith("Transpose"):
-        y = kernels.conv2d_transpose(x, kernel, bias=weights.get("bias"), **geometry)
-    else:
-        y = kernels.conv2d(x, kernel, bias=weights.get("bias"), groups=args["groups"], **geometry)
-    if one_d:
-        y = np.squeeze(y, height_axis)
-    return apply_activation(args["activation"], y)
-
-
-MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
-RUNNABLE = (*CONVOLUTIONS, *LAYER_KERNELS, *MERGES)
-
-
 def is_graph(result: StackResult) -> bool:
     """A functional model's rows (an InputLayer, each row naming the layers it reads), not a stack."""
     return any(row.type == "InputLayer" for row in result.layers)
@@ -631,24 +501,6 @@ def _graph_refusal(result: StackResult) -> str | None:
     return None
 
 
-def _refusal(row: LayerRow) -> str | None:
-    """Why --run cannot execute this row, or None."""
-    if row.type == "InputLayer":
-        return None
-    if row.depth > 0:
-        return "--run does not execute nested models yet"
-    if row.type not in RUNNABLE or row.layer is None or getattr(row.layer, "is_operation", False):
-        return f"--run does not execute {row.spec if getattr(row.layer, 'is_operation', False) else row.type} yet"
-    args = row.layer.args
-    if row.type.startswith("UpSampling") and args.get("interpolation", "nearest") != "nearest":
-        return f"--run executes UpSampling with interpolation='nearest' only, not {args['interpolation']!r}"
-    if row.type == "LayerNormalization" and args.get("rms_scaling"):
-        return "--run does not execute LayerNormalization with rms_scaling=True yet"
-    if row.type == "BatchNormalization" and args.get("renorm"):
-        return "--run does not execute BatchNormalization with renorm=True yet"
-    return None
-
-
 def check_runnable(result: StackResult) -> None:
     """--run executes the layer types of :data:`RUNNABLE`; any other layer is refused before anything is allocated."""
     graph = is_graph(result)
@@ -657,7 +509,7 @@ def check_runnable(result: StackResult) -> None:
         raise ConvcalcError(f"{whole}. Drop --run to compute the shapes.")
     previous = None
     for row in result.layers:
-        reason = _refusal(row)
+        reason = refusal(row)
         if reason is None and not graph and previous is not None and row.connected_to not in ((), (previous.name,)):
             reason = "--run executes a stack (each layer on the previous one's output) or a model's graph"
         if reason is None and not graph and row.type in MERGES:
