@@ -193,13 +193,13 @@ def shape(
         bool, typer.Option("--run", help="Execute the stack with convcalc's NumPy kernels and check every shape.")
     ] = False,
     sample: Annotated[
-        Optional[Path], typer.Option("--sample", metavar="X.npy", help="Input batch for --run (.npy, batch axis first).")
+        Optional[list[Path]], typer.Option("--sample", metavar="X.npy", help="Input batch for --run (.npy, batch axis first); repeat it for each model input, in order.")
     ] = None,
     fill: Annotated[
-        Optional[str], typer.Option("--fill", metavar="VALUES", help="Run on a constant sample instead: one value, or one per channel (1,100,10000).")
+        Optional[list[str]], typer.Option("--fill", metavar="VALUES", help="Run on a constant sample instead: one value, or one per channel (1,100,10000); repeat it for each model input.")
     ] = None,
     weights: Annotated[
-        Optional[Path], typer.Option("--weights", metavar="W.npz", help="Weights for --run (.npz, '<layer name>/kernel', '<layer name>/bias').")
+        Optional[Path], typer.Option("--weights", metavar="W.npz", help="Weights for --run: .npz of '<layer name>/<weight name>' arrays, or a .keras archive (pip install 'convcalc[h5]').")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the default sample and of initializers.")] = 0,
     save: Annotated[Optional[Path], typer.Option("--save", metavar="Y.npy", help="Write the stack's output to this .npy file.")] = None,
@@ -234,7 +234,7 @@ def shape(
 
     request = ShapeRequest(
         layers=tuple(layers or ()), file=file, input=tuple(input or ()), data_format=data_format.value if data_format else None,
-        batch=batch, run=run, sample=sample, fill=fill, weights=weights, seed=seed, save=save, show=show,
+        batch=batch, run=run, sample=tuple(sample or ()), fill=tuple(fill or ()), weights=weights, seed=seed, save=save, show=show,
         max_memory=max_memory, expand_nested=expand_nested, model=model,
     )
     try:

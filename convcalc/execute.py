@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import feature_kernels, kernels, layer_kernels
+from . import feature_kernels, kernels, layer_kernels, torch_kernels
 from .activations import apply_activation
 from .errors import ConvcalcError, ExitCode
 from .formulas import weight_count
@@ -54,6 +54,7 @@ LAYER_KERNELS: dict[str, Callable] = {
 
 
 LAYER_KERNELS.update(feature_kernels.RUNS)
+LAYER_KERNELS.update(torch_kernels.RUNS)  # nn.Conv2d, nn.ConvTranspose2d, nn.ZeroPad2d (SPEC 8)
 
 # Options of a runnable type that --run does not execute: type -> (row -> reason or None)
 REFUSALS: dict[str, Callable] = {
@@ -104,8 +105,6 @@ def refusal(row: LayerRow) -> str | None:
     """Why --run cannot execute this row, or None."""
     if row.type == "InputLayer":
         return None
-    if row.depth > 0:
-        return "--run does not execute nested models yet"
     if row.type not in RUNNABLE or row.layer is None or getattr(row.layer, "is_operation", False):
         return f"--run does not execute {row.spec if getattr(row.layer, 'is_operation', False) else row.type} yet"
     rule = REFUSALS.get(row.type)

@@ -34,13 +34,13 @@ def number(value: float) -> str:
 def _sample(result: StackResult, request, dtype) -> np.ndarray:
     batch = result.input_shape[0] or 1
     shape = (batch, *result.input_shape[1:])
-    if request.sample is not None:
-        header = running.sample_header(request.sample)
-        return running.read_sample(request.sample, header).astype(dtype, copy=False)
-    if request.fill is not None:
+    if request.sample:
+        header = running.sample_header(request.sample[0])
+        return running.read_sample(request.sample[0], header).astype(dtype, copy=False)
+    if request.fill:
         from .parse import parse_numbers
 
-        return running.filled_sample(shape, parse_numbers(request.fill, "--fill"), result.data_format.value, dtype)
+        return running.filled_sample(shape, parse_numbers(request.fill[0], "--fill"), result.data_format.value, dtype)
     return np.random.default_rng(request.seed).standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
 
 
@@ -87,14 +87,14 @@ def first_sum_text(result: StackResult, outcome, request) -> str:
     from .render import SHOW_LIMIT
 
     if (not result.layers or outcome is None or not isinstance(result.input_shape, tuple)
-            or outcome.output.size > SHOW_LIMIT):
+            or isinstance(outcome.output, dict) or outcome.output.size > SHOW_LIMIT):
         return ""
     row = result.layers[0]
     if row.type not in ("Conv1D", "Conv2D", "Conv3D") or row.layer is None or row.layer.args.get("lora_rank"):
         return ""
     dtype = np.dtype(outcome.dtype)
     given = running.load_weights(request.weights, result, dtype) if request.weights is not None else {}
-    weights = running._layer_weights(row, given, request.seed, dtype)
+    weights = running._layer_weights(running.run_graph.LayerCall(row, (), 0), given, request.seed, dtype)
     x = _sample(result, request, dtype)[0]
     a = row.layer.args
     if row.padding is None or any(p is None for p in row.padding):

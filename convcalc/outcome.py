@@ -15,8 +15,8 @@ from typing import Any
 class RunOptions:
     """The ``--run`` options: where the sample and weights come from, the seed, the limits."""
 
-    sample: Path | None = None
-    fill: tuple[float, ...] | None = None
+    sample: tuple[Path, ...] = ()  # one per model input, in its order
+    fill: tuple[tuple[float, ...], ...] = ()  # one for every input, or one per input
     weights: Path | None = None
     seed: int = 0
     max_memory: int | None = None
@@ -34,7 +34,8 @@ class LayerRun:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The whole run; ``output`` is the final array (an ndarray of ``output_shape``)."""
+    """The whole run; ``output`` is the final array (an ndarray of ``output_shape``), or a dict of
+    arrays by output name for a model of several outputs."""
 
     layers: tuple[LayerRun, ...]
     output: Any
@@ -49,5 +50,8 @@ class RunResult:
     saved: str | None
 
     @property
-    def output_shape(self) -> tuple[int, ...]:
+    def output_shape(self) -> tuple[int, ...] | list:
+        """The output's shape; a list of shapes for a model of several outputs."""
+        if isinstance(self.output, dict):
+            return [tuple(array.shape) for array in self.output.values()]
         return tuple(self.output.shape)

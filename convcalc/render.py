@@ -214,12 +214,16 @@ def to_json(result: StackResult, run=None, values: bool = False, dtype: str = "f
     SHOW_LIMIT values, else ``output`` is null and ``output_note`` says why."""
     data = stack_dict(result, run, dtype)
     if run is not None and values:
-        if run.output.size <= SHOW_LIMIT:
-            data["run"]["output"] = run.output.tolist()
-        else:
-            data["run"]["output"] = None
-            data["run"]["output_note"] = (f"the output of shape {tuple(run.output.shape)} has {run.output.size} "
-                                          f"values; --show prints at most {SHOW_LIMIT}")
+        outputs = run.output if isinstance(run.output, dict) else {None: run.output}
+        shown, notes = {}, {}
+        for name, array in outputs.items():
+            shown[name] = array.tolist() if array.size <= SHOW_LIMIT else None
+            if array.size > SHOW_LIMIT:
+                notes[name] = (f"the output of shape {tuple(array.shape)} has {array.size} "
+                               f"values; --show prints at most {SHOW_LIMIT}")
+        data["run"]["output"] = shown if isinstance(run.output, dict) else shown[None]
+        if notes:
+            data["run"]["output_note"] = notes if isinstance(run.output, dict) else notes[None]
     return dumps(data)
 
 
@@ -604,6 +608,9 @@ def show_text(array, data_format: str, limit: int = SHOW_LIMIT) -> str:
     """
     import numpy as np  # only --show needs it; the rest of this module renders plain data
 
+    if isinstance(array, dict):  # a model's several outputs, by name
+        return "\n\n".join(f"output {printable(name)}:\n{show_text(value, data_format, limit)}"
+                             for name, value in array.items())
     if array.size > limit:
         return f"(output of shape {array.shape} has {array.size} values; --show prints at most {limit})"
     parts = [repr(array)]

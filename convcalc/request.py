@@ -25,8 +25,8 @@ class ShapeRequest:
     data_format: str | None = None
     batch: int | None = None
     run: bool = False
-    sample: Path | None = None
-    fill: str | None = None
+    sample: tuple[Path, ...] = ()  # one per model input
+    fill: tuple[str, ...] = ()  # one for every input, or one per input
     weights: Path | None = None
     seed: int = 0
     save: Path | None = None
@@ -38,7 +38,8 @@ class ShapeRequest:
     @property
     def runs(self) -> bool:
         """``--sample``, ``--fill``, ``--weights``, ``--save`` and ``--show`` imply ``--run``."""
-        return self.run or self.show or any(v is not None for v in (self.sample, self.fill, self.weights, self.save))
+        return self.run or self.show or bool(self.sample or self.fill) or any(
+            v is not None for v in (self.weights, self.save))
 
 
 def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] | None = None):
@@ -53,7 +54,7 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
             "no layers given; type them as Keras calls, e.g. "
             "convcalc shape --input 32x32x3 \"Conv2D(10, 8, padding='same')\"."
         )
-    if request.sample is not None and request.fill is not None:
+    if request.sample and request.fill:
         raise ConvcalcError("give either --sample or --fill, not both.")
     shapes = [parse_shape(text) for text in request.input]
     if len(shapes) > 1 and request.file is None:
@@ -61,21 +62,25 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
                             "(open it with several Input(...) specs to merge several).")
     input_shape = shapes if len(shapes) > 1 else shapes[0] if shapes else None
     limit = _max_memory(request.max_memory) if request.max_memory is not None else None
-    fill = parse_numbers(request.fill, "--fill") if request.fill is not None else None
+    fill = tuple(parse_numbers(text, "--fill") for text in request.fill)
     batch, input_label = _batch(request.batch), "--input"
     sample_batch = None
-    if request.runs and request.sample is not None:
+    if request.runs and request.sample:
         from .run import sample_shape
 
-        header = sample_shape(request.sample)[0]  # from the header only; no data is read yet
+        headers = [sample_shape(path)[0] for path in request.sample]  # from the headers only; no data is read yet
+        header, path = headers[0], request.sample[0]
         if batch is not None and batch != header[0]:
             raise ConvcalcError(
-                f"--batch {batch} and --sample {request.sample} disagree: the sample holds a batch of {header[0]} "
+                f"--batch {batch} and --sample {path} disagree: the sample holds a batch of {header[0]} "
                 f"(shape {header}); drop --batch, or give a sample of {batch}."
             )
         sample_batch = header[0]
-        if input_shape is None and len(header) > 1:
-            input_shape, input_label = header[1:], "--sample"
+        if len(headers) > 1 and request.file is None:
+            raise ConvcalcError(f"--sample is given {len(headers)} times; a stack of layers takes one input.")
+        if input_shape is None and all(len(h) > 1 for h in headers):
+            input_shape = [h[1:] for h in headers] if len(headers) > 1 else header[1:]
+            input_label = "--sample"
     if request.file is not None and _is_python(request.file):
         result = _python(request, input_shape, batch)
         if len(result.models) != 1 or not request.runs:

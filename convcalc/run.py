@@ -21,16 +21,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import initializers, layer_kernels
-from .activations import scratch_bytes as activation_scratch
+from . import initializers, run_graph
 from .errors import ConvcalcError
 from .execute import (  # noqa: F401 - importable from here too
     CONVOLUTIONS, LAYER_KERNELS, MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal,
 )
 from .formulas import weight_count
 from .layer_base import Weight
-from .outcome import LayerRun, RunOptions, RunResult  # plain data, NumPy-free; still importable from here
-from .result import LayerRow, StackResult
+from .outcome import LayerRun, RunOptions, RunResult  # noqa: F401  # plain data, NumPy-free; still importable from here
+from .result import StackResult
 
 MEMORY_SHARE = 0.5  # of the memory available when the run starts
 RUN_CEILING = 2**50  # bytes (1 PiB): no run needs more, whatever --max-memory says; NumPy sizes stay in int64
@@ -294,30 +293,15 @@ def run_dtype(sample_dtype: np.dtype | None) -> np.dtype:
 
 
 def estimate_bytes(result: StackResult, dtype: np.dtype, batch: int) -> int:
-    """Peak bytes of a run: every weight, plus the worst layer's input, its output and
-    scratch as the kernels count them, and the activation's temporaries."""
-    size = dtype.itemsize
-    weights = sum(weight.size for row in result.layers for weight in row.weights)
-    peak = 0
-    graph = is_graph(result)
-    for row in result.layers:
-        output = batch * weight_count(row.output_shape[1:]) * size
-        inputs = row.input_shape if isinstance(row.input_shape, list) else [row.input_shape]
-        layer = sum(batch * weight_count(shape[1:]) * size for shape in inputs)
-        if graph:  # a graph keeps every layer's output until the run ends: all of them count
-            layer = 0
-        if layer + output > RUN_CEILING:  # the kernels count in int64: input and output alone are the (refused) estimate
-            layer += output
-        elif row.type == "InputLayer":
-            pass
-        else:
-            layer += layer_bytes(row, batch, dtype)
-        if row.layer is not None and row.layer.args.get("activation") not in (None, "linear"):
-            layer += output + activation_scratch(size, row.output_shape[-1])
-        peak = max(peak, layer)
-    if graph:
-        peak += sum(batch * weight_count(row.output_shape[1:]) * size for row in result.layers)
-    return weights * size + peak
+    """Peak bytes of a run: every weight, the tensors alive at once (each is freed once no later
+    layer reads it), and the worst layer's scratch as the kernels count it."""
+    the_plan = run_graph.plan(result.graph, _inputs_at(result, batch), dtype.itemsize)
+    return the_plan.weight_elements * dtype.itemsize + the_plan.peak_bytes
+
+
+def _inputs_at(result: StackResult, batch: int) -> list[tuple]:
+    """The model's input shapes with the run's batch (a fixed batch stays)."""
+    return [(shape[0] if shape[0] is not None else batch, *shape[1:]) for shape in result.graph_inputs]
 
 
 def check_memory(estimate: int, limit: int) -> None:
@@ -354,14 +338,16 @@ def _size(count: int) -> str:
     return f"about 10^{power} TiB"
 
 
-def load_weights(path: Path, result: StackResult, dtype: np.dtype,
+def load_weights(path: Path, expected: dict | StackResult, dtype: np.dtype,
                  budget: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
-    """Arrays named ``<layer name>/<weight>``, checked against the stack's layers and shapes.
+    """Arrays named ``<layer name>/<weight>``, checked against the layers' weights (``expected``:
+    name -> (row, shape), as :func:`convcalc.run_graph.plan` collects them; or a stack's rows).
 
     Every member's name, declared sizes and ``.npy`` header are checked before any data is
     decompressed; ``budget`` is then called with the bytes the arrays take as stored.
     """
-    expected = {f"{row.name}/{weight.name}": (row, weight.shape) for row in result.layers for weight in row.weights}
+    if isinstance(expected, StackResult):
+        expected = {f"{row.name}/{weight.name}": (row, weight.shape) for row in expected.layers for weight in row.weights}
     what = f"--weights {path}"
     with open_regular(path, "--weights") as handle:
         try:
@@ -455,19 +441,21 @@ def _weight_members(archive: zipfile.ZipFile, expected: dict, archive_bytes: int
     return members
 
 
-def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-    """The layer's declared weights: from the file where given, else from their initializers (seeded).
+def _layer_weights(call: run_graph.LayerCall, given: dict[str, np.ndarray], seed: int,
+                   dtype: np.dtype) -> dict[str, np.ndarray]:
+    """The layer's declared weights: from the file where given, else from their initializers, seeded
+    by the layer's place (its index, and those of the nested models that hold it).
 
     With LoRA, ``kernel + (lora_alpha / rank) * lora_kernel_a @ lora_kernel_b`` is the kernel
     Keras's ``call`` uses; the rank is the adapters' inner size.
     """
+    row = call.row
     weights = {}
-    for position, weight in enumerate(row.weights):
-        name = f"{row.name}/{weight.name}"
+    for position, (weight, name) in enumerate(zip(row.weights, call.weight_names)):
         if name in given:
             weights[weight.name] = given[name]
             continue
-        stream = np.random.SeedSequence([seed, row.index, position])
+        stream = np.random.SeedSequence([seed, *(index for _, index in call.path), row.index, position])
         weights[weight.name] = initializers.initialize(weight_initializer(weight), weight.shape, stream, dtype.name)
     if "lora_kernel_a" in weights:
         a, b = weights.pop("lora_kernel_a"), weights.pop("lora_kernel_b")
@@ -476,49 +464,6 @@ def _layer_weights(row: LayerRow, given: dict[str, np.ndarray], seed: int, dtype
         delta = (a.reshape(-1, rank) @ b).reshape(weights["kernel"].shape)
         weights["kernel"] = weights["kernel"] + (alpha / rank) * delta
     return weights
-
-
-def is_graph(result: StackResult) -> bool:
-    """A functional model's rows (an InputLayer, each row naming the layers it reads), not a stack."""
-    return any(row.type == "InputLayer" for row in result.layers)
-
-
-def _graph_refusal(result: StackResult) -> str | None:
-    """Why --run cannot execute this graph as a whole, or None: one input, one output, no layer
-    called twice (each row's name is its output's)."""
-    names = [row.name for row in result.layers]
-    inputs = [row for row in result.layers if row.type == "InputLayer"]
-    if len(inputs) != 1:
-        return f"--run executes models of one input; this one has {len(inputs)}"
-    if len(set(names)) != len(names):
-        return "--run does not execute a model that calls a layer more than once yet"
-    read = {name for row in result.layers for name in row.connected_to}
-    if any(name not in names for name in read):
-        return "--run does not execute nested models yet"
-    sinks = [row.name for row in result.layers if row.name not in read]
-    if len(sinks) != 1 or sinks[0] != names[-1]:
-        return "--run executes models of one output (the last layer's)"
-    return None
-
-
-def check_runnable(result: StackResult) -> None:
-    """--run executes the layer types of :data:`RUNNABLE`; any other layer is refused before anything is allocated."""
-    graph = is_graph(result)
-    whole = _graph_refusal(result) if graph else None
-    if whole is not None:
-        raise ConvcalcError(f"{whole}. Drop --run to compute the shapes.")
-    previous = None
-    for row in result.layers:
-        reason = refusal(row)
-        if reason is None and not graph and previous is not None and row.connected_to not in ((), (previous.name,)):
-            reason = "--run executes a stack (each layer on the previous one's output) or a model's graph"
-        if reason is None and not graph and row.type in MERGES:
-            reason = "a merge layer needs several inputs: a model's graph"
-        previous = row
-        if reason is not None:
-            known = f"; it executes {', '.join(RUNNABLE)}" if "does not execute" in reason else ""
-            raise ConvcalcError(f"layer {row.index} {row.name} ({row.type}): {reason}{known}. "
-                                "Drop --run to compute the shapes.")
 
 
 def check_seed(seed) -> None:
@@ -534,37 +479,24 @@ def run_stack(
     options: RunOptions,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Execute every layer on the sample (or a seeded standard normal batch).
+    """Execute the whole graph on the samples (or seeded standard normal batches).
 
     Everything is checked before anything is allocated: the layers, the seed, the --save target,
-    the sample's and the weights' headers, then the memory the run needs.
+    the samples' and the weights' headers, then the memory the run needs.
     """
-    check_runnable(result)
     check_seed(options.seed)
+    inputs = list(result.graph_inputs)
+    headers = _sample_headers(options.sample, inputs)
+    fills = _fills(options.fill, inputs)
+    batch = headers[0].shape[0] if headers else next((s[0] for s in inputs if s[0] is not None), None) or 1
+    shapes = [header.shape for header in headers] if headers else _inputs_at(result, batch)
+    dtype = run_dtype(headers[0].dtype if headers else None)
+    the_plan = run_graph.plan(result.graph, shapes, dtype.itemsize)
     if options.save is not None:
         save_target(options.save)
-    batch = result.input_shape[0] or 1
-    expected_input = (batch, *result.input_shape[1:])
-    header = sample_header(options.sample) if options.sample is not None else None
-    if header is not None:
-        shape = header.shape
-        if len(shape) != len(expected_input) or shape[1:] != expected_input[1:]:
-            raise ConvcalcError(
-                f"--sample {options.sample} has shape {_shape_text(shape)}, but the stack's input is "
-                f"(batch, {', '.join(map(str, expected_input[1:]))}) in {result.data_format.value} order."
-            )
-        if result.input_shape[0] is not None and shape[0] != result.input_shape[0]:
-            raise ConvcalcError(
-                f"--sample {options.sample} holds a batch of {shape[0]}, but the stack's input has a fixed batch of "
-                f"{result.input_shape[0]}; give a sample of {result.input_shape[0]}."
-            )
-        batch = shape[0]
-        expected_input = shape
-    dtype = run_dtype(header.dtype if header is not None else None)
     limit = options.max_memory if options.max_memory is not None else default_max_memory()
-    estimate = estimate_bytes(result, dtype, batch)
-    if header is not None and header.dtype != dtype:
-        estimate += header.data_bytes  # the sample as stored, next to its cast copy
+    estimate = the_plan.weight_elements * dtype.itemsize + the_plan.peak_bytes
+    estimate += sum(h.data_bytes for h in headers if h.dtype != dtype)  # a sample as stored, next to its cast copy
     check_memory(estimate, limit)
 
     def weights_budget(stored: int) -> None:
@@ -572,7 +504,7 @@ def run_stack(
 
     with np.errstate(all="ignore"):  # overflow to inf, as float32 does in Keras: not a warning on stderr
         try:
-            return _execute(result, options, header, batch, expected_input, dtype, estimate, limit,
+            return _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, estimate, limit,
                             weights_budget, progress)
         except MemoryError:
             raise ConvcalcError(
@@ -581,55 +513,103 @@ def run_stack(
             ) from None
 
 
-def _execute(result, options, header, batch, expected_input, dtype, estimate, limit, weights_budget, progress):
-    given = load_weights(options.weights, result, dtype, weights_budget) if options.weights is not None else {}
-    if header is not None:
-        x = read_sample(options.sample, header).astype(dtype, copy=False)
-        sample = str(options.sample)
-    elif options.fill is not None:
-        x = filled_sample(expected_input, options.fill, result.data_format.value, dtype)
-        sample = "constant " + ", ".join(f"{v:g}" for v in options.fill) + (" per channel" if len(options.fill) > 1 else "")
+def _sample_headers(samples: tuple[Path, ...], inputs: list[tuple]) -> list[NpyHeader]:
+    """The headers of ``--sample`` files, one per model input in its order, checked against the inputs."""
+    if not samples:
+        return []
+    if len(samples) != len(inputs):
+        raise ConvcalcError(f"--sample is given {len(samples)} time(s), but the model has {len(inputs)} input(s); "
+                            "give one --sample per input, in the model's input order.")
+    headers = []
+    for position, (path, expected) in enumerate(zip(samples, inputs)):
+        header = sample_header(path)
+        shape = header.shape
+        which = f"input {position + 1}" if len(inputs) > 1 else "the stack's input"
+        if len(shape) != len(expected) or shape[1:] != tuple(expected[1:]):
+            raise ConvcalcError(
+                f"--sample {path} has shape {_shape_text(shape)}, but {which} is "
+                f"(batch, {', '.join(map(str, expected[1:]))})."
+            )
+        if expected[0] is not None and shape[0] != expected[0]:
+            raise ConvcalcError(
+                f"--sample {path} holds a batch of {shape[0]}, but {which} has a fixed batch of "
+                f"{expected[0]}; give a sample of {expected[0]}."
+            )
+        if headers and shape[0] != headers[0].shape[0]:
+            raise ConvcalcError(f"--sample {path} holds a batch of {shape[0]}, but --sample {samples[0]} holds "
+                                f"{headers[0].shape[0]}; every input needs the same batch.")
+        if headers and header.dtype != headers[0].dtype and np.float64 in (header.dtype, headers[0].dtype):
+            raise ConvcalcError(f"--sample {path} is {header.dtype}, but --sample {samples[0]} is "
+                                f"{headers[0].dtype}; give every input in the same precision.")
+        headers.append(header)
+    return headers
+
+
+def _fills(fills: tuple, inputs: list[tuple]) -> list:
+    """``--fill`` values per input: one --fill for every input, or one per input."""
+    if not fills:
+        return []
+    if len(fills) not in (1, len(inputs)):
+        raise ConvcalcError(f"--fill is given {len(fills)} times, but the model has {len(inputs)} input(s); "
+                            "give one --fill for all inputs, or one per input in the model's input order.")
+    return list(fills) * len(inputs) if len(fills) == 1 else list(fills)
+
+
+def _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, estimate, limit, weights_budget,
+             progress):
+    given = load_weights(options.weights, the_plan.weights, dtype, weights_budget) if options.weights is not None else {}
+    fmt = result.data_format.value
+    if headers:
+        arrays = [read_sample(path, header).astype(dtype, copy=False) for path, header in zip(options.sample, headers)]
+        sample = ", ".join(map(str, options.sample))
+    elif fills:
+        arrays = [filled_sample(shape, values, fmt, dtype) for shape, values in zip(shapes, fills)]
+        sample = "; ".join("constant " + ", ".join(f"{v:g}" for v in values) + (" per channel" if len(values) > 1 else "")
+                           for values in (fills if len(set(fills)) > 1 else fills[:1]))
     else:
-        x = np.random.default_rng(options.seed).standard_normal(expected_input, dtype=np.float32).astype(dtype, copy=False)
+        rng = np.random.default_rng(options.seed)
+        arrays = [rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False) for shape in shapes]
         sample = f"standard normal, seed {options.seed}"
 
-    runs = []
+    cache: dict[int, dict] = {}
+
+    def weights(call: run_graph.LayerCall) -> dict:
+        if call.owner not in cache:
+            cache[call.owner] = _layer_weights(call, given, options.seed, dtype)
+        return cache[call.owner]
+
+    done = [0]
+    total = len(the_plan.calls)
+
+    def step() -> None:
+        done[0] += 1
+        progress(done[0], total)
+
     start = time.perf_counter()
-    graph = is_graph(result)
-    outputs: dict[str, np.ndarray] = {}  # a graph's tensors, by the name of the layer that made them
-    for position, row in enumerate(result.layers):
-        weights = _layer_weights(row, given, options.seed, dtype)
-        began = time.perf_counter()
-        if row.type == "InputLayer":
-            y = x
-        elif row.type in MERGES:
-            y = layer_kernels.merge(row.type, [outputs[name] for name in row.connected_to],
-                                    row.layer.args.get("axis", -1))
-        else:
-            y = execute_layer(row, outputs[row.connected_to[0]] if graph else x, weights)
-        if graph:
-            outputs[row.name] = y
-        seconds = time.perf_counter() - began
-        expected = (batch, *row.output_shape[1:])
-        measured = tuple(y.shape)
-        if measured != expected:
-            raise InconsistencyError(
-                f"layer {row.index} {row.spec}: the kernels produced shape {measured} but the formulas give "
-                f"{expected}. This is a bug in convcalc; please report it."
-            )
-        runs.append(LayerRun(measured, seconds, True))
-        x = y
-        if progress is not None:
-            progress(position + 1, len(result.layers))
-    total = time.perf_counter() - start
+    expanded = any(row.depth > 0 for row in result.layers)
+    executed = run_graph.execute(result.graph, arrays, the_plan, weights, expanded,
+                                 step if progress is not None else None)
+    total_seconds = time.perf_counter() - start
+    names = _output_names(result.graph)
+    outputs = executed.outputs
     saved = None
     if options.save is not None:
-        saved = save_array(options.save, x)
+        saved = save_array(options.save, outputs[0] if len(outputs) == 1 else dict(zip(names, outputs)))
     return RunResult(
-        layers=tuple(runs), output=x, batch=batch, seed=options.seed, sample=sample,
+        layers=tuple(executed.runs), output=outputs[0] if len(outputs) == 1 else dict(zip(names, outputs)),
+        batch=batch, seed=options.seed, sample=sample,
         weights=str(options.weights) if options.weights is not None else None, dtype=dtype.name,
-        estimated_bytes=estimate, max_memory_bytes=limit, seconds=total, saved=saved,
+        estimated_bytes=estimate, max_memory_bytes=limit, seconds=total_seconds, saved=saved,
     )
+
+
+def _output_names(graph) -> list[str]:
+    """The outputs' names, as Keras's ``model.output_names``: a dict's keys, else the producing layers'."""
+    if isinstance(graph.outputs, dict):
+        return [str(key) for key in graph.outputs]
+    refs = graph.outputs if isinstance(graph.outputs, list) else [graph.outputs]
+    names = [graph.by_key[ref.node].name if ref.node in graph.by_key else str(ref.node) for ref in refs]
+    return [name if names.count(name) == 1 else f"{name}_{ref.output}" for name, ref in zip(names, refs)]
 
 
 # ---- --save: whole or not at all, never through a link, never over anything but a regular file -----
@@ -666,8 +646,9 @@ def save_target(path: Path) -> tuple[Path, os.stat_result | None]:
     return path, current
 
 
-def save_array(path: Path, array: np.ndarray) -> str:
-    """Write ``array`` to ``path`` (.npy) whole or not at all.
+def save_array(path: Path, array: np.ndarray | dict) -> str:
+    """Write ``array`` to ``path`` (.npy; a dict of arrays, a model's several outputs, as .npz) whole or
+    not at all.
 
     The array goes to a new file created exclusively (``O_EXCL | O_NOFOLLOW``, a random name) in the
     target's directory, which then replaces the target atomically (``os.replace``).  On any failure the
@@ -685,7 +666,10 @@ def save_array(path: Path, array: np.ndarray) -> str:
         with os.fdopen(fd, "wb") as handle:
             if current is not None:
                 os.fchmod(handle.fileno(), stat.S_IMODE(current.st_mode))  # keep the replaced file's permissions
-            np.save(handle, array, allow_pickle=False)
+            if isinstance(array, dict):
+                np.savez(handle, **array)
+            else:
+                np.save(handle, array, allow_pickle=False)
             handle.flush()
             os.fsync(handle.fileno())
         save_target(path)  # still nothing, or a regular file, right before it is replaced

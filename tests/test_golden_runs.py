@@ -77,16 +77,6 @@ def test_channels_first_gives_the_same_numbers_transposed(cid, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_a_graph_of_two_inputs_is_refused_naming_why(tmp_path):
-    import gzip
-
-    config = tmp_path / "layer_zoo.json"
-    config.write_bytes(gzip.decompress((golden_helpers.DATA / "models" / "layer_zoo.json.gz").read_bytes()))
-    result = run("shape", "--file", config, "--run")
-    assert result.exit_code == 2, result.stdout
-    assert "--run executes models of one input; this one has 2" in result.stderr
-
-
 def test_a_sequential_config_runs(tmp_path):
     import gzip
 

@@ -1,0 +1,266 @@
+"""The walk of ``--run`` over a whole graph: every node once, in an order where its inputs come
+first, nested models entered, shared layers run with one set of weights, tensors freed once no
+later node reads them.
+
+:func:`plan` walks the graph on shapes alone, at the run's batch: it computes every call's row
+(with :func:`convcalc.graph._node`, the evaluator's own rule), refuses a layer that cannot run,
+collects the weights every layer declares and the peak memory the walk needs. Nothing is
+allocated.  :func:`execute` then walks it again on arrays.  Both walks share one traversal
+(:class:`_Walk`), so the plan is the run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import graph as graph_module
+from . import layer_kernels
+from .activations import scratch_bytes as activation_scratch
+from .errors import ConvcalcError
+from .execute import MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal
+from .formulas import weight_count
+from .graph import Constant, Graph, InputSpec, Node, TensorRef, order, refs_in
+from .outcome import LayerRun
+from .result import LayerRow
+
+Path_ = tuple  # (node name, node index) of each nested model that holds a node, outermost first
+
+
+@dataclass
+class LayerCall:
+    """One call of a layer or operation: its row at the run's batch, and where its weights are."""
+
+    row: LayerRow
+    path: Path_
+    owner: int  # id() of the layer object: a shared layer's calls share their weights
+
+    @property
+    def weight_names(self) -> list[str]:
+        """``<layer name>/<weight name>``, as ``{f"{l.name}/{w.name}" ...}`` writes the weights."""
+        return [f"{self.row.name}/{weight.name}" for weight in self.row.weights]
+
+
+@dataclass
+class Plan:
+    """What the run will do: every call, the distinct layers' weights, and the memory peak."""
+
+    calls: list[LayerCall] = field(default_factory=list)
+    weights: dict[str, tuple[LayerRow, tuple]] = field(default_factory=dict)  # name -> (row, shape)
+    owners: dict[int, LayerCall] = field(default_factory=dict)  # the first call of each layer with weights
+    weight_elements: int = 0
+    peak_bytes: int = 0  # tensors alive at once, plus the worst call's own scratch
+
+
+def _tensor_bytes(shape, itemsize: int) -> int:
+    shapes = shape if isinstance(shape, list) else [shape]
+    return sum(weight_count(s) * itemsize for s in shapes)
+
+
+def _readers(graph: Graph) -> dict[Any, int]:
+    """How many times each node's outputs are read (by nodes, and once more if the graph returns them)."""
+    count: dict[Any, int] = {}
+    for node in graph.nodes:
+        for ref in refs_in(node.inputs) + refs_in(node.kwargs):
+            count[ref.node] = count.get(ref.node, 0) + 1
+    for ref in graph_module._output_refs(graph.outputs):
+        count[ref.node] = count.get(ref.node, 0) + 1
+    return count
+
+
+def _values(value: Any, tensors: dict) -> Any:
+    """A node's argument structure with each TensorRef replaced by its array, each Constant by its value."""
+    if isinstance(value, TensorRef):
+        return tensors[value.node][value.output]
+    if isinstance(value, Constant):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _values(v, tensors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_values(v, tensors) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_values(v, tensors) for v in value)
+    return value
+
+
+class _Walk:
+    """One traversal, on shapes (``arrays`` None: planning) or on arrays (running)."""
+
+    def __init__(self, itemsize: int, plan: Plan | None = None, weights: Callable | None = None,
+                 owners: dict | None = None, progress: Callable[[], None] | None = None):
+        self.itemsize = itemsize
+        self.plan = plan
+        self.weights = weights  # call -> dict of arrays (running only)
+        self.owners = owners or {}  # id() of a layer -> its first call (running only)
+        self.progress = progress
+        self.live = 0  # bytes of the tensors alive (planning)
+        self.measured: dict[tuple, tuple] = {}  # (path, node key) -> (shape(s), seconds)
+
+    def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None) -> tuple[list, list | None]:
+        """The graph's output shapes (and arrays) given its inputs'."""
+        shapes: dict[Any, list] = {}
+        values: dict[Any, list] | None = {} if arrays is not None else None
+        readers = _readers(graph)
+        given = dict(zip(graph.inputs, range(len(inputs))))
+        for node in order(graph):
+            began = time.perf_counter()
+            try:
+                if isinstance(node.op, InputSpec):
+                    out_shapes = [inputs[given[node.key]]]
+                    out_values = [arrays[given[node.key]]] if arrays is not None else None
+                elif isinstance(node.op, Graph):
+                    argument = graph_module._substitute(node.inputs, shapes)
+                    inner = _flat(argument)
+                    inner_values = _flat(_values(node.inputs, values)) if values is not None else None
+                    out_shapes, out_values = self.graph(node.op, (*path, (node.name, node.index)), inner, inner_values)
+                else:
+                    out_shapes, out_values = self.call(node, graph, path, shapes, values)
+            except ConvcalcError as error:
+                raise error.at(node.where) from None
+            seconds = time.perf_counter() - began
+            shapes[node.key] = out_shapes
+            if values is not None:
+                values[node.key] = out_values
+            self.measured[(path, node.key)] = (out_shapes, seconds)
+            self._release(node, readers, shapes, values, graph)
+        refs = graph_module._output_refs(graph.outputs)
+        out = [shapes[ref.node][ref.output] for ref in refs]
+        return out, ([values[ref.node][ref.output] for ref in refs] if values is not None else None)
+
+    def _release(self, node: Node, readers: dict, shapes: dict, values: dict | None, graph: Graph) -> None:
+        """Forget the tensors no later node reads (the graph's outputs are read once more, at the end)."""
+        if not isinstance(node.op, (InputSpec, Graph)) and self.plan is not None:
+            self.live += _tensor_bytes(shapes[node.key], self.itemsize)
+        for ref in refs_in(node.inputs) + refs_in(node.kwargs):
+            readers[ref.node] -= 1
+            if readers[ref.node] == 0:
+                if self.plan is not None and not isinstance(graph.by_key[ref.node].op, InputSpec):
+                    self.live -= _tensor_bytes(shapes[ref.node], self.itemsize)
+                if values is not None:
+                    values.pop(ref.node, None)
+
+    def call(self, node: Node, graph: Graph, path: Path_, shapes: dict, values: dict | None):
+        """One layer or operation: its row from the shapes; its arrays when running."""
+        out_shapes, rows = graph_module._node(node, shapes, {}, graph, False, len(path))
+        row = rows[0]
+        if self.plan is not None:
+            self._plan_call(node, row, path)
+            return out_shapes, None
+        arguments = _values(node.inputs, values)
+        if getattr(node.op, "is_operation", False):
+            from .op_kernels import run_operation
+
+            result = run_operation(node.op, arguments, _values(node.kwargs, values))
+            outputs = result if isinstance(result, list) else [result]
+        else:
+            weights = self.weights(self._owner_call(node, row, path))
+            if row.type in MERGES:
+                outputs = [layer_kernels.merge(row.type, arguments, row.layer.args.get("axis", -1))]
+            else:
+                result = execute_layer(row, arguments, weights)
+                outputs = result if isinstance(result, list) else [result]
+        _check_shapes(row, out_shapes, outputs)
+        if self.progress is not None:
+            self.progress()
+        return out_shapes, outputs
+
+    def _owner_call(self, node: Node, row: LayerRow, path: Path_) -> LayerCall:
+        return self.owners.get(id(node.op)) or LayerCall(row, path, id(node.op))
+
+    def _plan_call(self, node: Node, row: LayerRow, path: Path_) -> None:
+        plan = self.plan
+        call = LayerCall(row, path, id(node.op))
+        plan.calls.append(call)
+        if getattr(node.op, "is_operation", False):
+            from .op_kernels import operation_refusal
+
+            reason = operation_refusal(node.op)
+            if reason is not None:
+                raise ConvcalcError(f"{reason}. Drop --run to compute the shapes.")
+            scratch = 2 * _tensor_bytes(row.output_shape, self.itemsize)
+        else:
+            reason = refusal(row)
+            if reason is not None:
+                known = f"; it executes {', '.join(RUNNABLE)}" if "does not execute" in reason else ""
+                raise ConvcalcError(f"layer {row.index} {row.name} ({row.type}): {reason}{known}. "
+                                    "Drop --run to compute the shapes.")
+            batch = _flat(row.input_shape)[0][0]
+            scratch = layer_bytes(row, batch, np.dtype(f"f{self.itemsize}")) if row.type not in MERGES else \
+                2 * _tensor_bytes(row.output_shape, self.itemsize)
+            if row.layer is not None and row.layer.args.get("activation") not in (None, "linear"):
+                output = _tensor_bytes(row.output_shape, self.itemsize)
+                scratch += output + activation_scratch(self.itemsize, _flat(row.output_shape)[0][-1])
+            if row.weights and id(node.op) not in plan.owners:
+                plan.owners[id(node.op)] = call
+                plan.weight_elements += sum(weight.size for weight in row.weights)
+                for name, weight in zip(call.weight_names, row.weights):
+                    plan.weights.setdefault(name, (row, weight.shape))
+        plan.peak_bytes = max(plan.peak_bytes, self.live + scratch)
+
+
+def _flat(argument: Any) -> list:
+    """A nested model's arguments as its list of inputs (a dict's values, in order)."""
+    if isinstance(argument, dict):
+        return list(argument.values())
+    if isinstance(argument, list):
+        return list(argument)
+    return [argument]
+
+
+def _check_shapes(row: LayerRow, expected: list, outputs: list) -> None:
+    measured = [tuple(np.shape(y)) for y in outputs]
+    wanted = [tuple(s) for s in expected]
+    if measured != wanted:
+        shown = measured[0] if len(measured) == 1 else measured
+        formula = wanted[0] if len(wanted) == 1 else wanted
+        raise InconsistencyError(
+            f"layer {row.index} {row.spec}: the kernels produced shape {shown} but the formulas give "
+            f"{formula}. This is a bug in convcalc; please report it."
+        )
+
+
+def plan(graph: Graph, input_shapes: list[tuple], itemsize: int) -> Plan:
+    """Walk the graph on shapes (batch included): every call's row, the weights, the memory peak.
+
+    Refuses, before anything is allocated, a layer or an operation that --run cannot execute."""
+    result = Plan()
+    walk = _Walk(itemsize, plan=result)
+    walk.live = _tensor_bytes(list(input_shapes), itemsize)  # the samples stay alive for the whole run
+    walk.graph(graph, (), list(input_shapes), None)
+    return result
+
+
+@dataclass
+class Executed:
+    outputs: list  # the graph's output arrays, in its outputs' order
+    runs: list[LayerRun]  # one per row of the evaluated result, in its order
+
+
+def execute(graph: Graph, arrays: list[np.ndarray], the_plan: Plan, weights: Callable[[LayerCall], dict],
+            expanded: bool, progress: Callable[[], None] | None = None) -> Executed:
+    """Run the graph on ``arrays`` (one per input). ``weights(call)`` gives a layer's arrays by name;
+    it is called with each layer's first call, so a shared layer runs with one set of weights."""
+    walk = _Walk(arrays[0].dtype.itemsize if arrays else 4, weights=weights, owners=the_plan.owners,
+                 progress=progress)
+    outputs = walk.graph(graph, (), [tuple(a.shape) for a in arrays], list(arrays))[1]
+    return Executed(outputs, _report(graph, (), walk.measured, expanded))
+
+
+def _report(graph: Graph, path: Path_, measured: dict, expanded: bool) -> list[LayerRun]:
+    """One LayerRun per row, in the order :func:`convcalc.graph.evaluate` lists the rows."""
+    runs = []
+    for node in graph.nodes:
+        if not node.shown:
+            continue
+        shapes, seconds = measured[(path, node.key)]
+        shape = tuple(shapes[0]) if len(shapes) == 1 else [tuple(s) for s in shapes]
+        inner = []
+        if isinstance(node.op, Graph):
+            inner = _report(node.op, (*path, (node.name, node.index)), measured, expanded)
+        runs.append(LayerRun(shape, seconds, True))
+        if expanded:
+            runs.extend(inner)
+    return runs
