@@ -254,6 +254,72 @@ def shape(
     _write(text)
 
 
+class PortFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Framework(str, Enum):
+    torch = "torch"
+    keras = "keras"
+
+
+@app.command()
+def port(
+    layers: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Keras or PyTorch layer specs, e.g. \"Conv2D(64, 7, strides=2, padding='same')\" or "
+                       "\"nn.Conv2d(3, 64, 7, 2, 3)\".", show_default=False, metavar="LAYER...",
+                       autocompletion=complete_layer),
+    ] = None,
+    to: Annotated[Optional[Framework], typer.Option("--to", help="The framework to port to.", case_sensitive=False)] = None,
+    input: Annotated[
+        Optional[str], typer.Option("--input", "-i", metavar="SHAPE", help="Input shape without the batch, in the source's "
+                                    "layout: 224x224x3 (Keras channels_last) or 3x224x224 (PyTorch).")
+    ] = None,
+    data_format: Annotated[
+        Optional[DataFormatChoice],
+        typer.Option("--data-format", help="Keras layers' data format (else keras.json, else channels_last); "
+                     "PyTorch layers are always NCHW."),
+    ] = None,
+    output_format: Annotated[
+        PortFormat, typer.Option("--format", help="text, or json: {\"layers\": [...], \"kernel_transform\": ...}.",
+                                 case_sensitive=False)
+    ] = PortFormat.text,
+    run: Annotated[bool, typer.Option("--run", help="Run both sides with convcalc's kernels on a random input and "
+                                      "random weights (converted), and print the largest difference.")] = False,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of --run's input and weights.")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+) -> None:
+    """Port layers between Keras and PyTorch: the same output shape and, with the kernels converted, the same numbers.
+
+    \b
+    Examples:
+      convcalc port "Conv2D(64, 7, strides=2, padding='same')" --to torch --input 224x224x3 --run
+      convcalc port "nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)" --to keras -i 64x16x16
+    """
+    from .port import port_dict, port_request, port_text
+
+    try:
+        if to is None:
+            raise ConvcalcError("port needs --to torch or --to keras.")
+        result, outcome = port_request(tuple(layers or ()), to.value, input, data_format.value if data_format else None,
+                                       run, seed)
+        if output_format is PortFormat.json:
+            import json
+
+            text = json.dumps(port_dict(result, outcome), indent=2) + "\n"
+        else:
+            text = port_text(result, outcome)
+    except ConvcalcError as error:
+        _fail(error, debug)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
+        _unexpected(error, debug)
+    _write(text)
+
+
 class LintFormat(str, Enum):
     text = "text"
     json = "json"

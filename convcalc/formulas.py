@@ -461,3 +461,85 @@ def upsampling_taps(o: int, size: int, bilinear: bool = False) -> tuple[int, ...
     numerator, denominator = 2 * o + 1 - size, 2 * size
     low, high = numerator // denominator, -(-numerator // denominator)
     return (low,) if low == high else (low, high)
+
+
+# --------------------------------------------------------------------------
+# PyTorch's nn.Conv2d / nn.ConvTranspose2d (SPEC 8): explicit padding, NCHW layouts
+# --------------------------------------------------------------------------
+
+
+def torch_same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
+    """PyTorch ``padding='same'`` (stride 1 only): ``total = d*(k-1)``, ``before = total // 2``,
+    ``after = total - before``: like TensorFlow, the odd pixel goes to the bottom/right.
+
+    >>> torch_same_padding(4), torch_same_padding(3, dilation=2)
+    ((1, 2), (2, 2))
+    """
+    total = dilation * (kernel_size - 1)
+    return (total // 2, total - total // 2)
+
+
+def torch_conv_output_length(length: int | None, kernel_size: int, stride: int, before: int, after: int,
+                             dilation: int = 1) -> int | None:
+    """nn.Conv2d output length: ``floor((n + before + after - d*(k-1) - 1) / s) + 1``, a "valid"
+    convolution over the padded input (may be zero or negative: the caller rejects it).
+
+    >>> torch_conv_output_length(224, 7, 2, 3, 3), torch_conv_output_length(5, 3, 2, 0, 0, dilation=2)
+    (112, 1)
+    """
+    return conv_output_length(padded_length(length, before, after), kernel_size, stride, "valid", dilation)
+
+
+def torch_conv_transpose_output_length(length: int | None, kernel_size: int, stride: int = 1, padding: int = 0,
+                                       output_padding: int = 0, dilation: int = 1) -> int | None:
+    """nn.ConvTranspose2d output length: ``(n-1)*s - 2*padding + d*(k-1) + output_padding + 1``.
+
+    >>> torch_conv_transpose_output_length(5, 3, 2, 1, 1), torch_conv_transpose_output_length(4, 4, 2, 1)
+    (10, 8)
+    """
+    if length is None:
+        return None
+    return (length - 1) * stride - 2 * padding + effective_kernel(kernel_size, dilation) + output_padding
+
+
+def torch_conv_transpose_padding(kernel_size: int, padding: int = 0, output_padding: int = 0,
+                                 dilation: int = 1) -> tuple[int, int]:
+    """nn.ConvTranspose2d per-side padding of the equivalent direct convolution over the stride-dilated
+    input (as SPEC 1 for Keras): ``before = d*(k-1) - padding``, ``after = before + output_padding``
+    (negative: that many rows of the full result are cropped).
+
+    >>> torch_conv_transpose_padding(3, 1, 1), torch_conv_transpose_padding(3, 3)
+    ((1, 2), (-1, -1))
+    """
+    before = effective_kernel(kernel_size, dilation) - 1 - padding
+    return (before, before + output_padding)
+
+
+def torch_conv_transpose_arguments(kernel_size: int, before: int, after: int, dilation: int = 1) -> tuple[int, int]:
+    """The inverse of :func:`torch_conv_transpose_padding`: the ``(padding, output_padding)`` giving the
+    per-side padding ``(before, after)``; either may come out negative, which PyTorch refuses.
+
+    >>> torch_conv_transpose_arguments(3, 2, 1), torch_conv_transpose_arguments(3, 1, 2)
+    ((0, -1), (1, 1))
+    """
+    return (effective_kernel(kernel_size, dilation) - 1 - before, after - before)
+
+
+def torch_conv_kernel_shape(kernel_size: tuple[int, ...], in_channels: int, out_channels: int,
+                            groups: int = 1) -> tuple[int, ...]:
+    """nn.Conv2d weight layout: ``(out_channels, in_channels/groups, kh, kw)``.
+
+    >>> torch_conv_kernel_shape((7, 7), 3, 64)
+    (64, 3, 7, 7)
+    """
+    return (out_channels, in_channels // groups, *kernel_size)
+
+
+def torch_conv_transpose_kernel_shape(kernel_size: tuple[int, ...], in_channels: int, out_channels: int,
+                                      groups: int = 1) -> tuple[int, ...]:
+    """nn.ConvTranspose2d weight layout: ``(in_channels, out_channels/groups, kh, kw)``.
+
+    >>> torch_conv_transpose_kernel_shape((4, 4), 8, 6, groups=2)
+    (8, 3, 4, 4)
+    """
+    return (in_channels, out_channels // groups, *kernel_size)

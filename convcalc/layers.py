@@ -17,7 +17,7 @@ from .errors import ConvcalcError
 from .layer_base import REQUIRED, Layer, LayerShape  # noqa: F401
 from .parse import LAYER_PREFIXES, Call, Reference, shown, suggest
 
-from .registry import ALIASES, FAMILIES, FAMILY_OF, KERAS1_NAMES, known_layer_names  # noqa: F401
+from .registry import ALIASES, FAMILIES, FAMILY_OF, KERAS1_NAMES, TORCH_PREFIXES, known_layer_names  # noqa: F401
 
 
 def layer_class(name: str) -> type[Layer] | None:
@@ -55,6 +55,10 @@ def build_layer(call: Call) -> Layer:
     >>> layer.kernel_size, layer.strides, layer.padding
     ((8, 8), (1, 1), 'same')
     """
+    if call.prefix in TORCH_PREFIXES:  # nn.Conv2d(...): PyTorch's arguments and rules
+        from .torch_layers import build_torch_layer
+
+        return build_torch_layer(call)
     if call.prefix not in LAYER_PREFIXES:
         raise ConvcalcError(f"{shown(call.func)} is not a Keras layer; write it as Conv2D, layers.Conv2D or "
                             "keras.layers.Conv2D (the README lists every layer convcalc knows).")

@@ -68,6 +68,10 @@ ALIASES = {
 }
 KERAS1_NAMES = frozenset({"Convolution2D", "Deconvolution2D", "AtrousConvolution2D"})
 
+# PyTorch layers (SPEC 8, convcalc/torch_layers.py), written with one of these prefixes: nn.Conv2d, torch.nn.Conv2d
+TORCH_LAYERS = ("Conv2d", "ConvTranspose2d", "ZeroPad2d")
+TORCH_PREFIXES = frozenset({"nn", "torch.nn"})
+
 
 def known_layer_names() -> list[str]:
     """Every layer name convcalc accepts, canonical names first."""
