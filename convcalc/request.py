@@ -82,7 +82,7 @@ def compute_request(request: ShapeRequest, progress: Callable[[int, int], None] 
             input_shape = [h[1:] for h in headers] if len(headers) > 1 else header[1:]
             input_label = "--sample"
     if request.file is not None and _is_python(request.file):
-        result = _python(request, input_shape, batch)
+        result = _python(request, input_shape, batch, input_label)
         if len(result.models) != 1 or not request.runs:
             if request.runs:
                 raise ConvcalcError(f"{request.file} builds {len(result.models)} models; --run runs one: "
@@ -168,7 +168,7 @@ def _is_python(path) -> bool:
     return is_python(path)
 
 
-def _python(request: ShapeRequest, input_shape, batch):
+def _python(request: ShapeRequest, input_shape, batch, input_label: str = "--input"):
     """The models a Python source builds (SPEC 9), read statically: ``--model`` picks one."""
     from dataclasses import replace
 
@@ -194,7 +194,7 @@ def _python(request: ShapeRequest, input_shape, batch):
                 input_shape if isinstance(input_shape, list) else [input_shape])
             if len(given) != len(declared):
                 raise ConvcalcError(f"model {model.variable!r} of {name} has {len(declared)} input(s), but "
-                                    f"{len(given)} --input were given; give one per model input, in order.")
+                                    f"{len(given)} {input_label} were given; give one per model input, in order.")
             shapes = [(batch if batch is not None else d[0], *g) for d, g in zip(declared, given)]
         result = replace(evaluate_model(model, shapes), source_lines=True)
         models.append((model.variable, result))

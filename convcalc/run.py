@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import initializers, run_graph
+from . import initializers, keras_weights, run_graph
 from .errors import ConvcalcError
 from .execute import (  # noqa: F401 - importable from here too
     CONVOLUTIONS, LAYER_KERNELS, MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal,
@@ -348,6 +348,8 @@ def load_weights(path: Path, expected: dict | StackResult, dtype: np.dtype,
     """
     if isinstance(expected, StackResult):
         expected = {f"{row.name}/{weight.name}": (row, weight.shape) for row in expected.layers for weight in row.weights}
+    if keras_weights.is_keras_archive(path):
+        return keras_weights.load_keras_weights(path, expected, dtype, budget)
     what = f"--weights {path}"
     with open_regular(path, "--weights") as handle:
         try:

@@ -1,0 +1,199 @@
+"""--run on whole graphs: several inputs and outputs, shared layers, nested models, the memory
+the walk keeps alive, and the progress it reports.  Numbers are checked with kernels of ones,
+where every output is a sum that can be written down."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run
+
+from convcalc.request import ShapeRequest, compute_request
+from convcalc.run import RunOptions, estimate_bytes, run_stack
+
+TWO_INPUTS = """
+import keras
+from keras import layers
+
+a = keras.Input(shape=(4, 4, 2), name="a")
+b = keras.Input(shape=(4, 4, 2), name="b")
+shared = layers.Conv2D(3, 1, kernel_initializer="ones", name="shared")
+inner = keras.Sequential([layers.Conv2D(2, 1, kernel_initializer="ones", name="inner_conv")], name="inner")
+x = shared(a)
+y = shared(b)
+s = layers.Add(name="sum")([x, y])
+t = inner(s)
+model = keras.Model([a, b], [s, t], name="two")
+"""
+
+SAME_WEIGHTS = """
+import keras
+from keras import layers
+
+a = keras.Input(shape=(5, 5, 3))
+conv = layers.Conv2D(4, 3, name="conv")
+d = layers.Subtract(name="difference")([conv(a), conv(a)])
+model = keras.Model(a, d)
+"""
+
+
+@pytest.fixture
+def two_inputs(tmp_path):
+    path = tmp_path / "two.py"
+    path.write_text(TWO_INPUTS)
+    return path
+
+
+def test_two_inputs_two_outputs_shared_and_nested(two_inputs, tmp_path):
+    # a = 1 everywhere, b = 2: shared sums 2 channels of ones -> 2 and 4; their sum 6; inner sums 3 channels -> 18
+    result = run("shape", "--file", two_inputs, "--model", "model", "--fill", "1", "--fill", "2", "--save", tmp_path / "y.npz",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [row["measured_shape"] for row in report["layers"]] == [
+        [1, 4, 4, 2], [1, 4, 4, 2], [1, 4, 4, 3], [1, 4, 4, 3], [1, 4, 4, 2]]
+    assert report["run"]["output_shape"] == [[1, 4, 4, 3], [1, 4, 4, 2]]
+    with np.load(tmp_path / "y.npz") as saved:
+        assert sorted(saved.files) == ["inner", "sum"]
+        np.testing.assert_array_equal(saved["sum"], np.full((1, 4, 4, 3), 6, np.float32))
+        np.testing.assert_array_equal(saved["inner"], np.full((1, 4, 4, 2), 18, np.float32))
+
+
+def test_samples_are_read_in_the_models_input_order(two_inputs, tmp_path):
+    a = np.random.default_rng(1).standard_normal((3, 4, 4, 2)).astype(np.float32)
+    b = np.random.default_rng(2).standard_normal((3, 4, 4, 2)).astype(np.float32)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    kernel = np.random.default_rng(3).standard_normal((1, 1, 2, 3)).astype(np.float32)
+    np.savez(tmp_path / "w.npz", **{"shared/kernel": kernel})
+    result = run("shape", "--file", two_inputs, "--model", "model", "--sample", tmp_path / "a.npy", "--sample", tmp_path / "b.npy",
+                 "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npz")
+    assert result.exit_code == 0, result.stderr
+    expected = (a @ kernel[0, 0]) + (b @ kernel[0, 0])
+    with np.load(tmp_path / "y.npz") as saved:
+        np.testing.assert_allclose(saved["sum"], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(saved["inner"], np.repeat(expected.sum(-1, keepdims=True), 2, -1),
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_a_nested_models_layer_takes_its_weights_by_its_own_name(two_inputs, tmp_path):
+    np.savez(tmp_path / "w.npz", **{"inner_conv/kernel": np.full((1, 1, 3, 2), 0.5, np.float32)})
+    result = run("shape", "--file", two_inputs, "--model", "model", "--fill", "1", "--fill", "2", "--weights", tmp_path / "w.npz",
+                 "--save", tmp_path / "y.npz")
+    assert result.exit_code == 0, result.stderr
+    with np.load(tmp_path / "y.npz") as saved:
+        np.testing.assert_array_equal(saved["inner"], np.full((1, 4, 4, 2), 9, np.float32))
+
+
+def test_a_layer_called_twice_runs_with_one_set_of_weights(tmp_path):
+    path = tmp_path / "same.py"
+    path.write_text(SAME_WEIGHTS)
+    result = run("shape", "--file", path, "--seed", "5", "--save", tmp_path / "y.npy")
+    assert result.exit_code == 0, result.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (1, 3, 3, 4) and not y.any()
+
+
+@pytest.mark.parametrize("option, values, message", [
+    ("--sample", 3, "has 2 input(s), but 3 --sample were given"),
+    ("--fill", 3, "--fill is given 3 times, but the model has 2 input(s)"),
+])
+def test_one_sample_or_fill_per_input(two_inputs, tmp_path, option, values, message):
+    np.save(tmp_path / "a.npy", np.zeros((1, 4, 4, 2), np.float32))
+    given = [str(tmp_path / "a.npy")] * values if option == "--sample" else ["1"] * values
+    result = run("shape", "--file", two_inputs, "--model", "model", *[part for value in given for part in (option, value)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_samples_of_different_batches_are_refused(two_inputs, tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((1, 4, 4, 2), np.float32))
+    np.save(tmp_path / "b.npy", np.zeros((2, 4, 4, 2), np.float32))
+    result = run("shape", "--file", two_inputs, "--model", "model", "--sample", tmp_path / "a.npy", "--sample", tmp_path / "b.npy")
+    assert result.exit_code == 2 and "every input needs the same batch" in result.stderr
+
+
+def test_a_stack_opened_by_two_inputs_merges_them():
+    result = run("shape", "Input(shape=(2, 2, 1))", "Input(shape=(2, 2, 2))", "Concatenate()",
+                 "Conv2D(1, 1, kernel_initializer='ones')", "--fill", "1", "--fill", "10,100", "--show",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["run"]["output"] == [[[[111.0], [111.0]], [[111.0], [111.0]]]]
+
+
+def test_a_stack_takes_one_sample(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((1, 4, 4, 2), np.float32))
+    result = run("shape", "Conv2D(1, 1)", "--sample", tmp_path / "a.npy", "--sample", tmp_path / "a.npy")
+    assert result.exit_code == 2 and "a stack of layers takes one input" in result.stderr
+
+
+def _chain(depth):
+    specs = tuple(["Conv2D(8, 3, padding='same')"] * depth)
+    return compute_request(ShapeRequest(layers=specs, input=("32x32x8",)))[0]
+
+
+def test_the_estimate_counts_tensors_alive_not_every_tensor():
+    """A chain frees each tensor once the next layer has read it: the peak does not grow with depth."""
+    weights = 8 * 3 * 3 * 8 + 8
+    short, long = estimate_bytes(_chain(2), np.dtype(np.float32), 4), estimate_bytes(_chain(40), np.dtype(np.float32), 4)
+    assert long - short == 38 * weights * 4
+
+
+def test_progress_counts_every_call_of_the_whole_graph(two_inputs):
+    result = compute_request(ShapeRequest(file=two_inputs, model="model"))[0].models[0][1]
+    seen = []
+    run_stack(result, RunOptions(fill=((1.0,), (2.0,))), lambda done, total: seen.append((done, total)))
+    # shared twice, sum, and the nested model's one layer; inputs are not calls
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def _keras_archive(path, layers):
+    """A .keras archive whose model.weights.h5 holds ``layers``: name -> list of arrays, laid out as
+    Keras 3 saves them (``layers/<key>/vars/<i>``, the layer's name in the ``vars`` attribute)."""
+    import io
+    import zipfile
+
+    h5py = pytest.importorskip("h5py")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        for position, (name, arrays) in enumerate(layers.items()):
+            group = handle.create_group(f"layers/layer_{position}/vars")
+            group.attrs["name"] = name
+            for i, array in enumerate(arrays):
+                group.create_dataset(str(i), data=array)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", buffer.getvalue())
+
+
+def test_weights_from_a_keras_archive_by_layer_name(tmp_path):
+    kernel = np.arange(6, dtype=np.float32).reshape(1, 1, 2, 3)
+    _keras_archive(tmp_path / "m.keras", {"conv": [kernel, np.array([1, 2, 3], np.float32)]})
+    result = run("shape", "--input", "2x2x2", "Conv2D(3, 1, name='conv')", "--fill", "1",
+                 "--weights", tmp_path / "m.keras", "--show", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    expected = (np.ones((1, 2, 2, 2), np.float32) @ kernel[0, 0] + [1, 2, 3]).tolist()
+    assert json.loads(result.stdout)["run"]["output"] == expected
+
+
+@pytest.mark.parametrize("layers, message", [
+    ({"conv": [np.zeros((1, 1, 2, 4), np.float32), np.zeros(3, np.float32)]},
+     "conv/kernel has shape (1, 1, 2, 4), but the layer needs (1, 1, 2, 3)"),
+    ({"conv": [np.zeros((1, 1, 2, 3), np.float32)]}, "layer 'conv' holds 1 variables, but the model's layer declares 2"),
+    ({"dense": [np.zeros((2, 3), np.float32)]}, "holds weights of layers this model does not have: dense"),
+])
+def test_a_keras_archive_that_does_not_fit_is_refused(tmp_path, layers, message):
+    _keras_archive(tmp_path / "m.keras", layers)
+    result = run("shape", "--input", "2x2x2", "Conv2D(3, 1, name='conv')", "--weights", tmp_path / "m.keras")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert message in result.stderr
+
+
+def test_without_h5py_a_keras_archive_says_how_to_install_it(tmp_path, monkeypatch):
+    _keras_archive(tmp_path / "m.keras", {})
+    monkeypatch.setitem(__import__("sys").modules, "h5py", None)
+    result = run("shape", "--input", "2x2x2", "Conv2D(3, 1)", "--weights", tmp_path / "m.keras")
+    assert result.exit_code == 2
+    assert "pip install 'convcalc[h5]'" in result.stderr
