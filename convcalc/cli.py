@@ -502,6 +502,84 @@ def explain(
     _write(text)
 
 
+class SolveFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def solve(
+    layers: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="A stack's layer specs (instead of --file); without them, one layer is solved.",
+                       show_default=False, metavar="LAYER...", autocompletion=complete_layer),
+    ] = None,
+    input: Annotated[
+        Optional[str], typer.Option("--input", "-i", metavar="SIZE", help="One layer: the input size N or NxM; "
+                                    "a stack: its input shape, e.g. 75x75x3 (overrides the file's).")
+    ] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", metavar="SIZE", help="One layer: the target size N or NxM.")
+    ] = None,
+    filters: Annotated[int, typer.Option("--filters", metavar="F", help="filters of the specs printed.")] = 1,
+    conv: Annotated[bool, typer.Option("--conv", help="Only Conv2D layers.")] = False,
+    transpose: Annotated[bool, typer.Option("--transpose", help="Only Conv2DTranspose layers.")] = False,
+    max_kernel: Annotated[int, typer.Option("--max-kernel", metavar="K", help="Search kernel sizes 1..K.")] = 7,
+    max_stride: Annotated[
+        Optional[int], typer.Option("--max-stride", metavar="S", help="Search strides 1..S (default: one more than "
+                                    "the ratio of the sizes, at least 4).")
+    ] = None,
+    max_dilation: Annotated[int, typer.Option("--max-dilation", metavar="D", help="Search dilation rates 1..D.")] = 4,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Print the N simplest (0: all).")] = 20,
+    file: Annotated[
+        Optional[Path], typer.Option("--file", "-f", metavar="FILE", help="A stack file (.toml, .json) to solve.")
+    ] = None,
+    max_input: Annotated[
+        int, typer.Option("--max-input", metavar="N", help="A stack: sweep input sizes 1..N.")
+    ] = 512,
+    data_format: Annotated[
+        Optional[DataFormatChoice],
+        typer.Option("--data-format", help="A stack's default data format (else keras.json, else channels_last)."),
+    ] = None,
+    output_format: Annotated[
+        SolveFormat, typer.Option("--format", help="table: readable lines; json: one object.", case_sensitive=False)
+    ] = SolveFormat.table,
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+) -> None:
+    """Find the layer arguments that give a target size, or a stack's good input sizes and decoder output_padding.
+
+    \b
+    Examples:
+      convcalc solve --input 75x75 --output 38x38 --filters 16
+      convcalc solve --input 38 --output 75 --transpose --format json
+      convcalc solve --file examples/autoencoder.convcalc.toml --input 75x75x3
+    """
+    from . import solve as solving
+    from . import solve_view
+
+    try:
+        if layers or file is not None:
+            if output is not None:
+                raise ConvcalcError("--output is for one layer; a stack (layer specs or --file) is solved "
+                                    "for its input sizes and its decoder's output_padding.")
+            result = solving.solve_stack(tuple(layers or ()), file, input, data_format.value if data_format else None,
+                                         max_input)
+            text = solve_view.stack_json(result) if output_format is SolveFormat.json else solve_view.stack_text(result)
+        else:
+            result = solving.solve_layer_request(input, output, filters, conv, transpose, max_kernel, max_stride,
+                                                 max_dilation, limit)
+            text = solve_view.layer_json(result) if output_format is SolveFormat.json else solve_view.layer_text(result)
+            if not result.solutions:
+                _warn(solving.no_solution_text(result))
+    except ConvcalcError as error:
+        _fail(error, debug)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
+        _unexpected(error, debug)
+    _write(text)
+
+
 def _warn(text: str) -> None:
     """``Warning: text`` on stderr; a failing stderr is ignored."""
     from .render import printable

@@ -132,6 +132,39 @@ def conv_transpose_output_length(
     return (length - 1) * strides + ke + output_padding
 
 
+def output_padding_for(
+    length: int, target: int, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
+) -> int:
+    """The ``output_padding`` that makes a Conv2DTranspose map ``length`` to ``target`` along one axis.
+
+    :func:`conv_transpose_output_length` with ``op`` given, solved for ``op``: valid
+    ``target - (n-1)*s - ke``; same ``target - (n-1)*s - ke%2``.  Keras accepts it only when
+    ``0 <= op < strides``; the caller checks that (a value outside says no ``output_padding`` can).
+
+    >>> output_padding_for(38, 75, 3, strides=2, padding="same"), output_padding_for(37, 75, 2, strides=2)
+    (0, 1)
+    >>> output_padding_for(38, 77, 3, strides=2, padding="same")
+    2
+    """
+    ke = effective_kernel(kernel_size, dilation_rate)
+    return target - (length - 1) * strides - (ke % 2 if padding == "same" else ke)
+
+
+def unread_length(
+    length: int, kernel_size: int, strides: int = 1, padding: str = "valid", dilation_rate: int = 1
+) -> int:
+    """Input pixels at the end of an axis that no window of a Conv2D (or pooling) reads: the pixels
+    the floor drops.  The last window ends at ``(out-1)*s - before + ke``, so it is
+    ``max(n - ((out-1)*s - before + ke), 0)``; for "valid" that is ``(n - ke) % s``.
+
+    >>> unread_length(75, 3, strides=2), unread_length(76, 3, strides=2), unread_length(6, 1, 3, "same")
+    (0, 1, 2)
+    """
+    out = conv_output_length(length, kernel_size, strides, padding, dilation_rate)
+    before = conv_padding(length, kernel_size, strides, padding, dilation_rate)[0]
+    return max(length - ((out - 1) * strides - before + effective_kernel(kernel_size, dilation_rate)), 0)
+
+
 def conv_transpose_padding(
     kernel_size: int,
     strides: int = 1,
