@@ -417,7 +417,13 @@ def read_stack(layers: tuple[str, ...], file: Path | None, input: str | None, da
             raise ConvcalcError(f"{file}: solve reads layer specs and stack files (.toml, .json), not Python sources.")
         from .stackfile import read_stack_file
 
-        stack = read_stack_file(file)
+        try:
+            stack = read_stack_file(file)
+        except ConvcalcError as error:
+            if not error.message.startswith("is a Keras model config"):
+                raise
+            raise ConvcalcError(f"{file} is a Keras model config; solve reads layer specs and stack files "
+                                "(.toml, .json with input and layers).") from None
         fmt = DataFormat(stack.data_format, stack.path) if data_format is None and stack.data_format else \
             resolve_data_format(data_format)
         if shape is None:
@@ -507,27 +513,37 @@ def solve_stack(layers: tuple[str, ...] = (), file: Path | None = None, input: s
         error = stack.at((bound,) * rank)
         raise ConvcalcError(f"the stack computes at no input size up to {bound} on every spatial axis; "
                             f"at {bound}: {error.text}")
-    minimum, no_dropped, exact = [], [], []
+    minimum = []
     for axis in range(rank):
-        def sizes(n, axis=axis):
-            return tuple(n if a == axis else square for a in range(rank))
-
-        minimum.append(next(n for n in range(1, square + 1) if not isinstance(stack.at(sizes(n)), ConvcalcError)))
-        kept_sizes, exact_sizes = [], []
-        for n in range(minimum[-1], max_input + 1):
-            result = stack.at(sizes(n))
+        minimum.append(next(n for n in range(1, square + 1)
+                            if not isinstance(stack.at(_held(n, axis, square, rank)), ConvcalcError)))
+    kept_sizes, exact_sizes = [[] for _ in range(rank)], [[] for _ in range(rank)]
+    for n in range(min(minimum), max_input + 1):
+        # the axes are independent: one evaluation at n on every axis answers for all of them, once each
+        # axis can take n; below that, the other axes are held at the square size that computes
+        if n >= max(minimum):
+            runs = [(stack.at((n,) * rank), tuple(range(rank)))]
+        else:
+            runs = [(stack.at(_held(n, axis, square, rank)), (axis,)) for axis in range(rank) if n >= minimum[axis]]
+        for result, axes in runs:
             if isinstance(result, ConvcalcError):
                 continue
-            kept, rounded = _row_checks(result, axis, rank)
-            if kept:
-                kept_sizes.append(n)
-            if rounded:
-                exact_sizes.append(n)
-        no_dropped.append(SizeSet(names[axis], tuple(kept_sizes), max_input))
-        exact.append(SizeSet(names[axis], tuple(exact_sizes), max_input))
+            for axis in axes:
+                kept, rounded = _row_checks(result, axis, rank)
+                if kept:
+                    kept_sizes[axis].append(n)
+                if rounded:
+                    exact_sizes[axis].append(n)
+    no_dropped = [SizeSet(names[a], tuple(kept_sizes[a]), max_input) for a in range(rank)]
+    exact = [SizeSet(names[a], tuple(exact_sizes[a]), max_input) for a in range(rank)]
     mirror, fixed, fixed_output, notes = _mirror(stack, rank)
     return StackSolution(stack.source, stack.data_format, stack.input, stack.spatial, tuple(minimum),
                          tuple(no_dropped), tuple(exact), mirror, fixed, fixed_output, tuple(notes))
+
+
+def _held(n: int, axis: int, other: int, rank: int) -> tuple[int, ...]:
+    """Spatial sizes with ``axis`` at ``n`` and every other axis at ``other``."""
+    return tuple(n if a == axis else other for a in range(rank))
 
 
 def _mirror(stack: _Stack, rank: int):

@@ -4,6 +4,7 @@ and nothing simpler, and a U-Net's decoder gets the output_padding that restores
 import itertools
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from convcalc.solve import solve_layer, solve_stack, with_output_padding
 from convcalc.stack import compute_stack
 
 LAST = DataFormat("channels_last", "default")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def spatial_output(spec, input_shape):
@@ -298,7 +300,8 @@ def test_cli_json_has_spec_8_keys_and_every_spec_gives_the_target():
         assert shaped["output_shape"][1:3] == [75, 76]
 
 
-def test_cli_stack_json_keys(tmp_path):
+def test_cli_stack_json_keys(monkeypatch):
+    monkeypatch.chdir(ROOT)
     out = run_json("solve", "--file", "examples/autoencoder.convcalc.toml", "--input", "75x75x3", "--max-input", "32")
     assert set(out) == {"source", "data_format", "input", "min_input", "no_dropped_inputs", "exact_inputs", "mirror",
                         "fixed_layers", "fixed_output", "notes"}
@@ -326,8 +329,11 @@ def test_cli_no_solution_is_an_empty_list_and_a_sentence():
     (["Conv2D(8, 3)", "--input", "8x8x3", "--output", "3"], "--output is for one layer"),
     (["--file", "no/such/file.toml"], "no/such/file.toml"),
     (["Conv2D(8, 3"], "Conv2D"),
+    (["--file", "examples/tiny_resnet.json"], "is a Keras model config; solve reads"),
+    (["--file", "examples/image_classification.py"], "not Python sources"),
 ])
-def test_cli_bad_input_is_one_sentence_and_exit_2(args, words):
+def test_cli_bad_input_is_one_sentence_and_exit_2(args, words, monkeypatch):
+    monkeypatch.chdir(ROOT)
     result = run("solve", *args)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: ") and words in result.stderr
