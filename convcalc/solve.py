@@ -235,8 +235,9 @@ def solve_layer(input: tuple[int, int], target: tuple[int, int], filters: int = 
                     _check_bound(max_dilation, "--max-dilation"))
     work = 2 * len(layers) * 2 * ranges.max_kernel * (ranges.max_stride + ranges.max_dilation)
     if work > MAX_WORK:
-        raise ConvcalcError(f"the search would try about {work:,} argument combinations per axis; "
-                            "lower --max-kernel, --max-stride or --max-dilation.")
+        raise ConvcalcError(f"the search would try about {work:,} argument combinations per axis (kernel_size "
+                            f"1..{ranges.max_kernel}, strides 1..{ranges.max_stride}, dilation_rate "
+                            f"1..{ranges.max_dilation}); give a smaller --max-kernel, --max-stride or --max-dilation.")
     found = []
     for layer in layers:
         for padding in ("valid", "same"):
@@ -507,7 +508,7 @@ def solve_stack(layers: tuple[str, ...] = (), file: Path | None = None, input: s
     rank = len(stack.spatial)
     names = AXIS_NAMES.get(rank, tuple(f"axis {i + 1}" for i in range(rank)))
     own = [stack.input[a] for a in stack.spatial]
-    bound = max([max_input] + [n for n in own if n is not None])  # the stack's own input is always tried
+    bound = max([max_input] + [n for n in own if n is not None and n <= 100_000])  # its own input is tried too
     square = next((n for n in range(1, bound + 1) if not isinstance(stack.at((n,) * rank), ConvcalcError)), None)
     if square is None:
         error = stack.at((bound,) * rank)
@@ -584,8 +585,9 @@ def _mirror(stack: _Stack, rank: int):
         n = _spatial_of(before.output_shape[1:], node.data_format or layer.data_format or stack.data_format, rank) \
             if not isinstance(before.output_shape, list) else None
         if n is None or len(n) != rank or not opened:
-            mirrors.append(Mirror(node.index, node.name, node.spec, n, reason="no strided layer before it is "
-                                  "left unmatched" if not opened else "its input is not a spatial tensor"))
+            mirrors.append(Mirror(node.index, node.name, node.spec, n, reason="it mirrors nothing: every strided Conv "
+                                  "or pooling layer before it is mirrored already, or there is none" if not opened
+                                  else "its input is not a spatial tensor"))
             continue
         j = opened.pop()
         encoder = nodes[j]
@@ -619,7 +621,8 @@ def _mirror(stack: _Stack, rank: int):
     for position, spec in fixed.items():
         texts[stack.offset + position - first_layer] = spec
     if isinstance(final, ConvcalcError):
-        return tuple(mirrors), tuple(texts), None, [f"with these output_paddings the stack does not compute: {final.text}"]
+        note = f"with these output_paddings the stack does not compute: {final.text}"
+        return tuple(mirrors), tuple(texts), None, [note]
     output = final.output_shape if not isinstance(final.output_shape, list) else None
     return tuple(mirrors), tuple(texts), output, []
 

@@ -338,3 +338,14 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(args, words, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: ") and words in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_upsampling_and_unmatched_layers_are_reported():
+    specs = ("Conv2D(8, 3, strides=2, padding='same')", "UpSampling2D(2)", "Conv2DTranspose(8, 3, strides=2)")
+    result = solve_stack(specs, input="75x75x3", max_input=8)
+    up, extra = result.mirror
+    assert up.encoder_index == 1 and up.target == (75, 75) and up.input == (38, 38)
+    assert not up.mirrors and "UpSampling2D has no output_padding: it gives 76x76" in up.reason
+    assert extra.encoder_index is None and "mirrors nothing" in extra.reason
+    even = solve_stack(specs, input="76x76x3", max_input=8).mirror[0]
+    assert even.mirrors and even.fixed_spec is None  # restores 76 as it is
