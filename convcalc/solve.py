@@ -3,9 +3,9 @@ good input sizes.
 
 **One layer** (:func:`solve_layer`).  The search space is Keras's own arguments, per axis:
 ``kernel_size`` 1..K, ``strides`` 1..S, ``dilation_rate`` 1..D, ``padding`` 'valid' or 'same'
-(one value for both axes, as Keras takes it; dilation only on an axis whose kernel is larger than 1,
-since a 1-pixel kernel is the same layer at every dilation) and, for Conv2DTranspose, ``output_padding`` None or
-0..strides-1 on each axis (given for both axes or for none).  Keras's rules apply across the axes:
+(one value for both axes, as Keras takes it; dilation only on an axis whose kernel is larger than
+1, since a 1-pixel kernel is the same layer at every dilation) and, for Conv2DTranspose,
+``output_padding`` None or 0..strides-1 on each axis (given for both axes or for none).  Keras's rules apply across the axes:
 no ``strides > 1`` together with ``dilation_rate > 1``.  Each axis is solved on its own (every
 length comes from :mod:`convcalc.formulas`), then the axes are paired; an argument whose two axes
 agree is written as one int, else as a tuple.
@@ -13,9 +13,9 @@ agree is written as one int, else as a tuple.
 *Simplest first* (:func:`simplicity`): fewest arguments that differ between the axes (tuples: a
 square question gets square layers first); then fewest arguments that differ from Keras's defaults
 (``strides``, ``padding``, ``output_padding``, ``dilation_rate``; ``kernel_size`` is required and
-does not count); then the smallest
-kernel (kh + kw), the smallest strides (sh + sw), the smallest dilation (dh + dw); 'valid' before
-'same'; the smallest output_padding; Conv2D before Conv2DTranspose; then the numbers axis by axis.
+does not count); then the smallest kernel (kh + kw), the smallest strides (sh + sw), the smallest
+dilation (dh + dw); 'valid' before 'same'; the smallest output_padding; Conv2D before
+Conv2DTranspose; then the numbers axis by axis.
 
 **A stack** (:func:`solve_stack`): layer specs or a stack file, evaluated again at other input
 sizes through the same graph (:func:`convcalc.graph.evaluate`), one spatial axis at a time (the
@@ -27,8 +27,9 @@ other axes held at a size where the stack computes):
   at the end of an axis unread because its output length is floored
   (:func:`convcalc.formulas.unread_length`);
 - ``exact_inputs``: the sizes at which no strided layer rounds its output length at all ("valid":
-  ``(n - ke) % s == 0``; "same": ``n % s == 0``), so that transposed layers can restore every size;
-  for a U-Net of 'same' layers these are the multiples of the product of the strides;
+  ``(n - ke) % s == 0``; "same": ``n % s == 0``), so that each size is restored by its mirror
+  without a chosen output_padding ('same': ``m*s`` with the default; 'valid': ``(m-1)*s + ke`` with
+  0); for a U-Net of 'same' layers these are the multiples of the product of the strides;
 - ``mirror``: for an encoder-decoder, the ``output_padding`` of each Conv2DTranspose that makes it
   restore the size its encoder layer received.  Matching, as parentheses: walking the layers in
   order, each strided Conv/pooling layer (``strides > 1`` on some axis) opens a level, and each
