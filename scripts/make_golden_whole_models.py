@@ -72,7 +72,6 @@ Run it (only this script needs TensorFlow; the project and its tests do not):
 """
 
 import io
-import json
 import sys
 import zipfile
 from contextlib import contextmanager
@@ -381,11 +380,11 @@ def weights_record(model, weights):
     return {"weights_complete": not lost, "weights_lost": lost, "nested": nested}
 
 
-def call(model, inputs):
-    """model(inputs, training=False) as a list of float32 arrays, one per output."""
+def call(model, inputs, dtype=np.float32):
+    """model(inputs, training=False) as a list of arrays, one per output."""
     out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     out = out if isinstance(out, (list, tuple)) else [out]
-    return [np.asarray(y, np.float32) for y in out]
+    return [np.asarray(y, dtype) for y in out]
 
 
 def output_names(model):
@@ -433,7 +432,7 @@ def float64_error(keras, make, model, inputs, outputs):
     with common.keras_session(keras), float64_policy(keras):
         twin = make(keras)
         twin.set_weights([w.numpy().astype(np.float64) for w in model.weights])
-        twin_out = model_outputs(twin, [x.astype(np.float64) for x in inputs])
+        twin_out = call(twin, [x.astype(np.float64) for x in inputs], np.float64)
     return relative_error(outputs, twin_out)
 
 
@@ -453,13 +452,6 @@ def float64_policy(keras):
     finally:
         keras.config.set_dtype_policy("float32")
         keras.config.set_floatx("float32")
-
-
-def model_outputs(model, inputs):
-    """model(inputs, training=False) as a list of float64 arrays."""
-    out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    out = out if isinstance(out, (list, tuple)) else [out]
-    return [np.asarray(y, np.float64) for y in out]
 
 
 def channels_first_error(keras, model, inputs, outputs):
