@@ -48,6 +48,7 @@ class RunResult:
     max_memory_bytes: int
     seconds: float
     saved: str | None
+    part: int | None = None  # the batch ran in parts of this many samples, to stay within the memory limit
 
     @property
     def output_shape(self) -> tuple[int, ...] | list:

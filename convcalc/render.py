@@ -202,6 +202,7 @@ def run_dict(run: RunResult) -> dict[str, Any]:
         "max_memory_bytes": run.max_memory_bytes,
         "seconds": round(run.seconds, 6),
         "saved": run.saved,
+        "batch_part": run.part,
         "all_shapes_agree": all(layer.agrees for layer in run.layers),
     }
 
@@ -437,7 +438,8 @@ def run_lines(run) -> list[str]:
     if run is None:
         return []
     lines = [
-        f"Ran on {printable(str(run.sample))}, batch {run.batch}, {run.dtype}, in {run.seconds * 1000:.1f} ms "
+        f"Ran on {printable(str(run.sample))}, batch {run.batch}"
+        f"{f' (in parts of {run.part})' if run.part else ''}, {run.dtype}, in {run.seconds * 1000:.1f} ms "
         f"(estimated peak memory {readable_size(run.estimated_bytes)})",
     ]
     if run.saved:

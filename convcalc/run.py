@@ -497,8 +497,11 @@ def run_stack(
     if options.save is not None:
         save_target(options.save)
     limit = options.max_memory if options.max_memory is not None else default_max_memory()
-    estimate = the_plan.weight_elements * dtype.itemsize + the_plan.peak_bytes
-    estimate += sum(h.data_bytes for h in headers if h.dtype != dtype)  # a sample as stored, next to its cast copy
+    cast = sum(h.data_bytes for h in headers if h.dtype != dtype)  # a sample as stored, next to its cast copy
+    estimate = the_plan.weight_elements * dtype.itemsize + the_plan.peak_bytes + cast
+    chunk = batch
+    if estimate > limit and batch > 1 and not the_plan.operations:
+        chunk, estimate = _chunk(result, shapes, dtype, the_plan, cast, limit, estimate)
     check_memory(estimate, limit)
 
     def weights_budget(stored: int) -> None:
@@ -507,12 +510,34 @@ def run_stack(
     with np.errstate(all="ignore"):  # overflow to inf, as float32 does in Keras: not a warning on stderr
         try:
             return _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, estimate, limit,
-                            weights_budget, progress)
+                            weights_budget, progress, chunk)
         except MemoryError:
             raise ConvcalcError(
                 f"the run ran out of memory (estimated {_size(estimate)}, limit {_size(limit)}); "
                 "use a smaller --batch or input, or lower --max-memory."
             ) from None
+
+
+def _chunk(result: StackResult, shapes: list[tuple], dtype: np.dtype, whole: run_graph.Plan, cast: int,
+           limit: int, estimate: int) -> tuple[int, int]:
+    """The largest part of the batch that runs within ``limit`` (layers treat each sample on its own, so
+    the batch may run in parts), and its estimate: the weights, the whole inputs and outputs (the parts'
+    outputs, then their concatenation), and the walk of one part.  ``(batch, estimate)`` when even
+    one sample does not fit."""
+    batch = shapes[0][0]
+    fixed = whole.weight_elements * dtype.itemsize + cast + 2 * whole.output_bytes
+    fixed += sum(weight_count(shape) for shape in shapes) * dtype.itemsize
+
+    def cost(part: int) -> int:
+        return fixed + run_graph.plan(result.graph, [(part, *s[1:]) for s in shapes], dtype.itemsize).peak_bytes
+
+    if cost(1) > limit:
+        return batch, estimate
+    low, high = 1, batch - 1  # cost(low) fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if cost(middle) <= limit else (low, middle - 1)
+    return low, cost(low)
 
 
 def _sample_headers(samples: tuple[Path, ...], inputs: list[tuple]) -> list[NpyHeader]:
@@ -558,7 +583,7 @@ def _fills(fills: tuple, inputs: list[tuple]) -> list:
 
 
 def _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, estimate, limit, weights_budget,
-             progress):
+             progress, chunk):
     given = load_weights(options.weights, the_plan.weights, dtype, weights_budget) if options.weights is not None else {}
     fmt = result.data_format.value
     if headers:
@@ -581,7 +606,8 @@ def _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, es
         return cache[call.owner]
 
     done = [0]
-    total = len(the_plan.calls)
+    parts = range(0, batch, chunk)
+    total = len(the_plan.calls) * len(parts)
 
     def step() -> None:
         done[0] += 1
@@ -589,20 +615,35 @@ def _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, es
 
     start = time.perf_counter()
     expanded = any(row.depth > 0 for row in result.layers)
-    executed = run_graph.execute(result.graph, arrays, the_plan, weights, expanded,
-                                 step if progress is not None else None)
+    runs, pieces = None, []
+    for first in parts:
+        executed = run_graph.execute(result.graph, [a[first:first + chunk] for a in arrays], the_plan, weights,
+                                     expanded, step if progress is not None else None)
+        pieces.append(executed.outputs)
+        runs = executed.runs if runs is None else [
+            LayerRun(r.measured_shape, r.seconds + e.seconds, r.agrees) for r, e in zip(runs, executed.runs)]
+    if len(pieces) > 1:
+        runs = [LayerRun(_whole_batch(r.measured_shape, chunk, batch), r.seconds, r.agrees) for r in runs]
     total_seconds = time.perf_counter() - start
     names = _output_names(result.graph)
-    outputs = executed.outputs
+    outputs = pieces[0] if len(pieces) == 1 else [np.concatenate(part) for part in zip(*pieces)]
     saved = None
     if options.save is not None:
         saved = save_array(options.save, outputs[0] if len(outputs) == 1 else dict(zip(names, outputs)))
     return RunResult(
-        layers=tuple(executed.runs), output=outputs[0] if len(outputs) == 1 else dict(zip(names, outputs)),
+        layers=tuple(runs), output=outputs[0] if len(outputs) == 1 else dict(zip(names, outputs)),
         batch=batch, seed=options.seed, sample=sample,
         weights=str(options.weights) if options.weights is not None else None, dtype=dtype.name,
         estimated_bytes=estimate, max_memory_bytes=limit, seconds=total_seconds, saved=saved,
+        part=chunk if chunk < batch else None,
     )
+
+
+def _whole_batch(shape, chunk: int, batch: int):
+    """A part's measured shape as the whole batch's."""
+    if isinstance(shape, list):
+        return [_whole_batch(s, chunk, batch) for s in shape]
+    return (batch, *shape[1:]) if shape and shape[0] == chunk else shape
 
 
 def _output_names(graph) -> list[str]:

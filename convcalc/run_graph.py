@@ -53,6 +53,8 @@ class Plan:
     owners: dict[int, LayerCall] = field(default_factory=dict)  # the first call of each layer with weights
     weight_elements: int = 0
     peak_bytes: int = 0  # tensors alive at once, plus the worst call's own scratch
+    operations: int = 0  # Keras operation nodes: they may mix the samples of a batch
+    output_bytes: int = 0  # the graph's outputs
 
 
 def _tensor_bytes(shape, itemsize: int) -> int:
@@ -177,6 +179,7 @@ class _Walk:
         if getattr(node.op, "is_operation", False):
             from .op_kernels import operation_refusal
 
+            plan.operations += 1
             reason = operation_refusal(node.op)
             if reason is not None:
                 raise ConvcalcError(f"{reason}. Drop --run to compute the shapes.")
@@ -229,7 +232,8 @@ def plan(graph: Graph, input_shapes: list[tuple], itemsize: int) -> Plan:
     result = Plan()
     walk = _Walk(itemsize, plan=result)
     walk.live = _tensor_bytes(list(input_shapes), itemsize)  # the samples stay alive for the whole run
-    walk.graph(graph, (), list(input_shapes), None)
+    outputs = walk.graph(graph, (), list(input_shapes), None)[0]
+    result.output_bytes = _tensor_bytes(list(outputs), itemsize)
     return result
 
 

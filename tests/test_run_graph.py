@@ -197,3 +197,20 @@ def test_without_h5py_a_keras_archive_says_how_to_install_it(tmp_path, monkeypat
     result = run("shape", "--input", "2x2x2", "Conv2D(3, 1)", "--weights", tmp_path / "m.keras")
     assert result.exit_code == 2
     assert "pip install 'convcalc[h5]'" in result.stderr
+
+
+def test_a_batch_over_the_limit_runs_in_parts_with_the_same_numbers(tmp_path):
+    specs = ["Conv2D(16, 3, padding='same')", "Conv2D(64, 3, padding='same')", "MaxPooling2D()", "Conv2D(4, 3)"]
+    whole = run("shape", "--input", "32x32x16", *specs, "--batch", "16", "--seed", "3", "--save", tmp_path / "a.npy",
+                "--format", "json")
+    assert whole.exit_code == 0, whole.stderr
+    needed = json.loads(whole.stdout)["run"]["estimated_bytes"]
+    parts = run("shape", "--input", "32x32x16", *specs, "--batch", "16", "--seed", "3", "--save", tmp_path / "b.npy",
+                "--max-memory", str(needed * 3 // 4), "--format", "json")
+    assert parts.exit_code == 0, parts.stderr
+    report = json.loads(parts.stdout)
+    assert 1 <= report["run"]["batch_part"] < 16
+    assert report["run"]["estimated_bytes"] <= needed * 3 // 4
+    assert [row["measured_shape"][0] for row in report["layers"]] == [16] * 4
+    # BLAS blocks a smaller batch differently: the same sums, in another order
+    np.testing.assert_allclose(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"), rtol=1e-5, atol=1e-5)
