@@ -380,6 +380,8 @@ def _keras_output_padding(k: int, s: int, d: int, padding: str, pads: tuple[int,
     if s > 1 and d > 1:
         return False
     for op in (None, *range(s)):
+        if padding == "same" and op is not None and formulas.effective_kernel(k, d) % 2 + op == 0:
+            continue  # Keras builds it, but TensorFlow's call refuses it: its output is one stride short
         if formulas.conv_transpose_padding(k, s, padding, op, d) == tuple(pads):
             return op
     return False
