@@ -91,6 +91,10 @@ def complete_layer(incomplete: str) -> list[str]:
     prefix, _, word = incomplete.rpartition(".")
     prefix = prefix + "." if prefix else ""
     names = ["Input", *known_layer_names()]
+    from .registry import TORCH_LAYERS, TORCH_PREFIXES
+
+    if prefix.rstrip(".") in TORCH_PREFIXES:  # nn.Co -> the PyTorch layers
+        names = list(TORCH_LAYERS)
     return [f"{prefix}{name}(" for name in names if name.lower().startswith(word.lower())]
 
 
