@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -67,6 +67,13 @@ DEFAULT_SCRATCH_BYTES = 256 * 2**20
 # and wants chunks that stay in L2.
 _GEMM_CHUNK_BYTES = 16 * 2**20
 _DEPTHWISE_CHUNK_BYTES = 2**19
+# Winograd chunks are small, so that the transforms (memory bound) run in
+# cache: a few MiB, or as many samples and rows as make this many tiles
+# (the rows of its 16 GEMMs).
+_WINOGRAD_CHUNK_BYTES = 2 * 2**20
+_WINOGRAD_MIN_TILES = 192
+# Winograd needs this many input channels and filters to beat im2col + GEMM.
+_WINOGRAD_MIN_CHANNELS = 48
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
 # The depthwise kernel is widened to whole rows, (ow, m, c) per tap, so that
@@ -458,15 +465,23 @@ def _fits(limit: int, cost: Callable[[int], int], top: int) -> int:
 
 
 def _split(
-    batch: int, rows: int, chunk_bytes: Callable[[int, int], int], max_bytes: int, target: int, row_items: int
+    batch: int,
+    rows: int,
+    chunk_bytes: Callable[[int, int], int],
+    max_bytes: int,
+    target: int,
+    row_items: int,
+    min_items: int | None = None,
 ) -> tuple[int, int]:
     """(samples, rows) per chunk: under max_bytes always, near target when that keeps GEMMs tall.
 
-    row_items is the number of GEMM rows (pixels) per row of a chunk.
+    row_items is the number of GEMM rows (pixels) per row of a chunk; a
+    chunk has at least min_items of them (default ``_MIN_GEMM_ROWS``) if the
+    hard bound allows it.
     """
     batch = max(batch, 1)
-    # A chunk of at least _MIN_GEMM_ROWS pixels, if the hard bound allows it.
-    min_rows = -(-_MIN_GEMM_ROWS // row_items)
+    min_items = _MIN_GEMM_ROWS if min_items is None else min_items
+    min_rows = -(-min_items // row_items)
     if min_rows <= rows:
         floor_bytes = chunk_bytes(1, min_rows)
     else:
@@ -489,6 +504,44 @@ def _scratch_limit(max_scratch_bytes) -> int:
     return int(max_scratch_bytes)
 
 
+def _winograd_applies(g: _Geometry) -> bool:
+    """Whether Conv2D uses Winograd F(2x2, 3x3): a 3x3 kernel, stride 1, no dilation, no groups.
+
+    Below ``_WINOGRAD_MIN_CHANNELS`` input channels or filters the transforms
+    cost more than the multiplications they save.
+    """
+    return (
+        g.kernel_size == (3, 3)
+        and g.strides == (1, 1)
+        and g.dilation_rate == (1, 1)
+        and g.groups == 1
+        and min(g.in_channels, g.filters) >= _WINOGRAD_MIN_CHANNELS
+    )
+
+
+def _winograd_chunk_bytes(g: _Geometry, samples: int, rows: int) -> int:
+    """Scratch of one Winograd chunk of ``rows`` output rows (any number; odd ones get a half-empty tile row).
+
+    The padded input tile (2t+2 rows, 2u+2 columns for t x u tiles), its rows
+    transformed (4 x t x (2u+2)), every tile transformed (16 x t x u), the
+    16 products (16 x t x u x filters), their rows transformed back (8 x t x
+    u x filters), and for channels_first the channels_last result.
+    """
+    (ow,), c, f = g.out_size[1:], g.in_channels, g.filters
+    t, u = -(-rows // 2), -(-ow // 2)
+    width = 2 * u + 2
+    total = samples * (2 * t + 2) * width * c  # tile
+    total += samples * 4 * t * width * c  # rows transformed
+    total += samples * 16 * t * u * c  # tiles transformed
+    total += samples * (2 * t + 2) * width * c  # tile, even and odd columns apart
+    total += samples * 16 * t * u * f  # products
+    total += samples * 8 * t * u * f  # products, rows transformed back
+    total += samples * 4 * t * u * f  # output pixels, before interleaving
+    if g.channels_first:
+        total += samples * rows * ow * f
+    return total * g.dtype.itemsize
+
+
 def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:
     """Method and chunking of the fast Conv2D for this geometry."""
     max_bytes = _scratch_limit(max_scratch_bytes)
@@ -500,6 +553,19 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     padded_width = (ow - 1) * sw + kew
     # The input can be read in place when nothing is padded, cast or transposed.
     needs_tile = not x_contiguous_cl or any(p for pair in g.pads for p in pair)
+    kernel_bytes = kh * kw * c * f // g.groups * item  # the kernel cast to the compute dtype
+    if _winograd_applies(g):
+        # The kernel transformed (16, c, f), and its rows transformed on the way (4, 3, c, f).
+        fixed = kernel_bytes + (16 + 12) * c * f * item + _ufunc_buffer_bytes(item)
+        tile_rows = -(-oh // 2)
+        samples, tiles = _split(
+            g.batch, tile_rows, lambda k, t: _winograd_chunk_bytes(g, k, 2 * t), max_bytes - fixed,
+            _WINOGRAD_CHUNK_BYTES, -(-ow // 2), _WINOGRAD_MIN_TILES,
+        )
+        rows = min(2 * tiles, oh)
+        if _winograd_chunk_bytes(g, samples, rows) + fixed <= max(max_bytes, 0):
+            return _Plan("winograd", samples, rows, _winograd_chunk_bytes(g, samples, rows) + fixed)
+        # Not even one band of two rows fits: gather windows instead (one output row at a time).
     if g.groups > 1 and group_channels == 1:
         method = "depthwise"
     elif g.groups == 1 and kh == kw == 1 and (sh, sw) == (1, 1):
@@ -522,8 +588,7 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
             total += pixels * f  # the channels_last result of the chunk
         return total * item
 
-    # The kernel cast to the compute dtype, and rearranged (see _conv2d_weights).
-    kernel_bytes = kh * kw * c * f // g.groups * item
+    # The kernel rearranged (see _conv2d_weights).
     if method == "depthwise" and kh * kw * ow * f * item <= _WIDE_TAPS_BYTES:
         weights_bytes = kh * kw * ow * f * item
     else:
@@ -537,8 +602,25 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     return _Plan(method, samples, rows, chunk_bytes(samples, rows) + fixed)
 
 
+def _direct_geometry(g: _Geometry) -> _Geometry | None:
+    """The direct Conv2D that computes a stride-1 Conv2DTranspose, or None for larger strides.
+
+    With stride 1 no zeros are inserted between input pixels, so the
+    definition (see :func:`conv2d_transpose_naive`) is a direct convolution
+    with the kernel flipped and its channel axes swapped, over the input
+    padded by ``g.pads`` (``formulas.conv_transpose_padding``): the fast
+    Conv2D path (GEMM, im2col, Winograd) computes it.
+    """
+    if g.strides != (1, 1):
+        return None
+    return replace(g, transpose=False, groups=1)
+
+
 def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:
-    """Chunking of the fast Conv2DTranspose (chunks of input rows)."""
+    """Chunking of the fast Conv2DTranspose (chunks of input rows), or the direct Conv2D's plan for stride 1."""
+    direct = _direct_geometry(g)
+    if direct is not None:
+        return _conv2d_plan(direct, x_contiguous_cl, max_scratch_bytes)
     max_bytes = _scratch_limit(max_scratch_bytes)
     item = g.dtype.itemsize
     (kh, kw), (sh, _) = g.kernel_size, g.strides
@@ -900,7 +982,164 @@ def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, 
     _in_parallel(accumulate, nb, rb, sums.size)
 
 
+def _winograd_weights(kernel: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The 3x3 kernel transformed for Winograd F(2x2, 3x3): ``G g G^T`` for every (channel, filter).
+
+    kernel : ndarray of shape (3, 3, c, f)
+    returns : ndarray of shape (16, c, f), tap (i, j) of the 4x4 transformed kernel at ``4*i + j``, where
+        ``G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]``.
+    The factors 1/2 are exact in binary, so float32 loses at most an ulp or two.
+    """
+    k = kernel.astype(dtype, copy=False)
+    rows = np.empty((4, 3, *k.shape[2:]), dtype=dtype)
+    _winograd_kernel_pass(k, rows, axis=0)
+    out = np.empty((4, 4, *k.shape[2:]), dtype=dtype)
+    _winograd_kernel_pass(rows, out, axis=1)
+    return out.reshape(16, *k.shape[2:])
+
+
+def _winograd_kernel_pass(k: np.ndarray, out: np.ndarray, axis: int) -> None:
+    """``G`` applied along ``axis`` (0 or 1) of k (3 taps there), into out (4 there)."""
+
+    def tap(a, array):
+        return array[a] if axis == 0 else array[:, a]
+
+    np.copyto(tap(0, out), tap(0, k))
+    np.add(tap(0, k), tap(2, k), out=tap(1, out))
+    np.subtract(tap(1, out), tap(1, k), out=tap(2, out))
+    tap(1, out)[...] += tap(1, k)
+    tap(1, out)[...] *= 0.5
+    tap(2, out)[...] *= 0.5
+    np.copyto(tap(3, out), tap(2, k))
+
+
+def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
+    """Winograd F(2x2, 3x3) on one chunk: tiles of 4x4 input pixels give 2x2 output pixels.
+
+    tile : ndarray of shape (nb, 2t+2, 2u+2, c), the padded input (zeros past its end)
+    weights : ndarray of shape (16, c, f) from :func:`_winograd_weights`
+    target : ndarray of shape (nb, rows, cols, f) with rows <= 2t, cols <= 2u
+
+    ``Y = A^T [(G g G^T) * (B^T d B)] A`` per tile d, with
+    ``B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]`` and
+    ``A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]``: the products of the 16 taps
+    are 16 GEMMs (tiles x c) @ (c x f), 2.25x fewer multiplications than
+    the 36 of 2x2 output pixels computed directly.  The transforms are
+    additions only, rows first, then columns; even and odd columns are kept
+    apart so that each addition runs over whole rows of tiles, not over
+    one pixel's channels at a time.
+    """
+    nb, rows, cols, f = target.shape
+    c = tile.shape[3]
+    t, u = (tile.shape[1] - 2) // 2, (tile.shape[2] - 2) // 2
+    # columns[:, r, p, j] is padded column 2*j + p of row r.
+    columns = scratch.get("winograd_columns", (nb, 2 * t + 2, 2, u + 1, c))
+    row_sums = scratch.get("winograd_rows", (4, nb, t, 2, u + 1, c))
+    tiles = scratch.get("winograd_tiles", (4, 4, nb, t, u, c))
+
+    def transform_input(samples: slice, tr: slice) -> None:
+        r0, r1 = 2 * tr.start, 2 * tr.stop + 2
+        np.copyto(
+            columns[samples, r0:r1],
+            tile[samples, r0:r1].reshape(-1, r1 - r0, u + 1, 2, c).transpose(0, 1, 3, 2, 4),
+        )
+        d = columns[samples, r0:r1]
+        n = tr.stop - tr.start
+        _b_transpose([d[:, k : k + 2 * n : 2] for k in range(4)], [row_sums[i, samples, tr] for i in range(4)])
+        for i in range(4):
+            v = row_sums[i, samples, tr]
+            # Column k of tile j is padded column 2*j + k: (even, j), (odd, j), (even, j+1), (odd, j+1).
+            _b_transpose(
+                [v[:, :, 0, :u], v[:, :, 1, :u], v[:, :, 0, 1:], v[:, :, 1, 1:]],
+                [tiles[i, j, samples, tr] for j in range(4)],
+            )
+
+    _in_parallel(transform_input, nb, t, tiles.size)
+    products = scratch.get("winograd_products", (4, 4, nb, t, u, f))
+    np.matmul(tiles.reshape(16, nb * t * u, c), weights, out=products.reshape(16, nb * t * u, f))
+    half = scratch.get("winograd_half", (2, 4, nb, t, u, f))
+    pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
+
+    def transform_output(samples: slice, tr: slice) -> None:
+        m = products[:, :, samples, tr]
+        h = half[:, :, samples, tr]
+        y = pixels[samples, tr]
+        for j in range(4):
+            _a_transpose([m[k, j] for k in range(4)], h[0, j], h[1, j])
+        for a in range(2):
+            _a_transpose([h[a, k] for k in range(4)], y[:, :, a, 0], y[:, :, a, 1])
+        # Interleave into the output; a half-empty last tile row or column (odd sizes) is dropped.
+        row0, row1 = 2 * tr.start, min(2 * tr.stop, rows)
+        for a in range(2):
+            out_rows = target[samples, row0 + a : row1 : 2]
+            for b in range(2):
+                out = out_rows[:, :, b::2]
+                np.copyto(out, y[:, : out.shape[1], a, b, : out.shape[2]])
+
+    _in_parallel(transform_output, nb, t, products.size)
+
+
+def _b_transpose(d: list, out: list) -> None:
+    """``B^T`` along one axis: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) into out."""
+    np.subtract(d[0], d[2], out=out[0])
+    np.add(d[1], d[2], out=out[1])
+    np.subtract(d[2], d[1], out=out[2])
+    np.subtract(d[1], d[3], out=out[3])
+
+
+def _a_transpose(m: list, out0: np.ndarray, out1: np.ndarray) -> None:
+    """``A^T`` along one axis: m0 + m1 + m2 into out0, m1 - m2 - m3 into out1."""
+    np.add(m[0], m[1], out=out0)
+    out0 += m[2]
+    np.subtract(m[1], m[2], out=out1)
+    out1 -= m[3]
+
+
 _CHUNK_METHODS = {"gemm": _gemm_chunk, "im2col": _im2col_chunk, "depthwise": _depthwise_chunk}
+
+
+def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scratch_bytes) -> np.ndarray:
+    """Conv2D of the geometry g (arguments checked): chunk by chunk, by the plan's method.
+
+    x : ndarray of shape (n, h, w, c), or (n, c, h, w) when ``g.channels_first``
+    kernel : ndarray of shape (kh, kw, c // groups, filters), any real dtype, any strides
+    """
+    x_cl = _channels_last(x, g)
+    in_place = _reads_in_place(x, g.dtype, g.channels_first)
+    plan = _conv2d_plan(g, in_place, max_scratch_bytes)
+    copy_tile = not in_place or any(p for pair in g.pads for p in pair)
+
+    (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
+    if plan.method == "winograd":
+        weights = _winograd_weights(kernel, g.dtype)
+    else:
+        weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
+    bias = None if bias is None else bias.astype(g.dtype)
+
+    out = np.empty(g.output_shape, dtype=g.dtype)
+    scratch = _Scratch(g.dtype)
+    width = (ow - 1) * sw + kew  # the padded columns the windows reach
+    for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
+        # Results go straight into out unless it is channels_first.
+        if g.channels_first:
+            target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
+        else:
+            target = out[n0:n1, r0:r1]
+        if plan.method == "winograd":
+            # Whole 4x4 tiles two pixels apart: past the end of the padded input, zeros.
+            tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, 2 * (-(-ow // 2)) + 2
+            tile = _input_tile(x_cl, n0, n1, r0, r0 + tile_rows, tile_cols, g, scratch)
+            _winograd_chunk(tile, weights, target, scratch)
+        else:
+            tile = _input_tile(
+                x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None
+            )
+            _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
+        if bias is not None:
+            target += bias
+        if g.channels_first:
+            out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
+    return out
 
 
 def conv2d(
@@ -939,32 +1178,7 @@ def conv2d(
         x.shape, kernel.shape, None if bias is None else bias.shape,
         strides, padding, dilation_rate, groups, data_format, x.dtype,
     )
-    x_cl = _channels_last(x, g)
-    in_place = _reads_in_place(x, g.dtype, g.channels_first)
-    plan = _conv2d_plan(g, in_place, max_scratch_bytes)
-    copy_tile = not in_place or any(p for pair in g.pads for p in pair)
-
-    (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
-    weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
-    bias = None if bias is None else bias.astype(g.dtype)
-
-    out = np.empty(g.output_shape, dtype=g.dtype)
-    scratch = _Scratch(g.dtype)
-    width = (ow - 1) * sw + kew  # the padded columns the windows reach
-    for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
-        tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None)
-        windows = _windows(tile, r1 - r0, ow, g)
-        # Results go straight into out unless it is channels_first.
-        if g.channels_first:
-            target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
-        else:
-            target = out[n0:n1, r0:r1]
-        _CHUNK_METHODS[plan.method](windows, weights, target, scratch)
-        if bias is not None:
-            target += bias
-        if g.channels_first:
-            out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
-    return out
+    return _conv2d_fast(x, kernel, bias, g, max_scratch_bytes)
 
 
 # --------------------------------------------------------------------------
@@ -1019,6 +1233,10 @@ def conv2d_transpose(
         x.shape, kernel.shape, None if bias is None else bias.shape,
         strides, padding, output_padding, dilation_rate, data_format, x.dtype,
     )
+    direct = _direct_geometry(g)
+    if direct is not None:
+        # Stride 1: no zeros to insert, so the definition is already a direct convolution.
+        return _conv2d_fast(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2), bias, direct, max_scratch_bytes)
     x_cl = _channels_last(x, g)
     in_place = _reads_in_place(x, g.dtype, g.channels_first)
     plan = _conv2d_transpose_plan(g, in_place, max_scratch_bytes)

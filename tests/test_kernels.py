@@ -571,3 +571,136 @@ def test_kernels_and_layers_share_each_rule(spec, input_shape, call):
     # the channels rule echoes the input shape, which has the batch axis in the kernels' call
     rule = rule.replace(f"input shape {input_shape}", f"input shape {(1, *input_shape)}")
     assert rule in str(kernel_error.value)
+
+
+# --------------------------------------------------------------------------
+# The fast paths of issue 12: each equals the naive reference
+# --------------------------------------------------------------------------
+
+PATHS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _plan(kind, x, kernel, kw, budget=None):
+    """The plan the fast kernel makes for these arguments (which method, which chunks)."""
+    in_place = x.flags.c_contiguous and kw["data_format"] == "channels_last" and x.dtype in (np.float32, np.float64)
+    if kind == "conv2d":
+        g = kernels._conv2d_geometry(
+            x.shape, kernel.shape, None, kw.get("strides", 1), kw["padding"], kw.get("dilation_rate", 1),
+            kw.get("groups", 1), kw["data_format"], x.dtype,
+        )
+        return kernels._conv2d_plan(g, in_place, budget)
+    g = kernels._conv2d_transpose_geometry(
+        x.shape, kernel.shape, None, kw.get("strides", 1), kw["padding"], kw.get("output_padding"),
+        kw.get("dilation_rate", 1), kw["data_format"], x.dtype,
+    )
+    return kernels._conv2d_transpose_plan(g, in_place, budget)
+
+
+def _random_input(draw, channels, data_format, dtype, max_size=9):
+    n, h, w = draw(st.integers(1, 2)), draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    shape = (n, h, w, channels) if data_format == "channels_last" else (n, channels, h, w)
+    return rng, rng.standard_normal(shape).astype(dtype)
+
+
+@PATHS
+@given(st.data())
+def test_winograd_equals_naive(data):
+    """3x3 stride-1 Conv2D by Winograd F(2x2, 3x3), odd sizes and chunk bounds included, to 1e-4 in float32."""
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
+              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])))
+    channels, filters = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    rng, x = _random_input(data.draw, channels, kw["data_format"], dtype)
+    if min(spatial(kw, x)) < 3 and kw["padding"] == "valid":
+        return
+    kernel = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype)
+    # Whole samples, bands of two rows (chunk target 1 byte), or a bound too small for Winograd (im2col).
+    target, budget = data.draw(st.sampled_from([(2**20, None), (1, None), (2**20, 1)]))
+    with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_CHUNK_BYTES", target):
+        plan = _plan("conv2d", x, kernel, kw, budget)
+        got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
+    assert plan.method == ("winograd" if budget is None else "im2col")
+    if target == 1:
+        assert plan.rows == min(2, got.shape[2 if kw["data_format"] == "channels_first" else 1]) and plan.samples == 1
+    expected = conv2d_naive(x, kernel, bias, **kw)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_winograd_at_its_default_threshold_float32(data_format):
+    """Real channel counts (Winograd's own choice), float32 against the float64 reference: within 1e-4 relative."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 13, 10, 64)).astype(np.float32)
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    kernel = (rng.standard_normal((3, 3, 64, 48)) / 24).astype(np.float32)
+    kw = dict(padding="same", data_format=data_format)
+    assert _plan("conv2d", x, kernel, kw).method == "winograd"
+    got = conv2d(x, kernel, **kw)
+    expected = conv2d_naive(x.astype(np.float64), kernel.astype(np.float64), **kw)
+    assert np.max(np.abs(got - expected)) <= 1e-4 * np.max(np.abs(expected))
+
+
+@PATHS
+@given(st.data())
+def test_stride_1_transpose_is_a_flipped_direct_convolution(data):
+    """Stride-1 Conv2DTranspose through the Conv2D path (im2col, GEMM or Winograd) equals the naive definition."""
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
+              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
+              dilation_rate=data.draw(st.sampled_from([1, 2, (1, 3)])),
+              output_padding=data.draw(st.sampled_from([None, 0])))
+    channels, filters = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    size = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    rng, x = _random_input(data.draw, channels, kw["data_format"], dtype, max_size=7)
+    kernel = rng.standard_normal((*size, filters, channels)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype) if data.draw(st.booleans()) else None
+    if min(conv2d_transpose_expected_size(x, kernel, {**kw, "strides": 1})) <= 0:
+        return  # "same" with an even kernel and output_padding=0 on one pixel: Keras rejects it too
+    budget = data.draw(st.sampled_from([None, 1, 3000]))
+    winograd = data.draw(st.booleans())
+    with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1 if winograd else 10**9):
+        assert _plan("transpose", x, kernel, kw, budget).method != "gemm-scatter"
+        got = conv2d_transpose(x, kernel, bias, **kw, max_scratch_bytes=budget)
+    expected = conv2d_transpose_naive(x, kernel, bias, **kw)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["winograd", "transpose"]), st.data())
+def test_memory_estimate_bounds_the_new_paths(path, data):
+    """tracemalloc's peak stays within conv2d_memory / conv2d_transpose_memory for Winograd and flipped paths."""
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
+              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])))
+    channels, filters = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int32]))
+    rng, x = _random_input(data.draw, channels, kw["data_format"], np.float64, max_size=12)
+    x = (x * 4).astype(dtype)
+    shape = (3, 3, channels, filters) if path == "winograd" else (3, 3, filters, channels)
+    kernel = rng.standard_normal(shape)
+    fast, memory = (conv2d, conv2d_memory) if path == "winograd" else (conv2d_transpose, conv2d_transpose_memory)
+    if path == "winograd" and min(spatial(kw, x)) < 3 and kw["padding"] == "valid":
+        return
+    budget = data.draw(st.sampled_from([None, 9000, 40000]))
+    parallel_items = data.draw(st.sampled_from([1, kernels._MIN_PARALLEL_ITEMS]))
+    with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 2), \
+            mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", parallel_items):
+        estimate = memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
+        peaks = []
+        tracemalloc.start()
+        try:
+            for _ in range(2):
+                tracemalloc.reset_peak()
+                before, _ = tracemalloc.get_traced_memory()
+                fast(x, kernel, None, **kw, max_scratch_bytes=budget)
+                peaks.append(tracemalloc.get_traced_memory()[1] - before)
+        finally:
+            tracemalloc.stop()
+    assert min(peaks) <= estimate + 16 * 1024
