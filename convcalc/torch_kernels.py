@@ -93,3 +93,46 @@ RUNS = {
     "ConvTranspose2d": _conv_transpose2d,
     "ZeroPad2d": lambda row, x, weights: pad_nchw(x, row.padding),
 }
+
+
+# --------------------------------------------------------------------------
+# Memory: what each call allocates, from the kernels' own accounting
+# --------------------------------------------------------------------------
+
+
+def _padded_shape(row, batch: int) -> tuple[int, ...]:
+    channels, *spatial = row.input_shape[1:]
+    return (batch, channels, *(n + b + e for n, (b, e) in zip(spatial, row.padding)))
+
+
+def conv2d_bytes(row, batch: int, dtype: np.dtype) -> int:
+    """nn.Conv2d: the padded copy of the input, then conv2d's output and scratch (at stride 1, before
+    subsampling, when stride and dilation are both > 1)."""
+    a = row.layer.args
+    padded = _padded_shape(row, batch)
+    out, cin_g, kh, kw = row.kernel_shape
+    both = max(a["stride"]) > 1 and max(a["dilation"]) > 1
+    copy = int(np.prod(padded)) * dtype.itemsize if any(b or e for b, e in row.padding) else 0
+    return copy + kernels.conv2d_memory(padded, (kh, kw, cin_g, out), (1, 1) if both else a["stride"], "valid",
+                                        a["dilation"], a["groups"], "channels_first", dtype=dtype.name)
+
+
+def conv_transpose2d_bytes(row, batch: int, dtype: np.dtype) -> int:
+    """nn.ConvTranspose2d: per group, conv2d_transpose's full result and scratch (all groups' results
+    are kept for the concatenation), the stride-spread input when needed, then the cropped copy."""
+    a = row.layer.args
+    cin, out_g, kh, kw = row.kernel_shape
+    channels, h, w = row.input_shape[1:]
+    stride, spread = a["stride"], 0
+    if max(stride) > 1 and max(a["dilation"]) > 1:
+        h, w = (h - 1) * stride[0] + 1, (w - 1) * stride[1] + 1
+        spread, stride = batch * channels * h * w * dtype.itemsize, (1, 1)
+    groups = a["groups"]
+    one = kernels.conv2d_transpose_memory((batch, cin // groups, h, w), (kh, kw, out_g, cin // groups), stride,
+                                          "valid", (0, 0), a["dilation"], "channels_first", dtype=dtype.name)
+    final = batch * int(np.prod(row.output_shape[1:])) * dtype.itemsize
+    return spread + groups * one + 2 * final
+
+
+BYTES = {"Conv2d": conv2d_bytes, "ConvTranspose2d": conv_transpose2d_bytes,
+         "ZeroPad2d": lambda row, batch, dtype: batch * int(np.prod(row.output_shape[1:])) * dtype.itemsize}

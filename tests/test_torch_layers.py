@@ -196,3 +196,26 @@ def test_tab_after_nn_offers_the_pytorch_layers():
     assert complete_layer("nn.Co") == ["nn.Conv2d(", "nn.ConvTranspose2d("]
     assert complete_layer("torch.nn.Z") == ["torch.nn.ZeroPad2d("]
     assert "Conv2d(" not in complete_layer("Conv")
+
+
+@pytest.mark.parametrize("spec,shape", [
+    ("nn.Conv2d(8, 16, 3, 1, 1, padding_mode='reflect')", (8, 32, 32)),
+    ("nn.Conv2d(8, 16, 3, 2, 2, dilation=2, groups=2)", (8, 32, 32)),
+    ("nn.ConvTranspose2d(8, 6, 4, 2, 1, groups=2)", (8, 16, 16)),
+    ("nn.ConvTranspose2d(8, 6, 3, 2, 1, 1, dilation=2)", (8, 16, 16)),
+])
+def test_memory_estimates_bound_what_the_run_allocates(spec, shape):
+    import tracemalloc
+
+    from convcalc.torch_kernels import BYTES
+
+    row = layer_row(spec, shape)
+    x = np.ones((2, *shape), np.float32)
+    weights = {w.name: np.ones(w.shape, np.float32) for w in row.weights}
+    tracemalloc.start()
+    try:
+        execute_layer(row, x, weights)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= BYTES[row.type](row, 2, np.dtype(np.float32)) <= 4 * peak + 2**20
