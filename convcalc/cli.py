@@ -302,7 +302,8 @@ def port(
       convcalc port "Conv2D(64, 7, strides=2, padding='same')" --to torch --input 224x224x3 --run
       convcalc port "nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)" --to keras -i 64x16x16
     """
-    from .port import port_dict, port_request, port_text
+    from .port import port_request
+    from .port_view import port_dict, port_text
 
     try:
         if to is None:
