@@ -64,11 +64,13 @@ def _layer_variables(handle, what: str) -> dict[str, list]:
     def visit(name: str, item) -> None:
         if not isinstance(item, h5py.Group) or name.rsplit("/", 1)[-1] != "vars" or "name" not in item.attrs:
             return
-        layer = item.attrs["name"]
-        layer = layer.decode() if isinstance(layer, bytes) else str(layer)
         keys = sorted((key for key in item.keys() if key.isdigit()), key=int)
         if not keys:
             return
+        # layers/<key>/layers/<key>/vars: the names of the nested models that hold the layer, then its own
+        parts = name.split("/")[:-1]
+        owners = ["/".join(parts[:end]) for end in range(2, len(parts) + 1, 2) if parts[end - 2] == "layers"]
+        layer = "/".join(_name(handle, f"{owner}/vars") for owner in owners)
         if layer in found:
             raise ConvcalcError(f"{what} holds two layers named {layer!r}; convcalc matches weights by layer name.")
         found[layer] = [item[key] for key in keys]
@@ -77,11 +79,16 @@ def _layer_variables(handle, what: str) -> dict[str, list]:
     return {layer: [dataset[()] for dataset in datasets] for layer, datasets in found.items()}
 
 
+def _name(handle, group: str) -> str:
+    value = handle[group].attrs.get("name", group.rsplit("/", 2)[-2]) if group in handle else group.rsplit("/", 2)[-2]
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _match(stored: dict[str, list], expected: dict, dtype: np.dtype, what: str) -> dict[str, np.ndarray]:
     """The stored variables under the names the run needs, every shape checked."""
     by_layer: dict[str, list[tuple[str, tuple]]] = {}
     for name, (row, shape) in expected.items():
-        by_layer.setdefault(row.name, []).append((name, tuple(shape)))
+        by_layer.setdefault(name.rsplit("/", 1)[0], []).append((name, tuple(shape)))
     arrays = {}
     for layer, wanted in by_layer.items():
         if layer not in stored:

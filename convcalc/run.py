@@ -584,7 +584,11 @@ def _fills(fills: tuple, inputs: list[tuple]) -> list:
 
 def _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, estimate, limit, weights_budget,
              progress, chunk):
-    given = load_weights(options.weights, the_plan.weights, dtype, weights_budget) if options.weights is not None else {}
+    given = {}
+    if options.weights is not None:
+        expected = {**the_plan.weights, **{alias: the_plan.weights[name] for alias, name in the_plan.aliases.items()}}
+        loaded = load_weights(options.weights, expected, dtype, weights_budget)
+        given = {the_plan.aliases.get(name, name): array for name, array in loaded.items()}
     fmt = result.data_format.value
     if headers:
         arrays = [read_sample(path, header).astype(dtype, copy=False) for path, header in zip(options.sample, headers)]

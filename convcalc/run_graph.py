@@ -39,9 +39,16 @@ class LayerCall:
     owner: int  # id() of the layer object: a shared layer's calls share their weights
 
     @property
+    def layer_name(self) -> str:
+        """The layer's name, after the names of the nested models that hold it: ``encoder/conv``."""
+        return "/".join([*(name for name, _ in self.path), self.row.name])
+
+    @property
     def weight_names(self) -> list[str]:
-        """``<layer name>/<weight name>``, as ``{f"{l.name}/{w.name}" ...}`` writes the weights."""
-        return [f"{self.row.name}/{weight.name}" for weight in self.row.weights]
+        """``<layer name>/<weight name>``, as ``{f"{l.name}/{w.name}" ...}`` writes the weights; a layer of a
+        nested model is named after that model too (``encoder/conv/kernel``): names are unique only
+        within one model."""
+        return [f"{self.layer_name}/{weight.name}" for weight in self.row.weights]
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Plan:
 
     calls: list[LayerCall] = field(default_factory=list)
     weights: dict[str, tuple[LayerRow, tuple]] = field(default_factory=dict)  # name -> (row, shape)
+    aliases: dict[str, str] = field(default_factory=dict)  # a nested layer's weight by its own name, when unique
     owners: dict[int, LayerCall] = field(default_factory=dict)  # the first call of each layer with weights
     weight_elements: int = 0
     peak_bytes: int = 0  # tensors alive at once, plus the worst call's own scratch
@@ -234,7 +242,21 @@ def plan(graph: Graph, input_shapes: list[tuple], itemsize: int) -> Plan:
     walk.live = _tensor_bytes(list(input_shapes), itemsize)  # the samples stay alive for the whole run
     outputs = walk.graph(graph, (), list(input_shapes), None)[0]
     result.output_bytes = _tensor_bytes(list(outputs), itemsize)
+    result.aliases = _aliases(result.weights)
     return result
+
+
+def _aliases(names: dict) -> dict[str, str]:
+    """Shorter names of a nested layer's weights, each kept when it names one weight only: the layer's
+    own (``conv/kernel``), and the nested model's as ``model.layers`` lists it (``encoder/kernel``, as
+    ``{f"{l.name}/{w.name}" for l in model.layers for w in l.weights}`` writes it)."""
+    short: dict[str, list[str]] = {}
+    for name in names:
+        parts = name.split("/")
+        if len(parts) > 2:
+            for alias in {"/".join(parts[-2:]), f"{parts[0]}/{parts[-1]}"}:
+                short.setdefault(alias, []).append(name)
+    return {alias: found[0] for alias, found in short.items() if len(found) == 1 and alias not in names}
 
 
 @dataclass

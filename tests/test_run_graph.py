@@ -77,8 +77,9 @@ def test_samples_are_read_in_the_models_input_order(two_inputs, tmp_path):
                                    rtol=1e-5, atol=1e-5)
 
 
-def test_a_nested_models_layer_takes_its_weights_by_its_own_name(two_inputs, tmp_path):
-    np.savez(tmp_path / "w.npz", **{"inner_conv/kernel": np.full((1, 1, 3, 2), 0.5, np.float32)})
+@pytest.mark.parametrize("name", ["inner/inner_conv/kernel", "inner_conv/kernel", "inner/kernel"])
+def test_a_nested_models_layer_takes_its_weights_by_its_path_or_a_unique_short_name(two_inputs, tmp_path, name):
+    np.savez(tmp_path / "w.npz", **{name: np.full((1, 1, 3, 2), 0.5, np.float32)})
     result = run("shape", "--file", two_inputs, "--model", "model", "--fill", "1", "--fill", "2", "--weights", tmp_path / "w.npz",
                  "--save", tmp_path / "y.npz")
     assert result.exit_code == 0, result.stderr
