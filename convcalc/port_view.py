@@ -5,7 +5,6 @@ from __future__ import annotations
 from .port import FRAMEWORKS, Port, PortRun
 
 
-
 def port_dict(port: Port, run: PortRun | None = None) -> dict:
     """The JSON object of SPEC 8: ``layers`` and ``kernel_transform``, then shapes, weights and notes."""
     data = {
