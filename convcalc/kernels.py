@@ -74,6 +74,9 @@ _WINOGRAD_CHUNK_BYTES = 2 * 2**20
 _WINOGRAD_MIN_TILES = 192
 # Winograd needs this many input channels and filters to beat im2col + GEMM.
 _WINOGRAD_MIN_CHANNELS = 48
+# Windows whose rows hold at most this many numbers (kw * channels) are
+# gathered taps-major (see _im2col_taps_chunk).
+_TAPS_MAJOR_MAX_RUN = 32
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
 # The depthwise kernel is widened to whole rows, (ow, m, c) per tap, so that
@@ -570,13 +573,15 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         method = "depthwise"
     elif g.groups == 1 and kh == kw == 1 and (sh, sw) == (1, 1):
         method = "gemm"  # a 1x1 stride-1 convolution is one matrix product
+    elif g.groups == 1 and kw * c <= _TAPS_MAJOR_MAX_RUN:
+        method = "im2col_taps"  # few channels: gather tap by tap, whole rows of pixels at once
     else:
         method = "im2col"
 
     def chunk_bytes(samples: int, rows: int) -> int:
         pixels = samples * rows * ow
         total = samples * ((rows - 1) * sh + keh) * padded_width * c if needs_tile else 0
-        if method == "im2col":
+        if method in ("im2col", "im2col_taps"):
             total += pixels * kh * kw * c
             if g.groups > 1:
                 total += pixels * f  # the grouped product, before interleaving groups
@@ -953,6 +958,25 @@ def _im2col_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, s
     target.reshape(pixels, groups, group_filters)[...] = products.transpose(1, 0, 2)
 
 
+def _im2col_taps_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
+    """im2col for few input channels: the gathered matrix stored taps-major, (kh, kw, c, pixels).
+
+    Gathering pixel-major copies runs of only kw*c numbers (one window row)
+    at a time; taps-major copies one tap's whole row of output pixels per
+    run, and BLAS reads the (pixels, kh*kw*c) matrix transposed.
+    """
+    nb, rb, ow, kh, kw, c = windows.shape
+    pixels = nb * rb * ow
+    columns = scratch.get("columns", (kh, kw, c, nb, rb, ow))
+    source = windows.transpose(3, 4, 5, 0, 1, 2)
+
+    def gather(samples: slice, rows: slice) -> None:
+        np.copyto(columns[:, :, :, samples, rows], source[:, :, :, samples, rows])
+
+    _in_parallel(gather, nb, rb, columns.size)
+    np.matmul(columns.reshape(kh * kw * c, pixels).T, matrix, out=target.reshape(pixels, -1))
+
+
 def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
     """Multiply-accumulate tap by tap, channels innermost (one channel per group, no GEMM to make)."""
     nb, rb, ow, kh, kw, c = windows.shape
@@ -1095,7 +1119,12 @@ def _a_transpose(m: list, out0: np.ndarray, out1: np.ndarray) -> None:
     out1 -= m[3]
 
 
-_CHUNK_METHODS = {"gemm": _gemm_chunk, "im2col": _im2col_chunk, "depthwise": _depthwise_chunk}
+_CHUNK_METHODS = {
+    "gemm": _gemm_chunk,
+    "im2col": _im2col_chunk,
+    "im2col_taps": _im2col_taps_chunk,
+    "depthwise": _depthwise_chunk,
+}
 
 
 def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scratch_bytes) -> np.ndarray:
