@@ -1,31 +1,39 @@
-"""NumPy kernels of Keras's feature layers at inference, for ``--run``: dense, normalization,
-activation layers, and the layers that are the identity at inference.
+"""NumPy kernels of Keras's feature layers at inference, for ``--run``: dense and embedding layers,
+normalization, every activation layer, attention, the application layers, and the layers that are
+the identity at inference.
 
 Every array has the batch axis first.  :data:`RUNS` maps a layer type to its call
-``(row, x, weights) -> y`` (the row holds the layer's arguments); :data:`REFUSALS` maps a
-layer type to ``row -> reason or None`` for options ``--run`` does not execute.
-:mod:`convcalc.execute` merges both tables into its own.
+``(row, x, weights) -> y`` (the row holds the layer's arguments; ``x`` is a list of arrays when
+the layer is called on a list, as MultiHeadAttention and CustomScaleLayer are); :data:`REFUSALS`
+maps a layer type to ``row -> reason or None`` for options ``--run`` does not execute.
+:mod:`convcalc.execute` merges both tables into its own.  Each function follows the ``call`` of
+Keras 3.15 (``keras/src/layers``) in inference mode, TensorFlow backend.
 """
 
 from __future__ import annotations
 
+import math
+import string
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .activations import _elu, apply_activation
+from .activations import ACTIVATIONS, _elu, _sigmoid, apply_activation
+from .errors import ConvcalcError
 
-IDENTITY_AT_INFERENCE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-                         "AlphaDropout")
+IDENTITY_AT_INFERENCE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+                         "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization")
+"""Layers whose ``call`` returns its input at inference (ActivityRegularization only adds a loss)."""
+
+KERAS_EPSILON = 1e-7  # keras.config.epsilon(): Normalization's floor on the standard deviation
+UNIT_NORM_EPSILON = 1e-12  # UnitNormalization: ops.normalize(x, order=2, epsilon=1e-12)
+LARGE_NEGATIVE = -1e9  # Softmax and attention put masked logits here (keras/src/layers/activations/softmax.py)
 
 
-
-def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, activation) -> np.ndarray:
-    """Dense on any rank. x : ndarray of shape (n, ..., d); kernel : (d, units); bias : (units,)."""
-    y = np.matmul(x, kernel)
-    if bias is not None:
-        y += bias
-    return apply_activation(activation, y)
+def _axes(axis, rank: int) -> tuple[int, ...]:
+    """A Keras ``axis`` (an int or several; negative counts from the end) as sorted non-negative axes."""
+    axes = axis if isinstance(axis, (list, tuple)) else (axis,)
+    return tuple(sorted({a % rank for a in axes}))
 
 
 def _broadcast(weight: np.ndarray, axes: Sequence[int], rank: int) -> np.ndarray:
@@ -36,20 +44,85 @@ def _broadcast(weight: np.ndarray, axes: Sequence[int], rank: int) -> np.ndarray
     return weight.reshape(shape)
 
 
-def _axes(axis, rank: int) -> tuple[int, ...]:
-    axes = axis if isinstance(axis, (list, tuple)) else (axis,)
-    return tuple(sorted(a % rank for a in axes))
+def _scalar(value, x: np.ndarray) -> np.ndarray:
+    return np.asarray(value, x.dtype)
 
+
+# ---- core layers -------------------------------------------------------------------------------
+
+def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, activation) -> np.ndarray:
+    """Dense on any rank: ``activation(x @ kernel + bias)``.
+
+    x : ndarray of shape (n, ..., d); kernel : (d, units); bias : (units,).
+    """
+    y = np.matmul(x, kernel)
+    if bias is not None:
+        y += bias
+    return apply_activation(activation, y)
+
+
+def embedding_ids(x: np.ndarray, input_dim: int, name: str = "Embedding") -> np.ndarray:
+    """The row indices an Embedding reads from ``x``, as Keras computes them.
+
+    Keras casts a float input to int32, which truncates toward zero (2.7 -> 2, -0.5 -> 0), and
+    ``ops.take`` wraps a negative index once (-1 is the last row).  An index outside
+    ``[-input_dim, input_dim)`` makes TensorFlow's CPU gather fail, so it is refused here,
+    naming it; so is NaN or infinity.
+    """
+    if not np.all(np.isfinite(x)):
+        raise ConvcalcError(f"{name} reads integer ids, but the input holds NaN or infinity.")
+    ids = np.trunc(x)
+    bad = (ids < -input_dim) | (ids >= input_dim)
+    if bad.any():
+        first = ids[bad].flat[0]
+        raise ConvcalcError(
+            f"{name} has input_dim={input_dim}, so its ids must lie in [{-input_dim}, {input_dim - 1}] "
+            f"(Keras casts them to int32; TensorFlow refuses others); the input holds {first:g}."
+        )
+    ids = ids.astype(np.int64)
+    return np.where(ids < 0, ids + input_dim, ids)
+
+
+def embedding(x: np.ndarray, weights: dict, name: str = "Embedding") -> np.ndarray:
+    """Embedding: ``embeddings[ids]``; with LoRA the table is
+    ``embeddings + lora_embeddings_a @ lora_embeddings_b``: Keras 3.15's ``build`` calls
+    ``enable_lora(lora_rank)`` without the constructor's ``lora_alpha``, so the scale
+    ``lora_alpha / rank`` is always 1.
+
+    x : ndarray of shape (n, ...) holding ids; embeddings : (input_dim, output_dim);
+    returns (n, ..., output_dim).
+    """
+    table = weights["embeddings"]
+    if "lora_embeddings_a" in weights:
+        table = table + weights["lora_embeddings_a"] @ weights["lora_embeddings_b"]
+    return table[embedding_ids(x, table.shape[0], name)].astype(x.dtype, copy=False)
+
+
+def repeat_vector(x: np.ndarray, n: int) -> np.ndarray:
+    """RepeatVector: (batch, features) -> (batch, n, features)."""
+    return np.repeat(x[:, np.newaxis, :], n, axis=1)
+
+
+def masking(x: np.ndarray, mask_value) -> np.ndarray:
+    """Masking: a position (all axes but the last) whose features all equal ``mask_value`` becomes
+    zeros; every other value passes unchanged.  (The Keras mask it also sets is not propagated.)"""
+    keep = np.any(x != _scalar(mask_value, x), axis=-1, keepdims=True)
+    return np.where(keep, x, np.zeros((), x.dtype))
+
+
+# ---- normalization -----------------------------------------------------------------------------
 
 def batch_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> np.ndarray:
     """BatchNormalization at inference: ``(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta``.
 
+    The same with ``renorm=True``: at inference Keras uses the moving statistics and ignores
+    ``moving_stddev``, ``renorm_mean`` and ``renorm_stddev``.
     x : ndarray of any rank; every weight has the shape of x's ``axis`` sizes; ``gamma`` and
     ``beta`` are absent when ``scale`` / ``center`` are off.
     """
     axes = _axes(axis, x.ndim)
     mean = _broadcast(weights["moving_mean"], axes, x.ndim)
-    inverse = 1 / np.sqrt(_broadcast(weights["moving_variance"], axes, x.ndim) + np.asarray(epsilon, x.dtype))
+    inverse = 1 / np.sqrt(_broadcast(weights["moving_variance"], axes, x.ndim) + _scalar(epsilon, x))
     if "gamma" in weights:
         inverse = inverse * _broadcast(weights["gamma"], axes, x.ndim)
     shift = -mean * inverse
@@ -60,84 +133,341 @@ def batch_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> n
     return y
 
 
-def layer_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> np.ndarray:
+def layer_normalization(x: np.ndarray, weights: dict, axis, epsilon: float, rms_scaling: bool = False) -> np.ndarray:
     """LayerNormalization: each sample normalized over ``axis`` (mean and biased variance), then
-    ``* gamma + beta``. x : ndarray of any rank; gamma, beta : the sizes of x's ``axis``."""
+    ``* gamma + beta``.
+
+    With ``rms_scaling=True`` Keras 3.15 (``ops.layer_normalization``) computes
+    ``x * rsqrt(var(x) + epsilon) * gamma``: divided by the standard deviation (the *centered*
+    variance) but not centered itself, and no beta.
+    x : ndarray of any rank; gamma, beta : the sizes of x's ``axis``.
+    """
     axes = _axes(axis, x.ndim)
     centered = x - x.mean(axis=axes, keepdims=True)
     y = np.square(centered)
-    inverse = 1 / np.sqrt(y.mean(axis=axes, keepdims=True) + np.asarray(epsilon, x.dtype))
-    np.multiply(centered, inverse, out=y)
+    inverse = 1 / np.sqrt(y.mean(axis=axes, keepdims=True) + _scalar(epsilon, x))
+    np.multiply(x if rms_scaling else centered, inverse, out=y)
     if "gamma" in weights:
         y *= _broadcast(weights["gamma"], axes, x.ndim)
-    if "beta" in weights:
+    if "beta" in weights and not rms_scaling:
         y += _broadcast(weights["beta"], axes, x.ndim)
     return y
 
 
-def rescaling(x: np.ndarray, scale, offset) -> np.ndarray:
-    """Rescaling: ``x * scale + offset``. x : ndarray of any rank."""
-    return x * np.asarray(scale, x.dtype) + np.asarray(offset, x.dtype)
+def group_normalization(x: np.ndarray, weights: dict, groups: int, axis: int, epsilon: float) -> np.ndarray:
+    """GroupNormalization: the channels on ``axis`` split into ``groups`` (-1: one per channel);
+    each sample's group is normalized over its channels and every other axis (biased variance),
+    then ``* gamma + beta`` per channel.
 
+    x : ndarray of any rank; gamma, beta : (channels,).
+    """
+    axis %= x.ndim
+    channels = x.shape[axis]
+    groups = channels if groups == -1 else groups
+    grouped_shape = (*x.shape[:axis], groups, channels // groups, *x.shape[axis + 1:])
+    grouped = x.reshape(grouped_shape)
+    reduce = tuple(a for a in range(1, grouped.ndim) if a != axis)
+    mean = grouped.mean(axis=reduce, keepdims=True)
+    inverse = 1 / np.sqrt(np.square(grouped - mean).mean(axis=reduce, keepdims=True) + _scalar(epsilon, x))
+    per_channel = [1] * grouped.ndim
+    per_channel[axis], per_channel[axis + 1] = groups, channels // groups
+    if "gamma" in weights:
+        inverse = inverse * weights["gamma"].reshape(per_channel)
+    shift = -mean * inverse
+    if "beta" in weights:
+        shift = shift + weights["beta"].reshape(per_channel)
+    return (grouped * inverse + shift).reshape(x.shape)
+
+
+def unit_normalization(x: np.ndarray, axis) -> np.ndarray:
+    """UnitNormalization: ``x * min(rsqrt(sum(x**2)), 1e12)`` over ``axis``, as ``ops.normalize``
+    computes the L2 case (a zero vector stays zero). x : ndarray of any rank."""
+    square_sum = np.square(x).sum(axis=_axes(axis, x.ndim), keepdims=True)
+    with np.errstate(divide="ignore"):
+        inverse = np.minimum(1 / np.sqrt(square_sum), _scalar(1 / UNIT_NORM_EPSILON, x))
+    return x * inverse
+
+
+def normalization_statistic(value, keep: tuple[int, ...], shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A Normalization ``mean`` or ``variance`` (an argument or a weight) broadcast to the input's
+    kept axes, as Keras's ``build`` aligns it: its axes map to the kept axes from the right."""
+    array = np.asarray(value, dtype)
+    target = [n if i in keep else 1 for i, n in enumerate(shape)]
+    if array.ndim:
+        if array.ndim > len(keep):
+            raise ConvcalcError(f"Normalization's mean/variance has {array.ndim} axes, more than the "
+                                f"{len(keep)} axes it keeps (axis={tuple(keep)}).")
+        expanded = [1] * len(shape)
+        for i in range(1, array.ndim + 1):
+            expanded[keep[-i]] = array.shape[-i]
+        array = array.reshape(expanded)
+    try:
+        return np.broadcast_to(array, target)
+    except ValueError:
+        raise ConvcalcError(f"Normalization's mean/variance of shape {np.shape(value)} does not broadcast to the "
+                            f"kept axes {tuple(shape[i] for i in keep)}.") from None
+
+
+def normalization(x: np.ndarray, mean, variance, axis, invert: bool) -> np.ndarray:
+    """Normalization: ``(x - mean) / max(sqrt(variance), 1e-7)``; with ``invert=True``
+    ``mean + x * max(sqrt(variance), 1e-7)``.  ``axis`` (an int, several, or None: none) are the
+    axes that keep their own statistics. x : ndarray of any rank."""
+    keep = () if axis is None else _axes(axis, x.ndim)
+    mean = normalization_statistic(mean, keep, x.shape, x.dtype)
+    deviation = np.maximum(np.sqrt(normalization_statistic(variance, keep, x.shape, x.dtype)),
+                           _scalar(KERAS_EPSILON, x))
+    return mean + x * deviation if invert else (x - mean) / deviation
+
+
+def rescaling(x: np.ndarray, scale, offset, data_format: str = "channels_last") -> np.ndarray:
+    """Rescaling: ``x * scale + offset``; a per-channel ``scale`` (a list) gets trailing axes of 1
+    up to rank 3 under channels_first, as Keras reshapes it. x : ndarray of any rank."""
+    scale = _scalar(scale, x)
+    if scale.ndim and data_format == "channels_first":
+        scale = scale.reshape(scale.shape + (1,) * (3 - scale.ndim))
+    return x * scale + _scalar(offset, x)
+
+
+# ---- activation layers -------------------------------------------------------------------------
 
 def relu(x: np.ndarray, max_value=None, negative_slope=0.0, threshold=0.0) -> np.ndarray:
     """ReLU layer, as ``keras.activations.relu``: ``x`` above ``threshold`` (else 0), capped at
     ``max_value``, minus ``negative_slope * relu(threshold - x)``. x : ndarray of any rank."""
     y = np.where(x > threshold, x, np.zeros((), x.dtype)) if threshold else np.maximum(x, 0)
     if max_value is not None:
-        np.clip(y, 0, np.asarray(max_value, x.dtype), out=y)
+        np.clip(y, 0, _scalar(max_value, x), out=y)
     if negative_slope:
-        negative = np.subtract(np.asarray(threshold, x.dtype), x)
+        negative = np.subtract(_scalar(threshold, x), x)
         np.maximum(negative, 0, out=negative)
-        negative *= np.asarray(negative_slope, x.dtype)
+        negative *= _scalar(negative_slope, x)
         y -= negative
     return y
 
 
 def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
     """LeakyReLU: ``x`` where ``x >= 0``, else ``negative_slope * x``. x : ndarray of any rank."""
-    return np.where(x >= 0, x, np.asarray(negative_slope, x.dtype) * x)
+    return np.where(x >= 0, x, _scalar(negative_slope, x) * x)
+
+
+def prelu(x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """PReLU: ``relu(x) - alpha * relu(-x)``; alpha has x's shape without the batch, with 1 on the
+    ``shared_axes``. x : ndarray of shape (n, ...)."""
+    return np.maximum(x, 0) - alpha * np.maximum(-x, 0)
 
 
 def elu(x: np.ndarray, alpha: float) -> np.ndarray:
     """ELU layer: ``x`` where positive, else ``alpha * (exp(x) - 1)``. x : ndarray of any rank."""
-    return _elu(x, np.asarray(alpha, x.dtype))
+    return _elu(x, _scalar(alpha, x))
 
 
-def softmax(x: np.ndarray, axis) -> np.ndarray:
-    """Softmax layer over ``axis`` (an int or several). x : ndarray of any rank."""
+def softmax(x: np.ndarray, axis, mask: np.ndarray | None = None) -> np.ndarray:
+    """Softmax layer over ``axis`` (an int or several). With a ``mask`` (broadcastable to x; true or
+    above 0.5 keeps a value) Keras puts -1e9 at the masked logits and zeros at the masked outputs.
+    x : ndarray of any rank."""
+    if mask is not None:
+        mask = mask if mask.dtype == bool else mask > 0.5
+        x = np.where(mask, x, _scalar(LARGE_NEGATIVE, x))
     axes = _axes(axis, x.ndim)
     e = np.exp(x - x.max(axis=axes, keepdims=True))
     e /= e.sum(axis=axes, keepdims=True)
-    return e
+    return e if mask is None else np.where(mask, e, np.zeros((), e.dtype))
 
 
 def _leaky_slope(args: dict) -> float:
     return args["alpha"] if args.get("alpha") is not None else args["negative_slope"]
 
 
+def _activation_name(identifier) -> str | None:
+    if identifier is None:
+        return None
+    return identifier if isinstance(identifier, str) else identifier.short
+
+
+# ---- attention ---------------------------------------------------------------------------------
+
+def _projection(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, bound: int = 1) -> np.ndarray:
+    """An EinsumDense of MultiHeadAttention: x's last ``bound`` axes contracted with the kernel's
+    first ones.  x : (n, ..., *bound axes); kernel : (*bound axes, *out); bias : out."""
+    y = np.tensordot(x, kernel, axes=bound)
+    return y + bias if bias is not None else y
+
+
+def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str, str, int]:
+    """Keras's ``_build_attention_equation``: the einsum of the scores (key, query -> scores) and of
+    the combination (scores, value -> output) for projected tensors of ``rank`` axes
+    ``(batch, <other>, <attention axes>, heads, channels)``, and the scores' rank.
+
+    >>> attention_equations(4, (1,))
+    ('aecd,abcd->acbe', 'acbe,aecd->abcd', 4)
+    """
+    letters = string.ascii_lowercase
+    target = letters[:rank]
+    batch_dims = [i for i in range(rank) if i not in attention_axes and i != rank - 1]
+    source, offset = "", rank
+    for i in range(rank):
+        if i in batch_dims or i == rank - 1:
+            source += target[i]
+        else:
+            source += letters[offset]
+            offset += 1
+    product = "".join([target[i] for i in batch_dims] + [target[i] for i in attention_axes]
+                      + [source[i] for i in attention_axes])
+    return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
+
+
+def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray | None, weights: dict, *,
+                         key_dim: int, attention_axes=None, use_gate: bool = False, sliding_window=None,
+                         dropout: float = 0.0, query_mask=None, value_mask=None, key_mask=None) -> np.ndarray:
+    """MultiHeadAttention at inference, as Keras's ``call(query, value, key)``.
+
+    Projections ``Q = query . query/kernel + query/bias`` (kernel ``(d_q, heads, key_dim)``),
+    likewise ``K`` from key (default: value) and ``V`` from value; scores
+    ``softmax(Q / sqrt(key_dim) . K)`` over the key's attention axes; the heads' outputs (times
+    ``sigmoid(gate)`` with ``use_gate``) go through ``attention_output/kernel`` ``(heads,
+    value_dim, *output_shape)``.  ``sliding_window`` w keeps the keys with ``|i - j| < w`` on axis
+    1; masks (``(n, T)`` / ``(n, S)``, true keeps) are the Keras masks of the inputs.  Where every
+    key of a query is masked, Keras's rank-4 dot-product path (no dropout) averages every value
+    (the logits are all -1e9), its other path gives zeros: both are followed.
+    query : (n, *T, d_q); value : (n, *S, d_v); key : (n, *S, d_k) or None.
+    """
+    key = value if key is None else key
+    w = weights
+    q = _projection(query, w["query/kernel"], w.get("query/bias"))
+    k = _projection(key, w["key/kernel"], w.get("key/bias"))
+    v = _projection(value, w["value/kernel"], w.get("value/bias"))
+    rank = q.ndim
+    axes = tuple(range(1, rank - 2)) if attention_axes is None else tuple(
+        a if a >= 0 else rank - 1 + a for a in ((attention_axes,) if isinstance(attention_axes, int) else attention_axes))
+    dot, combine, scores_rank = attention_equations(rank, axes)
+    scores = np.einsum(dot, k, q * _scalar(1 / math.sqrt(float(key_dim)), q))
+    mask = _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window)
+    if mask is not None:
+        for _ in range(scores.ndim - mask.ndim):  # from the heads axis, as Keras expands it
+            mask = np.expand_dims(mask, -2 * len(axes) - 1)
+        scores = np.where(mask, scores, _scalar(LARGE_NEGATIVE, scores))
+    norm = tuple(range(scores_rank - len(axes), scores_rank))
+    probabilities = np.exp(scores - scores.max(axis=norm, keepdims=True))
+    probabilities /= probabilities.sum(axis=norm, keepdims=True)
+    if mask is not None and (dropout > 0 or rank != 4):  # Keras's masked Softmax zeroes the masked keys
+        probabilities = np.where(mask, probabilities, np.zeros((), probabilities.dtype))
+    output = np.einsum(combine, probabilities, v)
+    if use_gate:
+        output = output * _sigmoid(_projection(query, w["gate/kernel"], w.get("gate/bias")))
+    out = _projection(output, w["attention_output/kernel"], w.get("attention_output/bias"), bound=2)
+    return out.astype(query.dtype, copy=False)
+
+
+def _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window) -> np.ndarray | None:
+    """Keras's ``_compute_attention_mask``: ``(n, T, 1) & (n, 1, S) & (1, T, S)`` of what is given."""
+    masks = []
+    if query_mask is not None:
+        masks.append(np.asarray(query_mask, bool)[..., np.newaxis])
+    for m in (value_mask, key_mask):
+        if m is not None:
+            masks.append(np.asarray(m, bool)[..., np.newaxis, :])
+    if sliding_window is not None:
+        rows = np.arange(query.shape[1]).reshape(1, -1, 1)
+        columns = np.arange(value.shape[1]).reshape(1, 1, -1)
+        masks.append(np.abs(rows - columns) < sliding_window)
+    if not masks:
+        return None
+    mask = masks[0]
+    for m in masks[1:]:
+        mask = mask & m
+    return mask
+
+
+def _mha(row, x, w) -> np.ndarray:
+    a = row.layer.args
+    query, value, *key = x
+    return multi_head_attention(query, value, key[0] if key else None, w, key_dim=a["key_dim"],
+                                attention_axes=a["attention_axes"], use_gate=a["use_gate"],
+                                sliding_window=a["sliding_window"], dropout=a["dropout"])
+
+
+# ---- application layers ------------------------------------------------------------------------
+
+def layer_scale(x: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """LayerScale (ConvNeXt): ``x * gamma``, gamma (Keras names it ``variable``) of shape
+    ``(projection_dim,)`` broadcast on the last axis."""
+    return x * gamma
+
+
+def custom_scale(inputs: Sequence[np.ndarray], scale) -> np.ndarray:
+    """CustomScaleLayer (Inception-ResNet-v2): ``inputs[0] + inputs[1] * scale``; further inputs are
+    ignored, as in Keras."""
+    return inputs[0] + inputs[1] * _scalar(scale, inputs[1])
+
+
+def _list(x) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+# ---- the tables execute.py merges ----------------------------------------------------------------
 
 RUNS: dict[str, Callable] = {
     "Dense": lambda row, x, w: dense(x, w["kernel"], w.get("bias"), row.layer.args["activation"]),
+    "Embedding": lambda row, x, w: embedding(x, w, f"layer {row.index} {row.name} (Embedding)"),
+    "RepeatVector": lambda row, x, w: repeat_vector(x, row.layer.args["n"]),
+    "Masking": lambda row, x, w: masking(x, row.layer.args["mask_value"]),
     "BatchNormalization": lambda row, x, w: batch_normalization(
         x, w, row.layer.args["axis"], row.layer.args["epsilon"]),
     "LayerNormalization": lambda row, x, w: layer_normalization(
-        x, w, row.layer.args["axis"], row.layer.args["epsilon"]),
-    "Rescaling": lambda row, x, w: rescaling(x, row.layer.args["scale"], row.layer.args["offset"]),
+        x, w, row.layer.args["axis"], row.layer.args["epsilon"], row.layer.args["rms_scaling"]),
+    "GroupNormalization": lambda row, x, w: group_normalization(
+        x, w, row.layer.args["groups"], row.layer.args["axis"], row.layer.args["epsilon"]),
+    "UnitNormalization": lambda row, x, w: unit_normalization(x, row.layer.args["axis"]),
+    "Normalization": lambda row, x, w: normalization(
+        x, w["mean"] if "mean" in w else row.layer.args["mean"],
+        w["variance"] if "variance" in w else row.layer.args["variance"],
+        row.layer.args["axis"], row.layer.args["invert"]),
+    "Rescaling": lambda row, x, w: rescaling(x, row.layer.args["scale"], row.layer.args["offset"], row.data_format),
     "Activation": lambda row, x, w: apply_activation(row.layer.args["activation"], x),
     "ReLU": lambda row, x, w: relu(
         x, row.layer.args["max_value"], row.layer.args["negative_slope"], row.layer.args["threshold"]),
     "LeakyReLU": lambda row, x, w: leaky_relu(x, _leaky_slope(row.layer.args)),
+    "PReLU": lambda row, x, w: prelu(x, w["alpha"]),
     "ELU": lambda row, x, w: elu(x, row.layer.args["alpha"]),
     "Softmax": lambda row, x, w: softmax(x, row.layer.args["axis"]),
+    "MultiHeadAttention": lambda row, x, w: _mha(row, _list(x), w),
+    "LayerScale": lambda row, x, w: layer_scale(x, w["variable"]),
+    "CustomScaleLayer": lambda row, x, w: custom_scale(_list(x), row.layer.args["scale"]),
     **{name: lambda row, x, w: x for name in IDENTITY_AT_INFERENCE},
 }
 
 
+def _activation_refusal(row) -> str | None:
+    name = _activation_name(row.layer.args.get("activation"))
+    if name is None or name in ACTIVATIONS:
+        return None
+    if name == "glu":
+        return ("activation='glu' halves the last axis, which Keras's layers declare unchanged, "
+                "so --run does not execute it")
+    return f"--run does not execute activation={name!r}"
+
+
+def _quantized(row) -> str | None:
+    config = row.layer.args.get("quantization_config")
+    if config is not None:
+        return f"--run does not execute quantized weights (quantization_config={config!r})"
+    return None
+
+
+def _dense_refusal(row) -> str | None:
+    return _quantized(row) or _activation_refusal(row)
+
+
+def _mha_refusal(row) -> str | None:
+    shapes = row.input_shape if isinstance(row.input_shape, list) else [row.input_shape]
+    if len(shapes) > 3:
+        return ("--run executes MultiHeadAttention called on query, value and key; "
+                f"this call passes {len(shapes)} tensors (masks are not executed)")
+    return None
+
+
 REFUSALS: dict[str, Callable] = {
-    "LayerNormalization": lambda row: (
-        "--run does not execute LayerNormalization with rms_scaling=True yet" if row.layer.args.get("rms_scaling")
-        else None),
-    "BatchNormalization": lambda row: (
-        "--run does not execute BatchNormalization with renorm=True yet" if row.layer.args.get("renorm") else None),
+    "Dense": _dense_refusal,
+    "Activation": _activation_refusal,
+    "Embedding": _quantized,
+    "MultiHeadAttention": _mha_refusal,
 }
