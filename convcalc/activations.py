@@ -68,14 +68,12 @@ def _hard_sigmoid(x):
 
 
 def _sparsemax(x):
-    # As Keras 3.15's TensorFlow backend computes it (keras/src/backend/tensorflow/nn.py): the
-    # support is Martins & Astudillo's (2016), but tau sums the cumulative sums over the whole
-    # support, (sum_{i<k} cumsum_i - 1) / k, rather than taking cumsum_{k-1}.
+    # Martins & Astudillo (2016): project onto the simplex along the last axis.
     z = np.sort(x, axis=-1)[..., ::-1]
     k = np.arange(1, x.shape[-1] + 1, dtype=x.dtype)
     cumulative = np.cumsum(z, axis=-1)
-    support = z - (cumulative - 1) / k > 0
-    tau = (np.where(support, cumulative, 0).sum(axis=-1, keepdims=True) - 1) / support.sum(axis=-1, keepdims=True)
+    support = (1 + k * z > cumulative).sum(axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cumulative, support - 1, axis=-1) - 1) / support
     return np.maximum(x - tau, 0)
 
 
