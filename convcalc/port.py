@@ -16,6 +16,8 @@ a port whose shapes disagree is a bug (exit 3).  The rules:
 - A transposed layer's ``(padding, output_padding)`` follow from its per-side
   padding; what PyTorch cannot crop is cropped after it (``nn.ZeroPad2d`` with
   negative amounts), what Keras cannot is cropped by ``Cropping2D``.
+- PyTorch's stride with dilation, which Keras refuses, becomes a stride-1 ``Conv2D`` then
+  ``MaxPooling2D(1, strides=...)``, which keeps every stride-th output.
 - PyTorch is NCHW: a channels_last Keras input ``HxWxC`` is ``CxHxW`` there.
 
 :func:`check_port` runs both sides on a random input with convcalc's kernels
@@ -285,12 +287,14 @@ def _to_keras(row, keras_format: str) -> tuple[list[str], int | None]:
     fmt = ", data_format='channels_first'" if keras_format == "channels_first" else ""
     if row.type == "ZeroPad2d":
         return _keras_sides(row.padding, fmt), None
-    if max(a["stride"]) > 1 and max(a["dilation"]) > 1:
+    both = max(a["stride"]) > 1 and max(a["dilation"]) > 1
+    if both and row.type != "Conv2d":
         raise ConvcalcError(f"Keras refuses strides > 1 together with dilation_rate > 1, so stride={a['stride']} "
                             f"with dilation={a['dilation']} has no Keras equivalent.")
+    stride = (1, 1) if both else a["stride"]
     common = [f"{a['out_channels']}", _pair_text(a["kernel_size"])]
-    if a["stride"] != (1, 1):
-        common.append(f"strides={_pair_text(a['stride'])}")
+    if stride != (1, 1):
+        common.append(f"strides={_pair_text(stride)}")
     tail = []
     if a["dilation"] != (1, 1):
         tail.append(f"dilation_rate={_argument(a['dilation'])}")
@@ -301,7 +305,10 @@ def _to_keras(row, keras_format: str) -> tuple[list[str], int | None]:
     if fmt:
         tail.append(fmt.lstrip(", "))
     if row.type == "Conv2d":
-        return _conv_to_keras(row, common, tail, fmt)
+        layers, at = _conv_to_keras(row, common, tail, fmt, stride)
+        if both:  # Keras refuses strides with dilation: stride 1, then keep every stride-th output
+            layers.append(f"MaxPooling2D(1, strides={_pair_text(a['stride'])}{fmt})")
+        return layers, at
     return _transpose_to_keras(row, common, tail, fmt)
 
 
@@ -317,7 +324,7 @@ def _keras_sides(pads, fmt: str) -> list[str]:
     return layers
 
 
-def _conv_to_keras(row, common: list[str], tail: list[str], fmt: str) -> tuple[list[str], int]:
+def _conv_to_keras(row, common: list[str], tail: list[str], fmt: str, stride: tuple[int, int]) -> tuple[list[str], int]:
     """'valid' without padding; 'same' where Keras's split equals PyTorch's at stride 1 (then for every
     input size); else ZeroPadding2D then 'valid'.  Keras pads with zeros only."""
     a = row.layer.args
@@ -330,7 +337,7 @@ def _conv_to_keras(row, common: list[str], tail: list[str], fmt: str) -> tuple[l
     same = all(formulas.conv_padding(n, k, 1, "same", d) == pad
                for n, k, d, pad in zip(spatial, a["kernel_size"], a["dilation"], pads))
     layers = []
-    if padded and a["stride"] == (1, 1) and same:
+    if padded and stride == (1, 1) and same:
         common.append("padding='same'")
     elif padded:
         layers.append(f"ZeroPadding2D({_sides_text(pads)}{fmt})")

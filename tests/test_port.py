@@ -130,6 +130,8 @@ def test_keras_to_torch(args, layers):
     (["nn.Conv2d(3, 8, 4, padding='same')"], ["Conv2D(8, (4, 4), padding='same')"]),
     (["nn.ConvTranspose2d(3, 8, 4, 2, 1)"], ["Conv2DTranspose(8, (4, 4), strides=(2, 2), padding='same')"]),
     (["nn.ConvTranspose2d(3, 8, 3, 2, 1, 1)"], ["Conv2DTranspose(8, (3, 3), strides=(2, 2))", "Cropping2D(((1, 0), (1, 0)))"]),
+    (["nn.Conv2d(3, 8, 3, stride=(2, 3), dilation=2, padding=1)"],
+     ["ZeroPadding2D(1)", "Conv2D(8, (3, 3), dilation_rate=2)", "MaxPooling2D(1, strides=(2, 3))"]),
     (["nn.Conv2d(3, 8, 3, 2, 1)", "--data-format", "channels_first"],
      ["ZeroPadding2D(1, data_format='channels_first')", "Conv2D(8, (3, 3), strides=(2, 2), data_format='channels_first')"]),
 ])
@@ -142,7 +144,7 @@ def test_torch_to_keras(args, layers):
 @pytest.mark.parametrize("args,words", [
     (["nn.Conv2d(3, 8, 3, padding=1, padding_mode='reflect')", "--to", "keras", "-i", "3x8x8"],
      "padding_mode='reflect' cannot be expressed with Keras layers"),
-    (["nn.Conv2d(3, 8, 3, stride=2, dilation=2)", "--to", "keras", "-i", "3x8x8"],
+    (["nn.ConvTranspose2d(3, 8, 3, stride=2, dilation=2)", "--to", "keras", "-i", "3x8x8"],
      "Keras refuses strides > 1 together with dilation_rate > 1"),
     (["nn.ConvTranspose2d(4, 8, 3, groups=2)", "--to", "keras", "-i", "4x8x8"], "Conv2DTranspose has no groups"),
     (["Conv2D(8, 3, activation='relu')", "--to", "torch", "-i", "8x8x3"], "a separate module in PyTorch"),
