@@ -155,11 +155,15 @@ class _TorchConv(_TorchLayer):
     def _check_channels(self, input_shape, channels) -> None:
         a = self.args
         if channels != a["in_channels"]:
+            hint = ""
+            if input_shape[-1] == a["in_channels"]:  # a channels_last shape: PyTorch reads the first axis
+                hint = (f"; PyTorch layers are NCHW: the input is "
+                        f"{'x'.join(map(str, (input_shape[-1], *input_shape[:-1])))}, channels first")
             raise ConvcalcError(
                 f"{self.prefix}{self.type_name} expects {a['in_channels']} input channels (in_channels="
                 f"{a['in_channels']}), but the input {shown(tuple(input_shape))} (channels, height, width) has "
                 f"{channels} (PyTorch: expected input to have {a['in_channels']} channels, but got {channels} "
-                "channels instead)."
+                f"channels instead){hint}."
             )
 
 

@@ -159,3 +159,20 @@ def test_what_cannot_be_ported_is_one_sentence(args, words):
     result = run("port", *args)
     assert result.exit_code == 2, result.stdout
     assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_stack_is_ported_layer_by_layer_with_its_weights():
+    specs = ["Conv2D(8, 3, strides=2, padding='same')", "Conv2DTranspose(4, 3, strides=2, padding='same')",
+             "ZeroPadding2D(((1, 0), (0, 2)))"]
+    out = json.loads(run("port", *specs, "--to", "torch", "-i", "9x10x3", "--format", "json", "--run").stdout)
+    assert out["layers"] == [
+        "nn.ZeroPad2d((0, 1, 1, 1))", "nn.Conv2d(3, 8, kernel_size=(3, 3), stride=(2, 2))",
+        "nn.ConvTranspose2d(8, 4, kernel_size=(3, 3), stride=(2, 2))", "nn.ZeroPad2d((0, -1, 0, -1))",
+        "nn.ZeroPad2d((0, 2, 1, 0))",
+    ]
+    assert [(w["source"], w["target"]) for w in out["weights"]] == [
+        ("conv2d/kernel", "conv2d/weight"), ("conv2d/bias", "conv2d/bias"),
+        ("conv2d_transpose/kernel", "conv_transpose2d/weight"), ("conv2d_transpose/bias", "conv_transpose2d/bias"),
+    ]
+    assert out["output_shape"] == [None, 11, 12, 4] and out["target_output_shape"] == [None, 4, 11, 12]
+    assert out["run"]["max_abs_diff"] <= 1e-4 * max(1.0, out["run"]["max_abs_output"])

@@ -188,6 +188,7 @@ def test_pytorch_layers_ignore_the_keras_data_format():
     assert out["output_shape"] == [None, 5, 6, 6]
     result = run("shape", "-i", "8x8x3", "nn.Conv2d(3, 5, 3)")
     assert result.exit_code == 2 and "expected input to have 3 channels, but got 8 channels instead" in result.stderr
+    assert "the input is 3x8x8, channels first" in result.stderr
 
 
 def test_tab_after_nn_offers_the_pytorch_layers():
