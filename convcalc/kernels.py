@@ -511,14 +511,17 @@ def _winograd_applies(g: _Geometry) -> bool:
     """Whether Conv2D uses Winograd F(2x2, 3x3): a 3x3 kernel, stride 1, no dilation, no groups.
 
     Below ``_WINOGRAD_MIN_CHANNELS`` input channels or filters the transforms
-    cost more than the multiplications they save.
+    cost more than the multiplications they save, and with fewer than
+    ``_WINOGRAD_MIN_TILES`` tiles in the batch so does transforming the kernel.
     """
+    tiles = g.batch * -(-g.out_size[0] // 2) * -(-g.out_size[1] // 2)
     return (
         g.kernel_size == (3, 3)
         and g.strides == (1, 1)
         and g.dilation_rate == (1, 1)
         and g.groups == 1
         and min(g.in_channels, g.filters) >= _WINOGRAD_MIN_CHANNELS
+        and tiles >= _WINOGRAD_MIN_TILES
     )
 
 
