@@ -67,6 +67,8 @@ DEFAULT_SCRATCH_BYTES = 256 * 2**20
 # and wants chunks that stay in L2.
 _GEMM_CHUNK_BYTES = 16 * 2**20
 _DEPTHWISE_CHUNK_BYTES = 2**19
+# ... but a GEMM with few rows pays more for threading than it gains.
+_MIN_GEMM_ROWS = 1024
 # Winograd chunks are small, so that the transforms (memory bound) run in
 # cache: a few MiB, or as many samples and rows as make this many tiles
 # (the rows of its 16 GEMMs).
@@ -77,8 +79,10 @@ _WINOGRAD_MIN_CHANNELS = 48
 # Windows whose rows hold at most this many numbers (kw * channels) are
 # gathered taps-major (see _im2col_taps_chunk).
 _TAPS_MAJOR_MAX_RUN = 32
-# ... but a GEMM with few rows pays more for threading than it gains.
-_MIN_GEMM_ROWS = 1024
+# A stride-1 Conv2DTranspose runs as a direct convolution when its output has
+# at most this many times the input's pixels (or when Winograd applies), else
+# by scatter-adds.
+_DIRECT_TRANSPOSE_GROWTH = 1.1
 # The depthwise kernel is widened to whole rows, (ow, m, c) per tap, so that
 # NumPy's element-wise loops run over ow*c contiguous numbers instead of c,
 # unless that copy would be larger than this.
@@ -611,17 +615,24 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
 
 
 def _direct_geometry(g: _Geometry) -> _Geometry | None:
-    """The direct Conv2D that computes a stride-1 Conv2DTranspose, or None for larger strides.
+    """The direct Conv2D that computes a stride-1 Conv2DTranspose, or None to scatter-add instead.
 
     With stride 1 no zeros are inserted between input pixels, so the
     definition (see :func:`conv2d_transpose_naive`) is a direct convolution
     with the kernel flipped and its channel axes swapped, over the input
     padded by ``g.pads`` (``formulas.conv_transpose_padding``): the fast
-    Conv2D path (GEMM, im2col, Winograd) computes it.
+    Conv2D path (GEMM, im2col, Winograd) computes it.  It multiplies per
+    output pixel where the scatter-add path multiplies per input pixel, so
+    it is taken when the output is hardly larger than the input ("same"),
+    or when Winograd's 2.25x fewer multiplications make up for it.
     """
     if g.strides != (1, 1):
         return None
-    return replace(g, transpose=False, groups=1)
+    direct = replace(g, transpose=False, groups=1)
+    (h, w), (oh, ow) = g.in_size, g.out_size
+    if oh * ow <= _DIRECT_TRANSPOSE_GROWTH * h * w or _winograd_applies(direct):
+        return direct
+    return None
 
 
 def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | None) -> _Plan:

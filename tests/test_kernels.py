@@ -649,7 +649,10 @@ def test_winograd_at_its_default_threshold_float32(data_format):
 @PATHS
 @given(st.data())
 def test_stride_1_transpose_is_a_flipped_direct_convolution(data):
-    """Stride-1 Conv2DTranspose through the Conv2D path (im2col, GEMM or Winograd) equals the naive definition."""
+    """Stride-1 Conv2DTranspose through the Conv2D path (im2col, GEMM or Winograd) equals the naive definition.
+
+    The direct path is forced ("valid" normally keeps the scatter-adds when the output is much larger).
+    """
     kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
               data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
               dilation_rate=data.draw(st.sampled_from([1, 2, (1, 3)])),
@@ -664,7 +667,9 @@ def test_stride_1_transpose_is_a_flipped_direct_convolution(data):
         return  # "same" with an even kernel and output_padding=0 on one pixel: Keras rejects it too
     budget = data.draw(st.sampled_from([None, 1, 3000]))
     winograd = data.draw(st.booleans())
-    with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1 if winograd else 10**9):
+    with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1 if winograd else 10**9), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 1), \
+            mock.patch.object(kernels, "_DIRECT_TRANSPOSE_GROWTH", 10**9):
         assert _plan("transpose", x, kernel, kw, budget).method != "gemm-scatter"
         got = conv2d_transpose(x, kernel, bias, **kw, max_scratch_bytes=budget)
     expected = conv2d_transpose_naive(x, kernel, bias, **kw)
@@ -691,6 +696,7 @@ def test_memory_estimate_bounds_the_new_paths(path, data):
     parallel_items = data.draw(st.sampled_from([1, kernels._MIN_PARALLEL_ITEMS]))
     with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
             mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 2), \
+            mock.patch.object(kernels, "_DIRECT_TRANSPOSE_GROWTH", 10**9), \
             mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", parallel_items):
         estimate = memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
         peaks = []
@@ -717,3 +723,18 @@ def test_both_im2col_layouts_equal_naive(case, max_run, budget):
             mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 10**9):
         got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
     np.testing.assert_allclose(got, conv2d_naive(x, kernel, bias, **kw), **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape, kw, direct",
+    [
+        ((1, 20, 20, 8), (3, 3, 8, 8), dict(padding="same"), True),  # output = input
+        ((1, 6, 6, 8), (5, 5, 8, 8), dict(), False),  # 10x10 from 6x6: per-input scatter is cheaper
+        ((2, 4, 4, 8), (3, 3, 8, 8), dict(strides=2), False),  # strided: scatter-adds
+        ((4, 30, 30, 64), (3, 3, 64, 64), dict(), True),  # valid, but Winograd
+    ],
+)
+def test_which_transpose_path(x_shape, kernel_shape, kw, direct):
+    x = np.zeros(x_shape, dtype=np.float32)
+    plan = _plan("transpose", x, np.zeros(kernel_shape), dict(kw, data_format="channels_last", padding=kw.get("padding", "valid")))
+    assert (plan.method != "gemm-scatter") == direct
