@@ -71,6 +71,11 @@ class Elementwise(Operation):
         tensor = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, _Tensor)), None)
         if tensor is None:
             raise ConvcalcError(f"the operation {self.type_name} has no tensor argument.")
+        if self.type_name == "Glu":  # the two halves of ``axis`` multiply each other
+            axis = _axis(self.config.get("axis", -1), len(tensor), "glu")
+            return tuple(n if i != axis or n is None else n // 2 for i, n in enumerate(tensor))
+        if self.type_name in ("Cumsum", "Cumprod") and self.config.get("axis") is None:
+            return (formulas.flat_length(tuple(tensor)),)  # axis=None runs along the flattened tensor
         return tuple(tensor)
 
 
@@ -440,7 +445,8 @@ ELEMENTWISE = (
     "Rsqrt Selu Sigmoid Sign Silu Sin Sinh Softmax SoftShrink Softplus Softsign SparsePlus SparseSigmoid Sqrt "
     "Square Squareplus StopGradient Swish Tan Tanh TanhShrink Threshold LogicalNot Trunc IsNan IsInf IsFinite "
     "NanToNum Copy Conjugate Real Imag Sort Cumsum Cumprod Flip Roll Normalize Argsort Erfinv Log10 Log2 "
-    "Tril Triu Sinc Arcsin Arccos Arctan Arcsinh Arccosh Arctanh Deg2rad Rad2deg Exp2 Sign Signbit"
+    "Tril Triu Sinc Arcsin Arccos Arctan Arcsinh Arccosh Arctanh Deg2rad Rad2deg Exp2 Sign Signbit "
+    "Isnan Isinf Isfinite"
 ).split()
 BINARY = (
     "Add Subtract Multiply Divide TrueDivide FloorDivide Power Maximum Minimum Mod Equal NotEqual Greater "
