@@ -110,6 +110,21 @@ def masking(x: np.ndarray, mask_value) -> np.ndarray:
     return np.where(keep, x, np.zeros((), x.dtype))
 
 
+def keras_mask(row, x: np.ndarray) -> np.ndarray | None:
+    """The Keras mask a layer sets on its output from its input ``x``, or None: Masking keeps the
+    positions with a feature other than ``mask_value``; ``Embedding(mask_zero=True)`` keeps the ids
+    other than 0 (as Keras compares them, before the int32 cast).  Layers that consume masks
+    (Softmax, MultiHeadAttention) take them as arguments of their kernels here; a walk that carries
+    masks through the layers between is the graph executor's.  Returns a bool array shaped like
+    ``x`` without its last axis (Masking) or like ``x`` (Embedding)."""
+    args = row.layer.args
+    if row.type == "Masking":
+        return np.any(x != _scalar(args["mask_value"], x), axis=-1)
+    if row.type == "Embedding" and args.get("mask_zero"):
+        return x != 0
+    return None
+
+
 # ---- normalization -----------------------------------------------------------------------------
 
 def batch_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> np.ndarray:
@@ -438,11 +453,8 @@ RUNS: dict[str, Callable] = {
 
 def _activation_refusal(row) -> str | None:
     name = _activation_name(row.layer.args.get("activation"))
-    if name is None or name in ACTIVATIONS:
+    if name is None or name in ACTIVATIONS:  # glu and threshold are refused with the shapes already
         return None
-    if name == "glu":
-        return ("activation='glu' halves the last axis, which Keras's layers declare unchanged, "
-                "so --run does not execute it")
     return f"--run does not execute activation={name!r}"
 
 

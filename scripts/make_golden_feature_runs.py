@@ -14,6 +14,10 @@ tests/test_golden_feature_runs.py replays them through ``convcalc shape ... --ru
 --weights w.npz --save y.npy``.  Embedding inputs are ids with a random fraction added away from
 zero (Keras truncates them to int32) and negative ids (Keras wraps them once).
 
+Masked (``masked``): MultiHeadAttention on the output of Masking or Embedding(mask_zero=True),
+whose Keras mask becomes the attention's query and value masks; the mask layer's output and mask
+are recorded too.
+
 Graphs (``graphs``): models whose one layer is called on several inputs (MultiHeadAttention on
 query, value and key; CustomScaleLayer), saved as their config ``<id>.json`` with ``x/<i>`` per
 input in call order; the tests run the layer's NumPy kernel on that list.
@@ -47,11 +51,13 @@ N_RANDOM = 30
 N_RANDOM_GRAPHS = 8
 
 # Every name keras.activations.get accepts as a string, but glu (halves the last axis, which
-# Activation declares unchanged: convcalc refuses it) and threshold (it needs arguments)
+# Activation declares unchanged: convcalc refuses it), threshold (it needs arguments) and
+# sparsemax (Keras 3.15.1's is wrong and convcalc deliberately differs, see the README;
+# tests/data/golden_kernels holds the corrected values)
 ACTIVATION_NAMES = [
     "celu", "elu", "exponential", "gelu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
     "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6", "selu", "sigmoid", "silu",
-    "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+    "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "squareplus",
     "swish", "tanh", "tanh_shrink",
 ]
 
@@ -122,6 +128,16 @@ GRAPHS = [
     ("mha-sliding", mha([6, 4], [6, 4], num_heads=2, key_dim=2, sliding_window=2)),
     ("custom-scale", {"layer": "CustomScaleLayer", "kwargs": {"scale": 0.17}, "inputs": [[3, 3, 4], [3, 3, 4]]}),
     ("custom-scale-broadcast", {"layer": "CustomScaleLayer", "kwargs": {"scale": 2.5}, "inputs": [[4, 5], [1, 5]]}),
+]
+
+
+# Attention fed by a layer that sets a Keras mask: (id, mask layer spec, its input shape, MHA kwargs,
+# whether the query is another input (cross attention, the query unmasked) or the masked tensor)
+MASKED = [
+    ("masked-embedding-self", "Embedding(6, 4, mask_zero=True)", [5], {"num_heads": 2, "key_dim": 3}, False),
+    ("masked-masking-cross", "Masking(mask_value=0.0)", [6, 4], {"num_heads": 2, "key_dim": 2}, True),
+    ("masked-embedding-dropout", "Embedding(5, 4, mask_zero=True)", [6], {"num_heads": 1, "key_dim": 4, "dropout": 0.2},
+     False),
 ]
 
 
@@ -304,6 +320,57 @@ def generate_graphs(keras, rng):
     return cases, arrays, configs
 
 
+def generate_masked(keras, rng):
+    """MultiHeadAttention on the output of Masking or Embedding(mask_zero=True): Keras passes their
+    mask as the query's and value's masks.  Recorded: the mask layer's input ``x/0`` (with masked
+    positions and, for cross attention, the query ``x/1``), the mask layer's output ``h``, its
+    mask ``mask`` and the attention's output ``y``."""
+    cases, arrays, configs = [], {}, {}
+    scope = namespace(keras)
+    for cid, spec, shape, kwargs, cross in MASKED:
+        with common.keras_session(keras):
+            source = keras.Input(tuple(shape))
+            masker = eval(spec, scope)
+            hidden = masker(source)
+            inputs = [source]
+            if cross:
+                query = keras.Input((3, hidden.shape[-1]))
+                inputs.append(query)
+                attention = keras.layers.MultiHeadAttention(**kwargs)
+                y = attention(query, hidden)
+            else:
+                attention = keras.layers.MultiHeadAttention(**kwargs)
+                y = attention(hidden, hidden)
+            model = keras.Model(inputs, y)
+            weights = set_random_weights(model, rng)
+            if spec.startswith("Embedding"):
+                x = rng.integers(0, masker.input_dim, (2, *shape)).astype(np.float32)
+                x[0, -2:] = 0  # padding at the end
+                x[1, :] = 0  # a sample with every position masked
+                x[1, 1] = 2.0
+            else:
+                x = rng.standard_normal((2, *shape)).astype(np.float32)
+                x[:, 1] = 0.0
+                x[0, -1] = 0.0
+            xs = [x] + ([rng.standard_normal((2, 3, hidden.shape[-1])).astype(np.float32)] if cross else [])
+            y = np.asarray(model(xs, training=False), np.float32)
+            probe = keras.Model(source, hidden)
+            h = probe(x)
+            mask = np.asarray(masker.compute_mask(x), bool)
+            configs[cid] = model.to_json()
+        for i, value in enumerate(xs):
+            arrays[f"{cid}/x/{i}"] = value
+        arrays[f"{cid}/h"] = np.asarray(h, np.float32)
+        arrays[f"{cid}/mask"] = mask
+        arrays[f"{cid}/y"] = y
+        for name, value in weights.items():
+            arrays[f"{cid}/w/{name}"] = value
+        cases.append({"id": cid, "file": f"{cid}.json", "mask_layer": masker.name, "layer": attention.name,
+                      "inputs": [t._keras_history[0].name for t in inputs], "cross": cross,
+                      "weights": sorted(weights), "types": [type(masker).__name__, "MultiHeadAttention"]})
+    return cases, arrays, configs
+
+
 def write(out, head, lists, arrays, configs):
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
@@ -333,8 +400,10 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     cases, arrays = generate_stacks(keras, np.random.default_rng(args.seed))
     graphs, graph_arrays, configs = generate_graphs(keras, np.random.default_rng(args.seed + 1))
+    masked, masked_arrays, masked_configs = generate_masked(keras, np.random.default_rng(args.seed + 2))
     head = common.header(keras, tf, "scripts/make_golden_feature_runs.py", seed=args.seed)
-    size = write(args.out, head, {"cases": cases, "graphs": graphs}, {**arrays, **graph_arrays}, configs)
+    size = write(args.out, head, {"cases": cases, "graphs": graphs, "masked": masked},
+                 {**arrays, **graph_arrays, **masked_arrays}, {**configs, **masked_configs})
     print(f"wrote {args.out}: {len(cases)} stacks, {len(graphs)} graphs, {size} bytes", file=sys.stderr)
 
 
