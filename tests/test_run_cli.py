@@ -196,9 +196,9 @@ def test_conv1d_runs_like_a_direct_loop(spec, stride, dilation, tmp_path):
 
 
 def test_run_refuses_layers_without_kernels():
-    result = run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "UpSampling2D(interpolation='bilinear')", "--run")
+    result = run("shape", "--input", "8x8x3", "Conv2D(4, 3)", "UpSampling2D(interpolation='gaussian')", "--run")
     assert result.exit_code == 2
-    assert ("layer 2 up_sampling2d (UpSampling2D): --run executes UpSampling with interpolation='nearest' only"
+    assert ("layer 2 up_sampling2d (UpSampling2D): Keras fails at run time with interpolation='gaussian'"
             in result.stderr)
 
 
