@@ -352,9 +352,10 @@ def _elementwise(op: Operation, args: list, kwargs: dict):
         return _round(op, x)
     if name in FLOAT_UNARY:
         # TF's floor and ceil give floatx for int64; every other integer follows result_type: float32
-        return FLOAT_UNARY[name](op, _as(x, result_dtype([x], floating=True)))
-    if x.dtype.kind == "b" and name not in ("Copy", "Conjugate", "Real", "StopGradient", "Flip", "Roll", "Tril",
-                                           "Triu", "Sort", "Imag"):
+        x = _as(x, result_dtype([x], floating=True))
+        return _as(FLOAT_UNARY[name](op, x), x.dtype)
+    if x.dtype.kind == "b" and name not in ("Abs", "Absolute", "Trunc", "NanToNum", "Copy", "Conjugate", "Real",
+                                           "StopGradient", "Flip", "Roll", "Tril", "Triu", "Sort", "Imag"):
         x = x.astype(INT)
     return SAME_UNARY[name](op, x)
 

@@ -103,6 +103,15 @@ def test_non_float_results_flow_on_as_keras_types():
     assert counted.dtype == np.int32 and counted.tolist() == [2]
 
 
+def test_unary_ops_keep_keras_dtypes():
+    flags = np.array([[True, False]])
+    assert run_operation(build_operation("Absolute", {}), [flags], {}).dtype == bool
+    assert run_operation(build_operation("Negative", {}), [flags], {}).dtype == np.int32
+    assert run_operation(build_operation("Floor", {}), [np.array([[3, -2]], np.int32)], {}).dtype == np.float32
+    half = np.array([[0.5, -0.25]], np.float16)
+    assert run_operation(build_operation("Erf", {}), [half], {}).dtype == np.float16
+
+
 def test_float64_runs_stay_float64():
     x = np.linspace(-1, 1, 6).reshape(1, 6)
     for name, args in [("Add", [x, 3.0]), ("Sigmoid", [x]), ("Mean", [x]), ("Divide", [x, 2])]:
