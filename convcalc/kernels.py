@@ -1051,7 +1051,7 @@ def _winograd_kernel_pass(k: np.ndarray, out: np.ndarray, axis: int) -> None:
     np.copyto(tap(3, out), tap(2, k))
 
 
-def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
+def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, bias, target: np.ndarray, scratch: _Scratch) -> None:
     """Winograd F(2x2, 3x3) on one chunk: tiles of 4x4 input pixels give 2x2 output pixels.
 
     tile : ndarray of shape (nb, 2t+2, 2u+2, c), the padded input (zeros past its end)
@@ -1065,7 +1065,10 @@ def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, target: np.ndarray, s
     the 36 of 2x2 output pixels computed directly.  The transforms are
     additions only, rows first, then columns; even and odd columns are kept
     apart so that each addition runs over whole rows of tiles, not over
-    one pixel's channels at a time.
+    one pixel's channels at a time.  The bias is added to the products of
+    tap (1, 1), which ``A^T . A`` passes to all four output pixels with
+    weight 1.  The transforms stay in this thread: split over threads, they
+    compete with the spinning BLAS threads of the GEMMs between them.
     """
     nb, rows, cols, f = target.shape
     c = tile.shape[3]
@@ -1092,9 +1095,11 @@ def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, target: np.ndarray, s
                 [tiles[i, j, samples, tr] for j in range(4)],
             )
 
-    _in_parallel(transform_input, nb, t, tiles.size)
+    transform_input(slice(0, nb), slice(0, t))
     products = scratch.get("winograd_products", (4, 4, nb, t, u, f))
     np.matmul(tiles.reshape(16, nb * t * u, c), weights, out=products.reshape(16, nb * t * u, f))
+    if bias is not None:
+        products[1, 1] += bias
     half = scratch.get("winograd_half", (2, 4, nb, t, u, f))
     pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
 
@@ -1114,7 +1119,7 @@ def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, target: np.ndarray, s
                 out = out_rows[:, :, b::2]
                 np.copyto(out, y[:, : out.shape[1], a, b, : out.shape[2]])
 
-    _in_parallel(transform_output, nb, t, products.size)
+    transform_output(slice(0, nb), slice(0, t))
 
 
 def _b_transpose(d: list, out: list) -> None:
@@ -1172,14 +1177,14 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
             # Whole 4x4 tiles two pixels apart: past the end of the padded input, zeros.
             tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, 2 * (-(-ow // 2)) + 2
             tile = _input_tile(x_cl, n0, n1, r0, r0 + tile_rows, tile_cols, g, scratch)
-            _winograd_chunk(tile, weights, target, scratch)
+            _winograd_chunk(tile, weights, bias, target, scratch)
         else:
             tile = _input_tile(
                 x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None
             )
             _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
-        if bias is not None:
-            target += bias
+            if bias is not None:
+                target += bias
         if g.channels_first:
             out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
     return out

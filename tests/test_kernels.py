@@ -736,5 +736,6 @@ def test_both_im2col_layouts_equal_naive(case, max_run, budget):
 )
 def test_which_transpose_path(x_shape, kernel_shape, kw, direct):
     x = np.zeros(x_shape, dtype=np.float32)
-    plan = _plan("transpose", x, np.zeros(kernel_shape), dict(kw, data_format="channels_last", padding=kw.get("padding", "valid")))
+    kw = dict(kw, data_format="channels_last", padding=kw.get("padding", "valid"))
+    plan = _plan("transpose", x, np.zeros(kernel_shape), kw)
     assert (plan.method != "gemm-scatter") == direct
