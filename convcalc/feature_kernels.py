@@ -354,7 +354,7 @@ def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray |
     axes = tuple(range(1, rank - 2)) if attention_axes is None else tuple(
         a if a >= 0 else rank - 1 + a for a in ((attention_axes,) if isinstance(attention_axes, int) else attention_axes))
     dot, combine, scores_rank = attention_equations(rank, axes)
-    scores = np.einsum(dot, k, q * _scalar(1 / math.sqrt(float(key_dim)), q))
+    scores = np.einsum(dot, k, q * _scalar(1 / math.sqrt(float(key_dim)), q), optimize=True)
     mask = _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window)
     if mask is not None:
         for _ in range(scores.ndim - mask.ndim):  # from the heads axis, as Keras expands it
@@ -365,7 +365,7 @@ def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray |
     probabilities /= probabilities.sum(axis=norm, keepdims=True)
     if mask is not None and (dropout > 0 or rank != 4):  # Keras's masked Softmax zeroes the masked keys
         probabilities = np.where(mask, probabilities, np.zeros((), probabilities.dtype))
-    output = np.einsum(combine, probabilities, v)
+    output = np.einsum(combine, probabilities, v, optimize=True)
     if use_gate:
         output = output * _sigmoid(_projection(query, w["gate/kernel"], w.get("gate/bias")))
     out = _projection(output, w["attention_output/kernel"], w.get("attention_output/bias"), bound=2)
@@ -390,6 +390,23 @@ def _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_wind
     for m in masks[1:]:
         mask = mask & m
     return mask
+
+
+def attention_bytes(row, batch: int, dtype: np.dtype) -> int:
+    """Output plus scratch of :func:`multi_head_attention` at ``batch``, an upper bound: two copies
+    of each projection (einsum's transposed operands), five score-sized arrays (scores, shifted,
+    probabilities, a mask's ``where``, a copy), four of the heads' output (gate, product,
+    tensordot's copy) and the output.  Scores are taken as ``heads * T * S``, T and S the query's
+    and value's sizes between batch and features (exact for the default attention axes)."""
+    a = row.layer.args
+    shapes = row.input_shape if isinstance(row.input_shape, list) else [row.input_shape]
+    query, value = shapes[0], shapes[1]  # the key's positions are the value's
+    heads, key_dim = a["num_heads"], a["key_dim"]
+    value_dim = a["value_dim"] or key_dim
+    t, s = math.prod(query[1:-1]), math.prod(value[1:-1])
+    values = (2 * heads * (t * key_dim + s * key_dim + s * value_dim) + 5 * heads * t * s + 4 * heads * t * value_dim
+              + math.prod(row.output_shape[1:]))
+    return batch * values * np.dtype(dtype).itemsize
 
 
 def _mha(row, x, w) -> np.ndarray:
@@ -449,6 +466,11 @@ RUNS: dict[str, Callable] = {
     "CustomScaleLayer": lambda row, x, w: custom_scale(_list(x), row.layer.args["scale"]),
     **{name: lambda row, x, w: x for name in IDENTITY_AT_INFERENCE},
 }
+
+
+BYTES: dict[str, Callable] = {"MultiHeadAttention": attention_bytes}
+"""Output plus scratch ``(row, batch, dtype) -> bytes`` of the layers whose scratch outgrows
+their input and output (the general bound of :mod:`convcalc.execute` covers the others)."""
 
 
 def _activation_refusal(row) -> str | None:

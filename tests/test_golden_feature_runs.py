@@ -200,3 +200,27 @@ def test_attention_mask_drops_the_masked_keys():
                                                   value_mask=np.broadcast_to(keep, (2, 5)))
     dropped = feature_kernels.multi_head_attention(query, value[:, keep], None, weights, key_dim=3)
     np.testing.assert_allclose(masked, dropped, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cid, inputs", [
+    ("mha-cross-key", ("40x6", "70x5", "70x3")),
+    ("mha-no-bias-gate", ("50x6", "30x6")),
+    ("mha-axes-2d", ("6x7x5", "6x7x5")),
+])
+def test_attention_memory_estimate_covers_what_it_allocates(cid, inputs):
+    import tracemalloc
+
+    case = next(c for c in GRAPHS if c["id"] == cid)
+    result, _ = compute_request(ShapeRequest(file=DATA / case["file"], input=inputs))
+    row = next(r for r in result.layers if r.name == case["layer"])
+    rng = np.random.default_rng(1)
+    weights = {w.name: rng.standard_normal(w.shape).astype(np.float32) for w in row.weights}
+    xs = [rng.standard_normal((4, *shape[1:])).astype(np.float32) for shape in row.input_shape]
+    feature_kernels.RUNS[row.type](row, xs, weights)  # once first: imports are not the call's memory
+    tracemalloc.start()
+    try:
+        feature_kernels.RUNS[row.type](row, xs, weights)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= feature_kernels.BYTES[row.type](row, 4, np.dtype(np.float32))
