@@ -462,7 +462,9 @@ def _layer_weights(call: run_graph.LayerCall, given: dict[str, np.ndarray], seed
     if "lora_kernel_a" in weights:
         a, b = weights.pop("lora_kernel_a"), weights.pop("lora_kernel_b")
         rank = a.shape[-1]
-        alpha = row.layer.args.get("lora_alpha") or rank
+        # Keras 3.15's Dense.build calls enable_lora(rank) without the constructor's lora_alpha: its
+        # scale is always 1; the convolutions pass lora_alpha on
+        alpha = rank if row.type == "Dense" else row.layer.args.get("lora_alpha") or rank
         delta = (a.reshape(-1, rank) @ b).reshape(weights["kernel"].shape)
         weights["kernel"] = weights["kernel"] + (alpha / rank) * delta
     return weights

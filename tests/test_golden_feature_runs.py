@@ -29,9 +29,6 @@ with np.load(DATA / "cases.npz") as _archive:
     ARRAYS = {key: _archive[key] for key in _archive.files}
 RTOL, ATOL = 1e-4, 1e-5
 
-# run.py folds LoRA into a Dense kernel with lora_alpha / rank; Keras 3.15's Dense.build calls
-# enable_lora(lora_rank) without the constructor's lora_alpha, so Keras's scale is always 1
-LORA_ALPHA_FOLD = {"dense-lora"}
 
 
 def _save_case(case, tmp_path):
@@ -41,13 +38,7 @@ def _save_case(case, tmp_path):
     return tmp_path / "x.npy", tmp_path / "w.npz"
 
 
-def _marks(case):
-    if case["id"] in LORA_ALPHA_FOLD:
-        return [pytest.mark.xfail(strict=True, reason="run.py scales Dense LoRA by lora_alpha / rank; Keras 3.15 by 1")]
-    return []
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"], marks=_marks(c)) for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in CASES])
 def test_stack_matches_keras(case, tmp_path):
     sample, weights = _save_case(case, tmp_path)
     request = ShapeRequest(layers=tuple(case["specs"]), input=(dims(case["input"]),), run=True,
