@@ -107,6 +107,7 @@ class _Walk:
         self.owners = owners or {}  # id() of a layer -> its first call (running only)
         self.progress = progress
         self.live = 0  # bytes of the tensors alive (planning)
+        self.masks: dict[tuple, str] = {}  # (path, node key) -> the layer whose Keras mask its outputs carry
         self.measured: dict[tuple, tuple] = {}  # (path, node key) -> (shape(s), seconds)
 
     def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None) -> tuple[list, list | None]:
@@ -180,8 +181,22 @@ class _Walk:
     def _owner_call(self, node: Node, row: LayerRow, path: Path_) -> LayerCall:
         return self.owners.get(id(node.op)) or LayerCall(row, path, id(node.op))
 
+    def _follow_masks(self, node: Node, row: LayerRow, path: Path_) -> None:
+        """Refuse a layer that would read a Keras mask (the run does not carry masks); note which
+        outputs carry one, as Keras propagates them."""
+        carried = [self.masks[(path, ref.node)] for ref in refs_in(node.inputs) if (path, ref.node) in self.masks]
+        if carried and row.type in MASK_READERS:
+            raise ConvcalcError(
+                f"{row.type} reads the Keras mask set by {carried[0]}, and --run does not carry masks yet: its "
+                "numbers would differ from Keras's. Drop --run to compute the shapes.")
+        if row.type == "Masking" or (row.type == "Embedding" and row.layer.args.get("mask_zero")):
+            self.masks[(path, node.key)] = f"layer {row.index} {row.name} ({row.type})"
+        elif carried and row.type in MASK_KEEPERS:
+            self.masks[(path, node.key)] = carried[0]
+
     def _plan_call(self, node: Node, row: LayerRow, path: Path_) -> None:
         plan = self.plan
+        self._follow_masks(node, row, path)
         call = LayerCall(row, path, id(node.op))
         plan.calls.append(call)
         if getattr(node.op, "is_operation", False):
@@ -210,6 +225,17 @@ class _Walk:
                 for name, weight in zip(call.weight_names, row.weights):
                     plan.weights.setdefault(name, (row, weight.shape))
         plan.peak_bytes = max(plan.peak_bytes, self.live + scratch)
+
+
+# Keras layers that use the mask of their input at inference, and the layers that pass it on
+# (``supports_masking = True`` in Keras 3.15); every other layer drops it
+MASK_READERS = ("Softmax", "MultiHeadAttention", "GlobalAveragePooling1D")
+MASK_KEEPERS = (
+    "Dense", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Rescaling", "Identity",
+    "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "ActivityRegularization", "Masking",
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Normalization",
+    "MultiHeadAttention", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+)
 
 
 def _flat(argument: Any) -> list:

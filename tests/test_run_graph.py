@@ -215,3 +215,13 @@ def test_a_batch_over_the_limit_runs_in_parts_with_the_same_numbers(tmp_path):
     assert [row["measured_shape"][0] for row in report["layers"]] == [16] * 4
     # BLAS blocks a smaller batch differently: the same sums, in another order
     np.testing.assert_allclose(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("between, refused", [("Dense(4)", True), ("Conv1D(4, 1)", False)])
+def test_a_layer_reading_a_keras_mask_is_refused_where_keras_would_pass_it(between, refused):
+    """Dense passes Embedding(mask_zero=True)'s mask on to GlobalAveragePooling1D; Conv1D drops it."""
+    result = run("shape", "--input", "6", "Embedding(10, 4, mask_zero=True)", between, "GlobalAveragePooling1D()",
+                 "--fill", "1")
+    assert result.exit_code == (2 if refused else 0), result.stderr
+    if refused:
+        assert "GlobalAveragePooling1D reads the Keras mask set by layer 1 embedding (Embedding)" in result.stderr
