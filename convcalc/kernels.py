@@ -66,7 +66,7 @@ DEFAULT_SCRATCH_BYTES = 256 * 2**20
 # one over the whole batch.  The element-wise depthwise path is memory bound
 # and wants chunks that stay in L2.
 _GEMM_CHUNK_BYTES = 16 * 2**20
-_DEPTHWISE_CHUNK_BYTES = 2**19
+_DEPTHWISE_CHUNK_BYTES = 2**20
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
 # Winograd chunks are small, so that the transforms (memory bound) run in
