@@ -532,18 +532,18 @@ def _winograd_applies(g: _Geometry) -> bool:
 def _winograd_chunk_bytes(g: _Geometry, samples: int, rows: int) -> int:
     """Scratch of one Winograd chunk of ``rows`` output rows (any number; odd ones get a half-empty tile row).
 
-    The padded input tile (2t+2 rows, 2u+2 columns for t x u tiles), its rows
+    The padded input (2t+2 rows, 2u+2 columns for t x u tiles), its rows
     transformed (4 x t x (2u+2)), every tile transformed (16 x t x u), the
     16 products (16 x t x u x filters), their rows transformed back (8 x t x
-    u x filters), and for channels_first the channels_last result.
+    u x filters), the output pixels before interleaving (4 x t x u x
+    filters), and for channels_first the channels_last result.
     """
     (ow,), c, f = g.out_size[1:], g.in_channels, g.filters
     t, u = -(-rows // 2), -(-ow // 2)
     width = 2 * u + 2
-    total = samples * (2 * t + 2) * width * c  # tile
+    total = samples * (2 * t + 2) * width * c  # the padded input, even and odd columns apart
     total += samples * 4 * t * width * c  # rows transformed
     total += samples * 16 * t * u * c  # tiles transformed
-    total += samples * (2 * t + 2) * width * c  # tile, even and odd columns apart
     total += samples * 16 * t * u * f  # products
     total += samples * 8 * t * u * f  # products, rows transformed back
     total += samples * 4 * t * u * f  # output pixels, before interleaving
@@ -879,20 +879,32 @@ def _input_tile(
     """
     if scratch is None:
         return x_cl[n0:n1, row0:row1, :width]
+    tile = scratch.get("tile", (n1 - n0, row1 - row0, width, g.in_channels))
+    _fill_padded(tile, x_cl, n0, n1, row0, 0, 1, g)
+    return tile
+
+
+def _fill_padded(dest: np.ndarray, x_cl: np.ndarray, n0: int, n1: int, row0: int, col0: int, step: int, g: _Geometry):
+    """``dest[:, r, j] = padded[n0:n1, row0 + r, col0 + j*step]``: the padded input, zeros outside x.
+
+    dest : ndarray of shape (n1 - n0, rows, cols, c), any strides
+    """
     (top, _), (left, _) = g.pads
     (h, w) = g.in_size
-    tile = scratch.get("tile", (n1 - n0, row1 - row0, width, g.in_channels))
-    # The part of the tile that lies inside the input gets x; the rest, zeros.
-    r0, r1 = min(max(row0 - top, 0), h), max(min(row1 - top, h), 0)
-    c0, c1 = min(max(-left, 0), w), max(min(width - left, w), 0)
+    rows, cols = dest.shape[1:3]
+    # Rows [t0, t1) of dest lie inside x (x rows [r0, r1)); the others are padding.
+    r0, r1 = min(max(row0 - top, 0), h), max(min(row0 + rows - top, h), 0)
     t0, t1 = r0 + top - row0, max(r1 + top - row0, r0 + top - row0)
-    u0, u1 = c0 + left, max(c1 + left, c0 + left)
-    tile[:, :t0] = 0
-    tile[:, t1:] = 0
-    tile[:, t0:t1, :u0] = 0
-    tile[:, t0:t1, u1:] = 0
-    tile[:, t0:t1, u0:u1] = x_cl[n0:n1, r0:r1, c0:c1]
-    return tile
+    # Columns [j0, j1) likewise: padded column col0 + j*step is x column col0 + j*step - left.
+    j0 = min(max(-(-(left - col0) // step), 0), cols)
+    j1 = max(min(-(-(w + left - col0) // step), cols), j0)
+    dest[:, :t0] = 0
+    dest[:, t1:] = 0
+    dest[:, t0:t1, :j0] = 0
+    dest[:, t0:t1, j1:] = 0
+    if j1 > j0:
+        first = col0 + j0 * step - left
+        dest[:, t0:t1, j0:j1] = x_cl[n0:n1, r0:r1, first : first + (j1 - j0 - 1) * step + 1 : step]
 
 
 def _windows(tile: np.ndarray, rows: int, cols: int, g: _Geometry) -> np.ndarray:
@@ -1051,10 +1063,11 @@ def _winograd_kernel_pass(k: np.ndarray, out: np.ndarray, axis: int) -> None:
     np.copyto(tap(3, out), tap(2, k))
 
 
-def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, bias, target: np.ndarray, scratch: _Scratch) -> None:
+def _winograd_chunk(columns: np.ndarray, weights: np.ndarray, bias, target: np.ndarray, scratch: _Scratch) -> None:
     """Winograd F(2x2, 3x3) on one chunk: tiles of 4x4 input pixels give 2x2 output pixels.
 
-    tile : ndarray of shape (nb, 2t+2, 2u+2, c), the padded input (zeros past its end)
+    columns : ndarray of shape (nb, 2t+2, 2, u+1, c), the padded input (zeros past its end) with
+        even and odd columns apart: ``columns[:, r, p, j]`` is padded column ``2*j + p`` of row r
     weights : ndarray of shape (16, c, f) from :func:`_winograd_weights`
     target : ndarray of shape (nb, rows, cols, f) with rows <= 2t, cols <= 2u
 
@@ -1071,20 +1084,13 @@ def _winograd_chunk(tile: np.ndarray, weights: np.ndarray, bias, target: np.ndar
     compete with the spinning BLAS threads of the GEMMs between them.
     """
     nb, rows, cols, f = target.shape
-    c = tile.shape[3]
-    t, u = (tile.shape[1] - 2) // 2, (tile.shape[2] - 2) // 2
-    # columns[:, r, p, j] is padded column 2*j + p of row r.
-    columns = scratch.get("winograd_columns", (nb, 2 * t + 2, 2, u + 1, c))
+    c = columns.shape[4]
+    t, u = (columns.shape[1] - 2) // 2, columns.shape[3] - 1
     row_sums = scratch.get("winograd_rows", (4, nb, t, 2, u + 1, c))
     tiles = scratch.get("winograd_tiles", (4, 4, nb, t, u, c))
 
     def transform_input(samples: slice, tr: slice) -> None:
-        r0, r1 = 2 * tr.start, 2 * tr.stop + 2
-        np.copyto(
-            columns[samples, r0:r1],
-            tile[samples, r0:r1].reshape(-1, r1 - r0, u + 1, 2, c).transpose(0, 1, 3, 2, 4),
-        )
-        d = columns[samples, r0:r1]
+        d = columns[samples, 2 * tr.start : 2 * tr.stop + 2]
         n = tr.stop - tr.start
         _b_transpose([d[:, k : k + 2 * n : 2] for k in range(4)], [row_sums[i, samples, tr] for i in range(4)])
         for i in range(4):
@@ -1174,10 +1180,13 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
         else:
             target = out[n0:n1, r0:r1]
         if plan.method == "winograd":
-            # Whole 4x4 tiles two pixels apart: past the end of the padded input, zeros.
-            tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, 2 * (-(-ow // 2)) + 2
-            tile = _input_tile(x_cl, n0, n1, r0, r0 + tile_rows, tile_cols, g, scratch)
-            _winograd_chunk(tile, weights, bias, target, scratch)
+            # Whole 4x4 tiles two pixels apart (zeros past the end of the padded input),
+            # even and odd columns apart (see _winograd_chunk).
+            tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, -(-ow // 2) + 1
+            columns = scratch.get("winograd_columns", (n1 - n0, tile_rows, 2, tile_cols, g.in_channels))
+            for p in range(2):
+                _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
+            _winograd_chunk(columns, weights, bias, target, scratch)
         else:
             tile = _input_tile(
                 x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None
