@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import activations, formulas, layer_kernels
+from . import activations, feature_kernels, formulas, image_kernels, layer_kernels
 from .errors import ConvcalcError
 from .operations import REDUCTIONS, Operation
 
@@ -220,11 +220,6 @@ def _gelu(x: np.ndarray, approximate: bool) -> np.ndarray:
     return activations.ACTIVATIONS["gelu"](x)
 
 
-def _softmax(x: np.ndarray, axis: Any) -> np.ndarray:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
 def _log_softmax(x: np.ndarray, axis: Any) -> np.ndarray:
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
@@ -251,7 +246,9 @@ def _act(name: str) -> Callable:
 
 
 def _c(op: Operation, key: str, default: Any) -> Any:
-    return op.config.get(key, default) if op.config.get(key) is not None else default
+    """A config option, ``default`` when absent or null (as Keras's constructor defaults it)."""
+    value = op.config.get(key)
+    return default if value is None else value
 
 
 # name -> (op, x) -> y, computed in floats (an integer input becomes float32 first)
@@ -283,7 +280,7 @@ FLOAT_UNARY: dict[str, Callable] = {
     "SoftShrink": lambda op, x: np.where(x > _c(op, "threshold", 0.5), x - _c(op, "threshold", 0.5),
                                          np.where(x < -_c(op, "threshold", 0.5), x + _c(op, "threshold", 0.5), 0)),
     "LeakyRelu": lambda op, x: np.where(x >= 0, x, _c(op, "negative_slope", 0.2) * x),
-    "Softmax": lambda op, x: _softmax(x, _axes(_c(op, "axis", -1))),
+    "Softmax": lambda op, x: feature_kernels.softmax(x, _c(op, "axis", -1)),
     "LogSoftmax": lambda op, x: _log_softmax(x, _axes(_c(op, "axis", -1))),
     "Squareplus": lambda op, x: (x + np.sqrt(x * x + _c(op, "b", 4))) / 2,
     "Threshold": lambda op, x: np.where(x > op.config["threshold"], x, op.config["default_value"]),
@@ -631,142 +628,21 @@ def _pool(op, args, kwargs):
 # ---------------------------------------------------------------- image resize
 
 
-def _lanczos(radius: int) -> Callable:
-    def kernel(t):
-        t = np.abs(t) * math.pi
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = radius * np.sin(t) * np.sin(t / radius) / (t * t)
-        return np.where(t > radius * math.pi, 0.0, np.where(t < 1e-6, 1.0, value))
-    return kernel
-
-
-def _keys_cubic(t):
-    t = np.abs(t)
-    return np.where(t >= 2, 0.0, np.where(t >= 1, ((-0.5 * t + 2.5) * t - 4) * t + 2, (1.5 * t - 2.5) * t * t + 1))
-
-
-# TF's scale_and_translate kernels: (function, radius)
-SAMPLING_KERNELS = {
-    "lanczos3": (_lanczos(3), 3.0), "lanczos5": (_lanczos(5), 5.0),
-    "bilinear": (lambda t: np.maximum(1 - np.abs(t), 0.0), 1.0), "bicubic": (_keys_cubic, 2.0),
-}
-RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
-
-
-def _scale_and_translate_weights(size: int, out: int, kernel: Callable, radius: float, antialias: bool) -> np.ndarray:
-    """TF's ``scale_and_translate`` resampling matrix (out, size): the kernel, stretched when antialiasing a
-    downscale, centred on each output pixel's source position, normalized over the taps inside the image."""
-    inverse = size / out
-    kernel_scale = max(inverse, 1.0) if antialias else 1.0
-    sample = (np.arange(out) + 0.5) * inverse
-    sources = np.arange(size)
-    start = np.clip(np.ceil(sample - radius * kernel_scale - 0.5), 0, size - 1)
-    end = np.clip(np.floor(sample + radius * kernel_scale - 0.5), 0, size - 1) + 1
-    inside = (sources[None, :] >= start[:, None]) & (sources[None, :] < end[:, None])
-    weights = np.where(inside, kernel((sources[None, :] + 0.5 - sample[:, None]) / kernel_scale), 0.0)
-    total = weights.sum(axis=1, keepdims=True)
-    return weights / np.where(np.abs(total) >= 1000 * np.finfo(np.float32).tiny, total, 1.0)
-
-
-def _bilinear_weights(size: int, out: int) -> np.ndarray:
-    """``resize_bilinear`` with half-pixel centres: the two neighbours, clamped to the edge."""
-    source = (np.arange(out) + 0.5) * (size / out) - 0.5
-    floor = np.floor(source)
-    low, high = np.maximum(floor, 0).astype(int), np.minimum(np.ceil(source), size - 1).astype(int)
-    fraction = source - floor
-    weights = np.zeros((out, size))
-    np.add.at(weights, (np.arange(out), low), 1 - fraction)
-    np.add.at(weights, (np.arange(out), high), fraction)
-    return weights
-
-
-def _bicubic_weights(size: int, out: int) -> np.ndarray:
-    """``resize_bicubic`` with half-pixel centres: Keys's cubic (a = -0.5) at the fraction TF rounds to
-    1/1024 (its coefficient table), taps outside the image dropped and the rest renormalized."""
-    source = (np.arange(out) + 0.5) * (size / out) - 0.5
-    base = np.floor(source)
-    delta = np.rint((source - base) * 1024) / 1024
-    weights = np.zeros((out, size))
-    for tap in (-1, 0, 1, 2):
-        index = base + tap
-        value = _keys_cubic(delta - tap)
-        inside = (index >= 0) & (index < size)
-        np.add.at(weights, (np.arange(out)[inside], index[inside].astype(int)), value[inside])
-    return weights / weights.sum(axis=1, keepdims=True)
-
-
-def _area_weights(size: int, out: int) -> np.ndarray:
-    """``resize_area``: each output pixel averages the input span it covers, partial pixels by their overlap."""
-    scale = size / out
-    starts, ends = np.arange(out) * scale, (np.arange(out) + 1) * scale
-    cells = np.arange(size)
-    overlap = np.minimum(cells[None, :] + 1, ends[:, None]) - np.maximum(cells[None, :], starts[:, None])
-    return np.maximum(overlap, 0.0) / scale
-
-
-def _resize_axis(x: np.ndarray, axis: int, out: int, interpolation: str, antialias: bool) -> np.ndarray:
-    size = x.shape[axis]
-    if interpolation == "nearest":
-        index = np.minimum(np.floor((np.arange(out) + 0.5) * (size / out)), size - 1).astype(int)
-        return np.take(x, index, axis=axis)
-    if interpolation == "area":
-        weights = _area_weights(size, out)
-    elif interpolation in ("bilinear", "bicubic") and not antialias:
-        weights = (_bilinear_weights if interpolation == "bilinear" else _bicubic_weights)(size, out)
-    else:
-        weights = _scale_and_translate_weights(size, out, *SAMPLING_KERNELS[interpolation], antialias)
-    moved = np.moveaxis(x, axis, -1)
-    return np.moveaxis(moved @ weights.T.astype(x.dtype), -1, axis)
-
-
-def _aspect_box(height: int, width: int, target: tuple, grow: bool) -> tuple[int, int]:
-    """The height and width of the crop (or pad) box of ``target``'s aspect ratio, as Keras's TF backend
-    computes it (float32 quotients truncated)."""
-    th, tw = target
-    h = int(np.float32(width * th) / np.float32(tw))
-    w = int(np.float32(height * tw) / np.float32(th))
-    if grow:
-        return max(height, h), max(width, w)
-    return max(min(height, h), 1), max(min(width, w), 1)
-
-
-def resize(images: np.ndarray, size, interpolation: str = "bilinear", antialias: bool = False,
-           crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False, fill_value: float = 0.0,
-           data_format: str = "channels_last") -> np.ndarray:
-    """``keras.ops.image.resize`` as on TensorFlow (``tf.image.resize``, half-pixel centres).
-
-    images : ndarray of shape (n, h, w, c) or (n, c, h, w) (a rank-3 array is one image).
-    Nearest keeps the dtype; the other interpolations give floats (float32 for integer images).
-    """
-    first = data_format == "channels_first"
-    rows = (images.ndim - 2, images.ndim - 1) if first else (images.ndim - 3, images.ndim - 2)
+def _resize(op, args, kwargs):
+    """``ops.image.resize``: :func:`convcalc.image_kernels.resize` (the Resizing layer's kernel too); integer
+    images become float32 first, except for ``nearest``, as ``tf.image.resize`` does. A rank-3 tensor is
+    one image."""
+    images = _first(args, kwargs, "images")
+    c = op.config
+    interpolation = _c(op, "interpolation", "bilinear")
     if interpolation != "nearest":
         images = _as(images, result_dtype([images], floating=True))
-    height, width = images.shape[rows[0]], images.shape[rows[1]]
-    if crop_to_aspect_ratio:
-        h, w = _aspect_box(height, width, tuple(size), grow=False)
-        top, left = int(np.float32(height - h) / 2), int(np.float32(width - w) / 2)
-        index = [slice(None)] * images.ndim
-        index[rows[0]], index[rows[1]] = slice(top, top + h), slice(left, left + w)
-        images = images[tuple(index)]
-    elif pad_to_aspect_ratio:
-        h, w = _aspect_box(height, width, tuple(size), grow=True)
-        pad = [(0, 0)] * images.ndim
-        top, left = int(np.float32(h - height) / 2), int(np.float32(w - width) / 2)
-        pad[rows[0]], pad[rows[1]] = (top, top), (left, left)
-        images = np.pad(images, pad, constant_values=fill_value)
-    for axis, out in zip(rows, size):
-        if images.shape[axis] != out or interpolation not in ("nearest", "bilinear", "bicubic"):
-            images = _resize_axis(images, axis, out, interpolation, antialias)
-    return images
-
-
-def _resize(op, args, kwargs):
-    c = op.config
-    return resize(_first(args, kwargs, "images"), tuple(c["size"]), _c(op, "interpolation", "bilinear"),
-                  bool(c.get("antialias", False)), bool(c.get("crop_to_aspect_ratio", False)),
-                  bool(c.get("pad_to_aspect_ratio", False)), _c(op, "fill_value", 0.0),
-                  c.get("data_format") or "channels_last")
+    single = images.ndim == 3
+    y = image_kernels.resize(images[None] if single else images, tuple(c["size"]), interpolation,
+                             bool(c.get("antialias", False)), c.get("data_format") or "channels_last",
+                             bool(c.get("crop_to_aspect_ratio", False)), bool(c.get("pad_to_aspect_ratio", False)),
+                             _c(op, "fill_value", 0.0))
+    return y[0] if single else y
 
 
 # ---------------------------------------------------------------- the table, refusals, entry point
@@ -817,7 +693,7 @@ def operation_refusal(op: Operation) -> str | None:
         return None  # synchronized moments only differ under a distribution strategy
     if name == "Resize":
         interpolation = config.get("interpolation") or "bilinear"
-        if interpolation not in RESIZE_INTERPOLATIONS:
+        if interpolation not in image_kernels.RESIZE_INTERPOLATIONS:
             return f"--run cannot execute ops.image.resize with interpolation={interpolation!r}"
         if (config.get("fill_mode") or "constant") != "constant":
             return f"--run cannot execute ops.image.resize with fill_mode={config.get('fill_mode')!r}"

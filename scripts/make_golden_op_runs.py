@@ -655,6 +655,8 @@ def main(argv=None):
     cases, arrays, skipped = generate(keras, args.seed)
     head = common.header(keras, tf, "scripts/make_golden_op_runs.py", seed=args.seed, batch=BATCH)
     size = write(args.out, head, cases, arrays)
+    for reason in skipped:
+        print(f"redrawn: {reason}", file=sys.stderr)
     print(f"wrote {args.out}: {len(cases)} cases, {size} bytes; {len(skipped)} draws Keras refused", file=sys.stderr)
 
 
