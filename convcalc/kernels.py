@@ -34,6 +34,7 @@ imports it.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -55,6 +56,7 @@ __all__ = [
     "conv2d_transpose_memory",
     "conv2d_transpose_naive",
     "conv2d_transpose_scratch_bytes",
+    "release_scratch",
 ]
 
 DEFAULT_SCRATCH_BYTES = 256 * 2**20
@@ -87,6 +89,10 @@ _DIRECT_TRANSPOSE_GROWTH = 1.1
 # NumPy's element-wise loops run over ow*c contiguous numbers instead of c,
 # unless that copy would be larger than this.
 _WIDE_TAPS_BYTES = 4 * 2**20
+# Scratch buffers totalling at most this are kept from one call to the next
+# in the same thread (release_scratch() frees them): fresh memory costs a page
+# fault per 4 KiB on first touch, more than the arithmetic of a small layer.
+_KEEP_SCRATCH_BYTES = 64 * 2**20
 # Element-wise work (depthwise taps, scatter-adds, window gathering) is split
 # over threads (NumPy releases the GIL in its loops; BLAS has its own
 # threads) when a chunk has at least this many numbers per thread.
@@ -843,24 +849,50 @@ def _in_parallel(function: Callable[[slice, slice], None], samples: int, rows: i
 
 
 class _Scratch:
-    """Buffers reused from chunk to chunk, so each is allocated once per call.
+    """Buffers reused from chunk to chunk, and kept from call to call (up to ``_KEEP_SCRATCH_BYTES``).
 
     ``get(name, shape)`` returns a view of the named buffer; a buffer is
     replaced (the old one released first) only if a later chunk needs more.
+    Used as a context manager: at the end of the call the buffers, smallest
+    first, are kept for the next call in this thread while they total at most
+    ``_KEEP_SCRATCH_BYTES``.  Fresh memory costs a page fault per 4 KiB on
+    first touch, which on small layers takes longer than the convolution.
     """
 
     def __init__(self, dtype: np.dtype):
-        self.dtype = dtype
-        self._buffers: dict[str, np.ndarray] = {}
+        self.dtype = np.dtype(dtype)
+        # Raw bytes, so that a float32 call can reuse a float64 call's buffers.
+        self._buffers: dict[str, np.ndarray] = getattr(_kept, "buffers", {})
+        _kept.buffers = {}  # a call made while this one runs starts afresh
 
     def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        size = int(np.prod(shape))
+        nbytes = int(np.prod(shape)) * self.dtype.itemsize
         buffer = self._buffers.get(name)
-        if buffer is None or buffer.size < size:
+        if buffer is None or buffer.size < nbytes:
             self._buffers.pop(name, None)
             del buffer  # release before allocating: the plan counts one of each
-            buffer = self._buffers[name] = np.empty(size, dtype=self.dtype)
-        return buffer[:size].reshape(shape)
+            buffer = self._buffers[name] = np.empty(max(nbytes, 1), dtype=np.uint8)
+        return buffer[:nbytes].view(self.dtype).reshape(shape)
+
+    def __enter__(self) -> _Scratch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        kept, total = {}, 0
+        for name, buffer in sorted(self._buffers.items(), key=lambda item: item[1].size):
+            if total + buffer.size <= _KEEP_SCRATCH_BYTES:
+                kept[name] = buffer
+                total += buffer.size
+        self._buffers = {}
+        _kept.buffers = kept
+
+
+_kept = threading.local()  # .buffers: what the last call in this thread kept
+
+
+def release_scratch() -> None:
+    """Free the scratch buffers kept for the next call in this thread (see ``_KEEP_SCRATCH_BYTES``)."""
+    _kept.buffers = {}
 
 
 # --------------------------------------------------------------------------
@@ -1032,7 +1064,7 @@ def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, 
     _in_parallel(accumulate, nb, rb, sums.size)
 
 
-def _winograd_weights(kernel: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _winograd_weights(kernel: np.ndarray, scratch: _Scratch) -> np.ndarray:
     """The 3x3 kernel transformed for Winograd F(2x2, 3x3): ``G g G^T`` for every (channel, filter).
 
     kernel : ndarray of shape (3, 3, c, f)
@@ -1040,10 +1072,10 @@ def _winograd_weights(kernel: np.ndarray, dtype: np.dtype) -> np.ndarray:
         ``G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]``.
     The factors 1/2 are exact in binary, so float32 loses at most an ulp or two.
     """
-    k = kernel.astype(dtype, copy=False)
-    rows = np.empty((4, 3, *k.shape[2:]), dtype=dtype)
+    k = kernel.astype(scratch.dtype, copy=False)
+    rows = scratch.get("winograd_kernel_rows", (4, 3, *k.shape[2:]))
     _winograd_kernel_pass(k, rows, axis=0)
-    out = np.empty((4, 4, *k.shape[2:]), dtype=dtype)
+    out = scratch.get("winograd_kernel", (4, 4, *k.shape[2:]))
     _winograd_kernel_pass(rows, out, axis=1)
     return out.reshape(16, *k.shape[2:])
 
@@ -1164,38 +1196,37 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
     copy_tile = not in_place or any(p for pair in g.pads for p in pair)
 
     (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
-    if plan.method == "winograd":
-        weights = _winograd_weights(kernel, g.dtype)
-    else:
-        weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
     bias = None if bias is None else bias.astype(g.dtype)
-
     out = np.empty(g.output_shape, dtype=g.dtype)
-    scratch = _Scratch(g.dtype)
-    width = (ow - 1) * sw + kew  # the padded columns the windows reach
-    for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
-        # Results go straight into out unless it is channels_first.
-        if g.channels_first:
-            target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
-        else:
-            target = out[n0:n1, r0:r1]
+    with _Scratch(g.dtype) as scratch:
         if plan.method == "winograd":
-            # Whole 4x4 tiles two pixels apart (zeros past the end of the padded input),
-            # even and odd columns apart (see _winograd_chunk).
-            tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, -(-ow // 2) + 1
-            columns = scratch.get("winograd_columns", (n1 - n0, tile_rows, 2, tile_cols, g.in_channels))
-            for p in range(2):
-                _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
-            _winograd_chunk(columns, weights, bias, target, scratch)
+            weights = _winograd_weights(kernel, scratch)
         else:
-            tile = _input_tile(
-                x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None
-            )
-            _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
-            if bias is not None:
-                target += bias
-        if g.channels_first:
-            out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
+            weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
+        for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
+            # Results go straight into out unless it is channels_first.
+            if g.channels_first:
+                target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
+            else:
+                target = out[n0:n1, r0:r1]
+            if plan.method == "winograd":
+                # Whole 4x4 tiles two pixels apart (zeros past the end of the padded input),
+                # even and odd columns apart (see _winograd_chunk).
+                tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, -(-ow // 2) + 1
+                columns = scratch.get("winograd_columns", (n1 - n0, tile_rows, 2, tile_cols, g.in_channels))
+                for p in range(2):
+                    _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
+                _winograd_chunk(columns, weights, bias, target, scratch)
+            else:
+                # The padded columns the windows reach.
+                tile = _input_tile(
+                    x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, (ow - 1) * sw + kew, g, scratch if copy_tile else None
+                )
+                _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
+                if bias is not None:
+                    target += bias
+            if g.channels_first:
+                out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
     return out
 
 
@@ -1311,40 +1342,40 @@ def conv2d_transpose(
     out = np.zeros(g.output_shape, dtype=g.dtype)
     if bias is not None:
         out += bias.astype(g.dtype).reshape((f, 1, 1) if g.channels_first else (f,))
-    scratch = _Scratch(g.dtype)
-    for n0, n1, i0, i1 in _chunks(g.batch, h, plan):
-        nb, rb = n1 - n0, i1 - i0
-        pixels = nb * rb * w
-        rows = x_cl[n0:n1, i0:i1]
-        if not in_place:
-            rows = scratch.get("rows", rows.shape)
-            rows[...] = x_cl[n0:n1, i0:i1]
-        products = scratch.get("products", (nb, rb, w, kh, kw, f))
-        np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(pixels, kh * kw * f))
-        if g.channels_first:
-            # Accumulate the output rows this chunk touches channels_last, then add them transposed.
-            o0 = max(i0 * sh - crop_h, 0)
-            o1 = min((i1 - 1) * sh + keh - crop_h, oh)
-            target = scratch.get("result", (nb, o1 - o0, ow, f))
-            target.fill(0)
-        else:
-            o0, target = 0, out[n0:n1]
+    with _Scratch(g.dtype) as scratch:
+        for n0, n1, i0, i1 in _chunks(g.batch, h, plan):
+            nb, rb = n1 - n0, i1 - i0
+            pixels = nb * rb * w
+            rows = x_cl[n0:n1, i0:i1]
+            if not in_place:
+                rows = scratch.get("rows", rows.shape)
+                rows[...] = x_cl[n0:n1, i0:i1]
+            products = scratch.get("products", (nb, rb, w, kh, kw, f))
+            np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(pixels, kh * kw * f))
+            if g.channels_first:
+                # Accumulate the output rows this chunk touches channels_last, then add them transposed.
+                o0 = max(i0 * sh - crop_h, 0)
+                o1 = min((i1 - 1) * sh + keh - crop_h, oh)
+                target = scratch.get("result", (nb, o1 - o0, ow, f))
+                target.fill(0)
+            else:
+                o0, target = 0, out[n0:n1]
 
-        def scatter(samples: slice, _rows: slice, i0=i0, i1=i1, o0=o0, target=target, products=products) -> None:
-            for a in range(kh):
-                lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
-                if lo >= hi:
-                    continue  # this tap row falls entirely into the crop
-                out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
-                for b in range(kw):
-                    clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
-                    if clo >= chi:
-                        continue
-                    out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
-                    target[samples, out_rows, out_cols] += products[samples, lo - i0 : hi - i0, clo:chi, a, b]
+            def scatter(samples: slice, _rows: slice, i0=i0, i1=i1, o0=o0, target=target, products=products) -> None:
+                for a in range(kh):
+                    lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
+                    if lo >= hi:
+                        continue  # this tap row falls entirely into the crop
+                    out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
+                    for b in range(kw):
+                        clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
+                        if clo >= chi:
+                            continue
+                        out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
+                        target[samples, out_rows, out_cols] += products[samples, lo - i0 : hi - i0, clo:chi, a, b]
 
-        # Split over samples only: the rows of neighbouring input rows overlap in the output.
-        _in_parallel(scatter, nb, 1, products.size)
-        if g.channels_first:
-            out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
+            # Split over samples only: the rows of neighbouring input rows overlap in the output.
+            _in_parallel(scatter, nb, 1, products.size)
+            if g.channels_first:
+                out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
     return out

@@ -204,6 +204,7 @@ def test_memory_estimate_bounds_what_is_allocated(transpose, data):
         try:
             # The smaller of two peaks: the first call may also fill one-time caches of Python and NumPy.
             for _ in range(2):
+                kernels.release_scratch()  # measure the allocations, not the buffers kept from a previous call
                 tracemalloc.reset_peak()
                 before, _ = tracemalloc.get_traced_memory()
                 fast(x, kernel, bias, **kw, max_scratch_bytes=budget)
@@ -703,6 +704,7 @@ def test_memory_estimate_bounds_the_new_paths(path, data):
         tracemalloc.start()
         try:
             for _ in range(2):
+                kernels.release_scratch()
                 tracemalloc.reset_peak()
                 before, _ = tracemalloc.get_traced_memory()
                 fast(x, kernel, None, **kw, max_scratch_bytes=budget)
@@ -739,3 +741,29 @@ def test_which_transpose_path(x_shape, kernel_shape, kw, direct):
     kw = dict(kw, data_format="channels_last", padding=kw.get("padding", "valid"))
     plan = _plan("transpose", x, np.zeros(kernel_shape), kw)
     assert (plan.method != "gemm-scatter") == direct
+
+
+def test_scratch_is_kept_for_the_next_call_up_to_its_bound(monkeypatch):
+    """A second identical call allocates only its output; over the bound nothing is kept."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 17, 15, 8)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 8, 8)).astype(np.float32)
+    out_bytes = 2 * 17 * 15 * 8 * 4
+
+    def allocated() -> int:
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            before, _ = tracemalloc.get_traced_memory()
+            y = conv2d(x, kernel, padding="same")
+            return tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+            np.testing.assert_allclose(y, conv2d_naive(x, kernel, padding="same"), **TOLERANCE[np.float32])
+
+    kernels.release_scratch()
+    conv2d(x, kernel, padding="same")
+    assert allocated() < out_bytes + 16 * 1024
+    monkeypatch.setattr(kernels, "_KEEP_SCRATCH_BYTES", 0)
+    conv2d(x, kernel, padding="same")
+    assert allocated() > out_bytes + 16 * 1024
