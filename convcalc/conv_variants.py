@@ -61,7 +61,8 @@ def conv3d(x: np.ndarray, kernel: np.ndarray, bias, strides, padding: str, dilat
     for a in range(kernel.shape[0]):
         start = a * dd
         taps = x[:, start:start + sd * (out_depth - 1) + 1:sd].reshape(n * out_depth, h, w, c)
-        part = kernels.conv2d(taps, kernel[a], None, padding=padding, groups=groups, **_depth_geometry(strides, dilation_rate))
+        part = kernels.conv2d(taps, kernel[a], None, padding=padding, groups=groups,
+                              **_depth_geometry(strides, dilation_rate))
         if y is None:
             y = part
         else:

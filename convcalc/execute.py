@@ -54,7 +54,8 @@ LAYER_KERNELS: dict[str, Callable] = {
     **{f"Global{kind.title()}Pooling{d}D": (
         lambda kind: lambda row, x, w: layer_kernels.global_pool(x, kind, row.layer.args["keepdims"], row.data_format)
     )(kind) for kind in ("average", "max") for d in (1, 2, 3)},
-    **{f"ZeroPadding{d}D": lambda row, x, w: layer_kernels.zero_padding(x, row.padding, row.data_format) for d in (1, 2, 3)},
+    **{f"ZeroPadding{d}D": lambda row, x, w: layer_kernels.zero_padding(x, row.padding, row.data_format)
+       for d in (1, 2, 3)},
     # Cropping1D and UpSampling1D have no data_format in Keras: their steps are axis 1
     "Cropping1D": lambda row, x, w: layer_kernels.cropping(x, row.cropping, "channels_last"),
     **{f"Cropping{d}D": lambda row, x, w: layer_kernels.cropping(x, row.cropping, row.data_format) for d in (2, 3)},
@@ -209,7 +210,16 @@ def _clahe_refusal(row: LayerRow) -> str | None:
         return f"tile_grid_size must be two positive integers for --run; got {grid!r}"
     if not isinstance(clip, (int, float)) or isinstance(clip, bool):
         return f"clip_limit must be a number for --run; got {clip!r}"
-    return _image_rank_refusal(row) or _value_range_refusal(args["value_range"])
+    reason = _image_rank_refusal(row) or _value_range_refusal(args["value_range"])
+    if reason is not None:
+        return reason
+    h_axis = 1 if row.data_format == "channels_last" else 2
+    for size, tiles in zip(row.input_shape[h_axis:h_axis + 2], grid):
+        pad = -(-size // tiles) * tiles - size
+        if pad > size:
+            return (f"Keras fails at run time here: tile_grid_size={tuple(grid)} pads a size of {size} by {pad}, "
+                    f"more than TensorFlow's symmetric padding allows (at most the size itself)")
+    return None
 
 
 def _random_crop_refusal(row: LayerRow) -> str | None:

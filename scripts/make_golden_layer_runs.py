@@ -97,11 +97,15 @@ def spatial_3d(d):
     """3-D pooling, padding, cropping, upsampling and spatial dropout."""
     shape = d.image(3, 3, 6, (1, 3))
     pool = d.sizes(3, 1, 3)
+
+    def pairs():
+        return tuple((d.int(0, 2), d.int(0, 2)) for _ in range(3))
+
     choices = [
         lambda: f"MaxPooling3D({pool}, strides={d.sizes(3, 1, 3)}, padding={d.pick(['valid', 'same'])!r})",
         lambda: f"AveragePooling3D({pool}, strides={d.sizes(3, 1, 3)}, padding={d.pick(['valid', 'same'])!r})",
         lambda: f"{d.pick(['GlobalMaxPooling3D', 'GlobalAveragePooling3D'])}(keepdims={d.coin()})",
-        lambda: f"ZeroPadding3D({d.pick([d.int(0, 2), d.sizes(3, 0, 2), tuple((d.int(0, 2), d.int(0, 2)) for _ in range(3))])})",
+        lambda: f"ZeroPadding3D({d.pick([d.int(0, 2), d.sizes(3, 0, 2), pairs()])})",
         lambda: f"Cropping3D({tuple((d.int(0, 1), d.int(0, 1)) for _ in range(3))})",
         lambda: f"UpSampling3D({d.sizes(3, 1, 2)})",
         lambda: "SpatialDropout3D(0.3)",
@@ -127,6 +131,18 @@ def resizing(d):
             options += ", antialias=True"
         return shape, [f"Resizing({d.int(1, 12)}, {d.int(1, 12)}, interpolation={interpolation!r}{options})"]
     return shape, [f"CenterCrop({d.int(1, 11)}, {d.int(1, 11)})"]
+
+
+def resize_grid(d):
+    """Resizing with every interpolation, with and without antialias, plain, cropped or padded to
+    the aspect ratio: once each, on small images, shrinking or growing at random."""
+    for interpolation in INTERPOLATIONS:
+        for antialias in (False, True):
+            pad = f", pad_to_aspect_ratio=True, fill_value={d.pick([0.5, -1.0])}"
+            for aspect in ("", ", crop_to_aspect_ratio=True", pad):
+                options = aspect + (", antialias=True" if antialias else "")
+                yield d.image(2, 3, 8, (1, 2)), [f"Resizing({d.int(1, 10)}, {d.int(1, 10)}, "
+                                                 f"interpolation={interpolation!r}{options})"]
 
 
 def image_layers(d):
@@ -199,12 +215,13 @@ def convolutions(d):
                    f"groups={groups}{d.activation()}{bias})"]
 
 
-FAMILIES = [("spatial3d", spatial_3d, 24), ("resize", resizing, 36), ("image", image_layers, 14),
+FAMILIES = [("spatial3d", spatial_3d, 24), ("resize", resizing, 30), ("image", image_layers, 14),
             ("conv", convolutions, 40)]
 
 # Cases every run keeps, whatever the draws: one of each option the random draws may miss
 FIXED = [
     ("fixed-avg3d-same", [5, 4, 6, 2], ["AveragePooling3D((3, 2, 3), strides=(2, 1, 2), padding='same')"]),
+    ("fixed-global3d", [3, 4, 5, 3], ["GlobalMaxPooling3D(keepdims=True)", "Conv3D(2, 1)", "GlobalAveragePooling3D()"]),
     ("fixed-conv3d-chain", [4, 5, 5, 2], ["Conv3D(3, 2, padding='same', activation='relu')", "MaxPooling3D(2)",
                                           "Conv3DTranspose(2, 3, strides=2, padding='same')"]),
     ("fixed-separable-dilated", [9, 9, 3], ["SeparableConv2D(4, 3, strides=2, dilation_rate=2, padding='same', "
@@ -215,6 +232,11 @@ FIXED = [
     ("fixed-center-crop-up", [5, 8, 2], ["CenterCrop(7, 6)"]),
     ("fixed-upsampling-bilinear", [3, 4, 2], ["UpSampling2D((2, 3), interpolation='bilinear')"]),
     ("fixed-causal", [10, 4], ["Conv1D(4, 3, padding='causal', dilation_rate=2, groups=2)"]),
+    ("fixed-conv3d-transpose-output-padding", [3, 2, 3, 2], ["Conv3DTranspose(2, 3, strides=(2, 3, 2), "
+                                                            "output_padding=(1, 2, 0), padding='same')"]),
+    ("fixed-clahe-whole-padding", [4, 3, 2], ["ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(8, 6))"]),
+    ("fixed-conv3d-transpose-dilated", [3, 3, 2, 2], ["Conv3DTranspose(2, (2, 3, 2), dilation_rate=(2, 1, 2), "
+                                                      "padding='same')"]),
 ]
 NOT_TRANSPOSABLE = ("AutoContrast",)  # reduces axes 1 and 2 whatever the data format
 
@@ -332,6 +354,8 @@ def generate(keras, seed):
         assert add(keras, rng, cid, shape, specs, cases, arrays, wrong), (cid, specs)
     for index, (shape, specs) in enumerate(identities(draw)):
         assert add(keras, rng, f"identity-{index:02d}", shape, specs, cases, arrays, wrong), specs
+    for index, (shape, specs) in enumerate(resize_grid(draw)):
+        assert add(keras, rng, f"resizing-{index:02d}", shape, specs, cases, arrays, wrong), specs
     for family, make, count in FAMILIES:
         made = 0
         while made < count:

@@ -138,6 +138,7 @@ REFUSED = [
     ("6x6", "AutoContrast()", "batches of images"),
     ("6x6x3", "ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(0, 2))", "tile_grid_size"),
     ("6x6x3", "ZeroPadding2D(-1)", "negative padding"),
+    ("3x3x1", "ContrastLimitedAdaptiveHistogramEqualization()", "symmetric padding"),
 ]
 
 
