@@ -155,3 +155,40 @@ def test_the_cli_refuses_naming_the_layer_and_why(input_shape, spec, reason):
     assert result.exit_code == 2, result.stdout
     assert reason in result.stderr and "Drop --run" in result.stderr, result.stderr
     assert spec.split("(")[0] in result.stderr
+
+
+LARGER = [
+    ("48x40x3", "Resizing(70, 29, interpolation='bicubic', pad_to_aspect_ratio=True)", "channels_last"),
+    ("3x48x40", "Resizing(20, 60, interpolation='lanczos5', antialias=True)", "channels_first"),
+    ("30x40x3", "CenterCrop(50, 20)", "channels_last"),
+    ("30x40x3", "UpSampling2D((3, 2), interpolation='area')", "channels_last"),
+    ("48x48x3", "ContrastLimitedAdaptiveHistogramEqualization()", "channels_last"),
+    ("48x48x3", "AutoContrast()", "channels_last"),
+    ("10x12x12x8", "Conv3D(8, 3, padding='same')", "channels_last"),
+    ("8x10x12x12", "Conv3D(8, 3, strides=2, padding='same', groups=2)", "channels_first"),
+    ("6x8x8x8", "Conv3DTranspose(8, 3, strides=2, padding='same')", "channels_last"),
+    ("24x24x16", "DepthwiseConv2D(3, depth_multiplier=2, strides=2, dilation_rate=2, padding='same')", "channels_last"),
+    ("16x24x24", "SeparableConv2D(24, 3, depth_multiplier=2, padding='same')", "channels_first"),
+    ("80x16", "DepthwiseConv1D(5, depth_multiplier=3, padding='same')", "channels_last"),
+    ("12x12x12x8", "AveragePooling3D(3, strides=2, padding='same')", "channels_last"),
+    ("10x10x10x4", "UpSampling3D(2)", "channels_last"),
+]
+
+
+@pytest.mark.parametrize("input_shape, spec, data_format", LARGER, ids=[s.split("(")[0] for _, s, _ in LARGER])
+def test_memory_estimate_covers_what_a_larger_layer_allocates(input_shape, spec, data_format):
+    """Beyond the golden data's tiny arrays (where NumPy's own overhead dominates): the estimate
+    stays above what the layer allocates, output included."""
+    result, _ = compute_request(ShapeRequest(layers=(spec,), input=(input_shape,), data_format=data_format))
+    row = result.layers[0]
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (2, *row.input_shape[1:])).astype(np.float32)
+    weights = {w.name: rng.standard_normal(w.shape).astype(np.float32) for w in row.weights}
+    execute_layer(row, x, weights)  # once first: caches and imports are not the layer's memory
+    tracemalloc.start()
+    try:
+        execute_layer(row, x, weights)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= layer_bytes(row, 2, np.dtype(np.float32))
