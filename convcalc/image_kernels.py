@@ -303,8 +303,8 @@ def clahe(x: np.ndarray, value_range, clip_limit: float, tile_grid_size, data_fo
     tiles = bins.reshape(n, grid_h, tile_h, grid_w, tile_w, channels).transpose(0, 1, 3, 5, 2, 4)
     tiles = tiles.reshape(n, grid_h, grid_w, channels, tile_h * tile_w)
     flat = tiles.reshape(-1, tile_h * tile_w)
-    hists = np.zeros((flat.shape[0], 256), np.float32)
-    np.add.at(hists, (np.arange(flat.shape[0])[:, None], flat), np.float32(1))
+    flat = flat + 256 * np.arange(flat.shape[0])[:, None]  # one run of 256 bins per tile and channel
+    hists = np.bincount(flat.ravel(), minlength=256 * len(flat)).astype(np.float32)
     hists = hists.reshape(n, grid_h, grid_w, channels, 256)
     if clip_limit > 0:
         limit = np.float32(clip_limit * (tile_h * tile_w) / 256.0)
