@@ -25,7 +25,11 @@ Files written (well under 500 KB):
 - ``index.json``: per case ``id``, ``class_name``, ``config``, ``args``,
   ``kwargs``, ``inputs`` (input layer names, in order), ``outputs`` (dtype
   per output).
-- ``cases.npz`` (compressed): ``<id>/in/<input name>`` and ``<id>/out/<i>``.
+- ``cases.npz`` (compressed): ``<id>/in/<input name>`` and ``<id>/out/<i>``; ``graph/w/<layer>/<weight>``
+  and ``graph/y`` for ``graph.json``.
+- ``graph.json``: a model mixing layers and op nodes whose bool and int results flow on
+  (``mask = mean(y) > 0.2`` into ``where`` and ``cast``, ``argmax`` into ``one_hot``), replayed
+  through the CLI: ``convcalc shape --file graph.json --run --weights w.npz --save y.npy``.
 
 Run it (only this script needs TensorFlow; the project and its tests do not):
 
@@ -44,10 +48,11 @@ import golden_common as common
 DEFAULT_OUT = common.REPO_ROOT / "tests" / "data" / "golden_op_runs"
 DEFAULT_SEED = 1312
 MAX_BYTES = 500 * 1024
-VARIANTS = 3  # random cases per op with options (one per op without)
+VARIANTS = 3  # random cases per op
+PLAIN_VARIANTS = 2  # random cases per op without options (only the shape varies)
 BATCH = 2
 # ops with many options get more random cases
-MORE_VARIANTS = {"Cast": 8, "Resize": 16, "GetItem": 8, "Norm": 8, "AveragePool": 6, "MaxPool": 6, "Pad": 5,
+MORE_VARIANTS = {"Cast": 8, "Resize": 12, "GetItem": 8, "Norm": 8, "AveragePool": 6, "MaxPool": 6, "Pad": 5,
                  "Take": 5, "Einsum": 5, "Split": 4, "Reshape": 4, "Round": 4}
 CAST_TARGETS = ["int32", "bool", "float16", "bfloat16", "uint8", "float64", "int64", "int8"]
 
@@ -98,6 +103,7 @@ def unary(name, domain="normal", **options):
         values = {k: (v(rng) if callable(v) else v) for k, v in options.items()}
         fn = getattr(ops, name)
         return [(shape(rng), "float32", domain)], lambda x: fn(x, **values)
+    make.plain = not options  # no option to vary: fewer cases
     return make
 
 
@@ -605,7 +611,8 @@ def generate(keras, seed):
         for label, maker in (("", MAKERS[name]), ("int-", INTEGER_CASES.get(name))):
             if maker is None:
                 continue
-            made, tries, wanted = 0, 0, MORE_VARIANTS.get(name, VARIANTS) if not label else VARIANTS
+            wanted = PLAIN_VARIANTS if getattr(maker, "plain", False) else MORE_VARIANTS.get(name, VARIANTS)
+            made, tries = 0, 0
             while made < wanted and tries < 6 * wanted:
                 tries += 1
                 case, why = build_case(keras, ops, maker, rng)
@@ -626,6 +633,30 @@ def load_operations():
     sys.path.insert(0, str(common.REPO_ROOT))
     from convcalc import operations
     return operations
+
+
+def graph_case(keras, ops, seed):
+    """A model mixing layers and op nodes whose bool and int results flow on (a comparison into ``where``
+    and ``cast``, ``argmax`` into ``one_hot``): its config, its weights, and its output on the sample
+    ``convcalc shape --file graph.json --run`` draws (seed 0, batch 1)."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    x = keras.Input((8, 8, 3))
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)
+    y = ops.relu(y) + 0.5 * ops.sigmoid(y)
+    mask = ops.mean(y, axis=-1, keepdims=True) > 0.2
+    y = ops.where(mask, y, -y)
+    y = ops.concatenate([y, ops.cast(mask, "float32")], axis=-1)
+    y = ops.image.resize(y, (5, 6), interpolation="bicubic")
+    y = ops.max_pool(y, 2, padding="same")
+    y = ops.reshape(y, (-1, 3 * 3 * 5))
+    y = keras.layers.Dense(7)(y)
+    hot = ops.one_hot(ops.argmax(y, axis=-1), 7)
+    y = ops.softmax(y[:, 1:], axis=-1) + hot[:, 1:]
+    model = keras.Model(x, y)
+    weights = {f"{layer.name}/{w.name}": w.numpy() for layer in model.layers for w in layer.weights}
+    sample = np.random.default_rng(0).standard_normal((1, 8, 8, 3), dtype=np.float32)
+    return model.to_json(), weights, np.asarray(model(sample, training=False))
 
 
 def write(out, head, cases, arrays):
@@ -653,6 +684,12 @@ def main(argv=None):
     assert keras.backend.backend() == "tensorflow"
     keras.utils.set_random_seed(args.seed)
     cases, arrays, skipped = generate(keras, args.seed)
+    from keras import ops
+    config, weights, output = graph_case(keras, ops, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "graph.json").write_text(config + "\n")
+    arrays.update({f"graph/w/{name}": value for name, value in weights.items()})
+    arrays["graph/y"] = output
     head = common.header(keras, tf, "scripts/make_golden_op_runs.py", seed=args.seed, batch=BATCH)
     size = write(args.out, head, cases, arrays)
     for reason in skipped:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import golden_helpers
+from conftest import run
 from golden_helpers import load_json
 
 from convcalc.errors import ConvcalcError
@@ -76,6 +77,16 @@ def _replay(case):
                         _substitute(kwargs, tensors, lambda a: as_tensor(a.shape)))
     shapes = shapes if isinstance(shapes, list) else [shapes]
     assert [tuple(s) for s in shapes] == [w.shape for w in wants], cid
+
+
+def test_model_with_op_nodes_runs_through_the_cli(tmp_path):
+    """Layers and op nodes in one graph; a comparison feeds ``where`` and ``cast``, ``argmax`` feeds ``one_hot``."""
+    np.savez(tmp_path / "w.npz", **{key[len("graph/w/"):]: value for key, value in ARRAYS.items()
+                                    if key.startswith("graph/w/")})
+    result = run("shape", "--file", DATA / "graph.json", "--run", "--weights", tmp_path / "w.npz",
+                 "--save", tmp_path / "y.npy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ARRAYS["graph/y"], rtol=1e-4, atol=1e-6)
 
 
 def test_every_known_operation_has_golden_cases():
