@@ -47,7 +47,8 @@ IMAGE_IDENTITIES = (
 IDENTITY_AT_INFERENCE = (*IMAGE_IDENTITIES, "RandomCrop", "SpatialDropout3D")
 
 
-# One entry per runnable type other than the convolutions: (row, x, weights) -> y
+# One entry per runnable type other than CONVOLUTIONS: (row, x, weights) -> y; the convolutions built on
+# Conv2D (3-D, depthwise, separable) join below, from CONV_VARIANTS
 LAYER_KERNELS: dict[str, Callable] = {
     **{f"MaxPooling{d}D": lambda row, x, w: layer_kernels.max_pool(x, *_pool_geometry(row)) for d in (1, 2, 3)},
     **{f"AveragePooling{d}D": lambda row, x, w: layer_kernels.average_pool(x, *_pool_geometry(row)) for d in (1, 2, 3)},
