@@ -398,6 +398,8 @@ LAYER_BYTES: dict[str, Callable] = {
     "Resizing": _resize_bytes, "CenterCrop": _resize_bytes,
     "AutoContrast": _image_bytes(8),
     "ContrastLimitedAdaptiveHistogramEqualization": _clahe_bytes,
+    **feature_kernels.BYTES,
+    **torch_kernels.BYTES,
 }
 
 
