@@ -1336,8 +1336,9 @@ def conv2d_transpose(
     # output: "same" pads more before than after, so it crops more at the top.
     (top, _), (left, _) = g.pads
     crop_h, crop_w = keh - 1 - top, kew - 1 - left
-    # (c_in, kh*kw*filters): one GEMM makes every tap's products at once.
-    matrix = np.ascontiguousarray(kernel.astype(g.dtype, copy=False).transpose(3, 0, 1, 2).reshape(c, kh * kw * f))
+    # (kh*kw, c_in, filters): one batched GEMM makes every tap's products, stored tap by tap so that
+    # each scatter-add reads whole rows of pixels (not one pixel's filters at a time).
+    matrix = np.ascontiguousarray(kernel.astype(g.dtype, copy=False).transpose(0, 1, 3, 2).reshape(kh * kw, c, f))
 
     out = np.zeros(g.output_shape, dtype=g.dtype)
     if bias is not None:
@@ -1350,8 +1351,8 @@ def conv2d_transpose(
             if not in_place:
                 rows = scratch.get("rows", rows.shape)
                 rows[...] = x_cl[n0:n1, i0:i1]
-            products = scratch.get("products", (nb, rb, w, kh, kw, f))
-            np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(pixels, kh * kw * f))
+            products = scratch.get("products", (kh, kw, nb, rb, w, f))
+            np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(kh * kw, pixels, f))
             if g.channels_first:
                 # Accumulate the output rows this chunk touches channels_last, then add them transposed.
                 o0 = max(i0 * sh - crop_h, 0)
@@ -1372,7 +1373,7 @@ def conv2d_transpose(
                         if clo >= chi:
                             continue
                         out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
-                        target[samples, out_rows, out_cols] += products[samples, lo - i0 : hi - i0, clo:chi, a, b]
+                        target[samples, out_rows, out_cols] += products[a, b, samples, lo - i0 : hi - i0, clo:chi]
 
             # Split over samples only: the rows of neighbouring input rows overlap in the output.
             _in_parallel(scatter, nb, 1, products.size)
