@@ -67,10 +67,11 @@ def _layer_variables(handle, what: str) -> dict[str, list]:
         keys = sorted((key for key in item.keys() if key.isdigit()), key=int)
         if not keys:
             return
-        # layers/<key>/layers/<key>/vars: the names of the nested models that hold the layer, then its own
+        # layers/<key>/layers/<key>/vars (a nested model's layer), layers/<key>/<key>/vars (a layer's own
+        # sublayer: MultiHeadAttention's query): every enclosing group with a named vars gives a name
         parts = name.split("/")[:-1]
-        owners = ["/".join(parts[:end]) for end in range(2, len(parts) + 1, 2) if parts[end - 2] == "layers"]
-        layer = "/".join(_name(handle, f"{owner}/vars") for owner in owners)
+        owners = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        layer = "/".join(_name(handle, f"{owner}/vars") for owner in owners if _named(handle, f"{owner}/vars"))
         if layer in found:
             raise ConvcalcError(f"{what} holds two layers named {layer!r}; convcalc matches weights by layer name.")
         found[layer] = [item[key] for key in keys]
@@ -79,8 +80,12 @@ def _layer_variables(handle, what: str) -> dict[str, list]:
     return {layer: [dataset[()] for dataset in datasets] for layer, datasets in found.items()}
 
 
+def _named(handle, group: str) -> bool:
+    return group in handle and "name" in handle[group].attrs
+
+
 def _name(handle, group: str) -> str:
-    value = handle[group].attrs.get("name", group.rsplit("/", 2)[-2]) if group in handle else group.rsplit("/", 2)[-2]
+    value = handle[group].attrs["name"]
     return value.decode() if isinstance(value, bytes) else str(value)
 
 

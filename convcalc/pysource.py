@@ -997,6 +997,9 @@ class Interpreter:
                 return self.unknown(node, "a layer called without inputs")
             args = [inputs]
         value = args[0]
+        tensors = [a for a in args[1:] + [kwargs[k] for k in ("value", "key") if k in kwargs] if isinstance(a, Tensor)]
+        if isinstance(value, Tensor) and tensors:  # layer(query, value[, key]): MultiHeadAttention's call
+            value = [value, *tensors]
         found = _find_unknown(value)
         if found is not None:
             return found

@@ -225,3 +225,45 @@ def test_a_layer_reading_a_keras_mask_is_refused_where_keras_would_pass_it(betwe
     assert result.exit_code == (2 if refused else 0), result.stderr
     if refused:
         assert "GlobalAveragePooling1D reads the Keras mask set by layer 1 embedding (Embedding)" in result.stderr
+
+
+MHA = """
+import keras
+from keras import layers
+
+q = keras.Input(shape=(5, 8))
+model = keras.Model(q, layers.MultiHeadAttention(2, 4, name="mha")(q, q))
+"""
+
+
+def test_a_layers_sublayers_in_a_keras_archive_give_the_same_numbers_as_an_npz(tmp_path):
+    """MultiHeadAttention saves its projections as sublayers (layers/multi_head_attention/query_dense/vars,
+    named 'query'); they are its weights mha/query/kernel, ... as an .npz names them."""
+    import io
+    import zipfile
+
+    h5py = pytest.importorskip("h5py")
+    (tmp_path / "mha.py").write_text(MHA)
+    rng = np.random.default_rng(4)
+    shapes = {"query": [(8, 2, 4), (2, 4)], "key": [(8, 2, 4), (2, 4)], "value": [(8, 2, 4), (2, 4)],
+              "attention_output": [(2, 4, 8), (8,)]}
+    arrays = {part: [rng.standard_normal(shape).astype(np.float32) for shape in pair] for part, pair in shapes.items()}
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        handle.create_group("layers/multi_head_attention/vars").attrs["name"] = "mha"
+        for part, values in arrays.items():
+            group = handle.create_group(f"layers/multi_head_attention/{part}_dense/vars")
+            group.attrs["name"] = part
+            for i, value in enumerate(values):
+                group.create_dataset(str(i), data=value)
+    with zipfile.ZipFile(tmp_path / "mha.keras", "w") as archive:
+        archive.writestr("model.weights.h5", buffer.getvalue())
+    np.savez(tmp_path / "w.npz", **{f"mha/{part}/{name}": value for part, values in arrays.items()
+                                    for name, value in zip(("kernel", "bias"), values)})
+    outputs = []
+    for weights in ("mha.keras", "w.npz"):
+        result = run("shape", "--file", tmp_path / "mha.py", "--seed", "1", "--weights", tmp_path / weights,
+                     "--save", tmp_path / f"{weights}.npy")
+        assert result.exit_code == 0, result.stderr
+        outputs.append(np.load(tmp_path / f"{weights}.npy"))
+    np.testing.assert_array_equal(*outputs)
