@@ -9,15 +9,24 @@ Two implementations of each, side by side:
   inserted between pixels, padded by ``formulas.conv_transpose_padding``.
 - ``conv2d`` / ``conv2d_transpose`` (public, SPEC 4): the same numbers from
   BLAS matrix products.  Conv2D gathers each chunk's windows into a matrix
-  (im2col) and does one GEMM per chunk; depthwise convolutions multiply and
-  accumulate tap by tap instead; Conv2DTranspose does one GEMM per chunk and
-  scatter-adds each kernel tap's product into a strided slice of the output
-  (no zero insertion).  The element-wise parts (gathering windows, depthwise
-  taps, scatter-adds) are split over a few threads; BLAS has its own.
+  (im2col: pixel-major, or taps-major for few input channels) and does one
+  GEMM per chunk; a 1x1 stride-1 convolution is one GEMM on the input
+  itself; a 3x3 stride-1 one with enough channels uses Winograd F(2x2, 3x3)
+  (16 GEMMs per chunk of 4x4 tiles, 2.25x fewer multiplications; the
+  transforms only add and halve, so float32 stays within a few ulps);
+  depthwise convolutions multiply and accumulate tap by tap instead.
+  Conv2DTranspose does one batched GEMM per chunk and scatter-adds each
+  kernel tap's products into a strided slice of the output (no zero
+  insertion); with stride 1 it is a direct convolution with the flipped
+  kernel and goes through Conv2D's path when that is cheaper.  The
+  element-wise parts (gathering windows, depthwise taps, scatter-adds) are
+  split over a few threads; BLAS has its own.
 
 Work is split into chunks (samples, then bands of rows of one sample) so that
 temporary memory stays under ``max_scratch_bytes`` (default
-``DEFAULT_SCRATCH_BYTES``) whatever the batch size.  ``conv2d_memory`` and
+``DEFAULT_SCRATCH_BYTES``) whatever the batch size.  Scratch buffers of up to
+``_KEEP_SCRATCH_BYTES`` in all are kept for the next call in the same thread
+(fresh pages are slow to touch); ``release_scratch()`` frees them.  ``conv2d_memory`` and
 ``conv2d_transpose_memory`` tell, from shapes alone, how many bytes a call
 will allocate (its output plus its scratch), so the CLI can refuse a run
 before allocating anything.
@@ -81,9 +90,8 @@ _WINOGRAD_MIN_CHANNELS = 48
 # Windows whose rows hold at most this many numbers (kw * channels) are
 # gathered taps-major (see _im2col_taps_chunk).
 _TAPS_MAJOR_MAX_RUN = 32
-# A stride-1 Conv2DTranspose runs as a direct convolution when its output has
-# at most this many times the input's pixels (or when Winograd applies), else
-# by scatter-adds.
+# A stride-1 Conv2DTranspose may run as a direct convolution when its output
+# has at most this many times the input's pixels (see _direct_geometry).
 _DIRECT_TRANSPOSE_GROWTH = 1.1
 # The depthwise kernel is widened to whole rows, (ow, m, c) per tap, so that
 # NumPy's element-wise loops run over ow*c contiguous numbers instead of c,
@@ -628,15 +636,17 @@ def _direct_geometry(g: _Geometry) -> _Geometry | None:
     with the kernel flipped and its channel axes swapped, over the input
     padded by ``g.pads`` (``formulas.conv_transpose_padding``): the fast
     Conv2D path (GEMM, im2col, Winograd) computes it.  It multiplies per
-    output pixel where the scatter-add path multiplies per input pixel, so
-    it is taken when the output is hardly larger than the input ("same"),
-    or when Winograd's 2.25x fewer multiplications make up for it.
+    output pixel where the scatter-add path multiplies per input pixel, and
+    gathers kh*kw*c_in numbers per output pixel where the other adds
+    kh*kw*filters per input pixel: it is taken when Winograd's 2.25x fewer
+    multiplications pay for that, or when the output is hardly larger than
+    the input ("same") and there are no more input channels than filters.
     """
     if g.strides != (1, 1):
         return None
     direct = replace(g, transpose=False, groups=1)
     (h, w), (oh, ow) = g.in_size, g.out_size
-    if oh * ow <= _DIRECT_TRANSPOSE_GROWTH * h * w or _winograd_applies(direct):
+    if _winograd_applies(direct) or (oh * ow <= _DIRECT_TRANSPOSE_GROWTH * h * w and g.in_channels <= g.filters):
         return direct
     return None
 
@@ -1305,8 +1315,10 @@ def conv2d_transpose(
     returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
 
     Each input pixel spreads ``x[i, j] @ kernel[a, b].T`` onto output
-    ``(i*sh + a*dh - crop_h, j*sw + b*dw - crop_w)``: one GEMM gives every
-    tap's products, which are added into strided slices of the output.  The
+    ``(i*sh + a*dh - crop_h, j*sw + b*dw - crop_w)``: one batched GEMM gives
+    every tap's products, which are added into strided slices of the output
+    (with stride 1, when cheaper, the flipped kernel is correlated with the
+    padded input by :func:`conv2d`'s path instead).  The
     crop is ``ke - 1 - before`` with ``before`` from
     ``formulas.conv_transpose_padding``, so the result equals
     :func:`conv2d_transpose_naive`.  Arguments, dtypes and

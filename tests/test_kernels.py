@@ -658,7 +658,9 @@ def test_stride_1_transpose_is_a_flipped_direct_convolution(data):
               data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
               dilation_rate=data.draw(st.sampled_from([1, 2, (1, 3)])),
               output_padding=data.draw(st.sampled_from([None, 0])))
-    channels, filters = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    # The direct path is taken with no more input channels than filters (or Winograd).
+    channels = data.draw(st.integers(1, 4))
+    filters = data.draw(st.integers(channels, 5))
     size = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
     dtype = data.draw(st.sampled_from([np.float32, np.float64]))
     rng, x = _random_input(data.draw, channels, kw["data_format"], dtype, max_size=7)
@@ -731,6 +733,7 @@ def test_both_im2col_layouts_equal_naive(case, max_run, budget):
     "x_shape, kernel_shape, kw, direct",
     [
         ((1, 20, 20, 8), (3, 3, 8, 8), dict(padding="same"), True),  # output = input
+        ((1, 20, 20, 8), (3, 3, 4, 8), dict(padding="same"), False),  # more to gather than to scatter
         ((1, 6, 6, 8), (5, 5, 8, 8), dict(), False),  # 10x10 from 6x6: per-input scatter is cheaper
         ((2, 4, 4, 8), (3, 3, 8, 8), dict(strides=2), False),  # strided: scatter-adds
         ((4, 30, 30, 64), (3, 3, 64, 64), dict(), True),  # valid, but Winograd
