@@ -153,7 +153,7 @@ def row_macs(row: LayerRow) -> tuple[bool, int | None]:
         return (kind != "InputLayer", None)
     if kind in UNCOUNTED:
         return (True, None)
-    args = getattr(layer, "args", None) or {}
+    args = _conv_args(layer)
     family = _family(layer)
     if family is None and kind != "Dense":
         return (False, None)
@@ -169,9 +169,9 @@ def row_macs(row: LayerRow) -> tuple[bool, int | None]:
     inp, channels = _spatial(row.input_shape, row.data_format, rank)
     if channels is None:
         return (True, None)
-    if family == "transpose":
+    if family == "transpose":  # groups (PyTorch's) split the filters among the input channels
         return (True, None if inp is None else
-                formulas.conv_transpose_macs(inp, channels, args["kernel_size"], args["filters"]))
+                formulas.conv_transpose_macs(inp, channels, args["kernel_size"], args["filters"] // args.get("groups", 1)))
     if out is None:
         return (True, None)
     if family == "conv":
@@ -182,7 +182,14 @@ def row_macs(row: LayerRow) -> tuple[bool, int | None]:
     return (True, depthwise + formulas.pointwise_macs(out, channels * args["depth_multiplier"], args["filters"]))
 
 
+def _conv_args(layer) -> dict:
+    """The layer's arguments under Keras's names (a PyTorch layer maps its own: ``conv_args``)."""
+    return getattr(layer, "conv_args", None) or getattr(layer, "args", None) or {}
+
+
 def _family(layer) -> str | None:
+    if getattr(layer, "conv_family", None):
+        return layer.conv_family
     names = [cls.__name__ for cls in type(layer).__mro__]
     for base, family in (("_Transpose", "transpose"), ("_Convolution", "conv"), ("_Depthwise", "depthwise"),
                          ("_Separable", "separable")):
@@ -281,7 +288,7 @@ def _merge(states: list) -> Any:
 def _layer_axes(row: LayerRow, states: list, rank: int, model_rank: int) -> list:
     """The row's output axes from its input's (``states``: per input, a list of axis states)."""
     kind, layer = row.type, row.layer
-    args = getattr(layer, "args", None) or {}
+    args = _conv_args(layer)
     out = row.output_shape
     if not states or isinstance(out, (list, dict)) or not isinstance(out, tuple):
         return [None] * rank
@@ -327,8 +334,8 @@ def _layer_axes(row: LayerRow, states: list, rank: int, model_rank: int) -> list
             bilinear = args.get("interpolation", "nearest") == "bilinear"
             result.append(_work(state, 2, u * state.period, lambda o, u=u, b=bilinear:
                                 formulas.upsampling_taps(o, u, b), 1))
-        elif kind.startswith("ZeroPadding"):
-            before = args["padding"][axis][0]
+        elif kind.startswith("ZeroPad"):  # ZeroPadding1D/2D/3D, and PyTorch's ZeroPad2d
+            before = row.padding[axis][0] if kind == "ZeroPad2d" else args["padding"][axis][0]
             result.append(_step(state, state.period, 1, lambda o, b=before: (o - b,)))
         elif kind.startswith("Cropping"):
             before = args["cropping"][axis][0]

@@ -152,6 +152,14 @@ class _TorchConv(_TorchLayer):
             raise ConvcalcError(f"out_channels must be divisible by groups (PyTorch rule); got out_channels="
                                 f"{a['out_channels']}, groups={a['groups']}.")
 
+    @property
+    def conv_args(self) -> dict:
+        """The Keras names of the arguments the cost and receptive-field figures read
+        (:mod:`convcalc.details`): filters, kernel_size, strides, dilation_rate, groups."""
+        a = self.args
+        return {"filters": a["out_channels"], "kernel_size": a["kernel_size"], "strides": a["stride"],
+                "dilation_rate": a["dilation"], "groups": a["groups"]}
+
     def _check_channels(self, input_shape, channels) -> None:
         a = self.args
         if channels != a["in_channels"]:
@@ -169,6 +177,8 @@ class _TorchConv(_TorchLayer):
 
 class Conv2d(_TorchConv):
     """``torch.nn.Conv2d``: cross-correlation over height and width of an NCHW input."""
+
+    conv_family = "conv"
 
     signature = (
         ("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED), ("stride", 1),
@@ -216,6 +226,8 @@ class Conv2d(_TorchConv):
 
 
 class ConvTranspose2d(_TorchConv):
+    conv_family = "transpose"
+
     """``torch.nn.ConvTranspose2d``: the gradient of Conv2d; ``padding`` crops ``d*(k-1)`` of the full result."""
 
     signature = (

@@ -363,3 +363,25 @@ def test_details_adds_the_columns_to_every_text_format():
 def test_bad_dtype_is_a_usage_error():
     result = runner.invoke(app, ["shape", *STACK, "--dtype", "float8"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("keras, torch", [
+    (["Conv2D(64, 7, strides=2, padding='same')"], ["nn.ZeroPad2d((2, 3, 2, 3))", "nn.Conv2d(3, 64, 7, stride=2)"]),
+    (["Conv2D(8, 3, dilation_rate=2, groups=1)"], ["nn.Conv2d(3, 8, 3, dilation=2)"]),
+    (["Conv2DTranspose(4, 4, strides=2, padding='same')"], ["nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1)"]),
+])
+def test_pytorch_layers_have_the_cost_and_receptive_field_of_their_keras_equivalent(keras, torch):
+    from conftest import run_json
+
+    k = run_json("shape", "--input", "32x32x3", *keras)
+    t = run_json("shape", "--input", "3x32x32", *torch)
+    assert t["total_macs"] == k["total_macs"] and k["total_macs"] > 0
+    assert t["layers"][-1]["receptive_field"] == k["layers"][-1]["receptive_field"]
+
+
+def test_pytorch_grouped_transposed_macs_split_the_filters():
+    from conftest import run_json
+
+    one = run_json("shape", "--input", "8x16x16", "nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)")
+    two = run_json("shape", "--input", "8x16x16", "nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, groups=2)")
+    assert one["total_macs"] == 16 * 16 * 8 * 16 * 4 and two["total_macs"] * 2 == one["total_macs"]
