@@ -80,6 +80,10 @@ _GEMM_CHUNK_BYTES = 16 * 2**20
 _DEPTHWISE_CHUNK_BYTES = 2**20
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
+# Conv2D computes chunks in several threads at once (BLAS runs small GEMMs
+# on one thread); it cuts a call into more chunks for that only down to this
+# many GEMM rows (output pixels) per chunk.
+_MIN_SPLIT_ITEMS = 1024
 # Winograd chunks are small, so that the transforms (memory bound) run in
 # cache: a few MiB, or as many samples and rows as make this many tiles
 # (the rows of its 16 GEMMs).
@@ -454,13 +458,15 @@ class _Plan:
     of ``rows`` rows of one sample: output rows for Conv2D, input rows for
     Conv2DTranspose.  ``chunk_bytes(samples, rows)`` is exact for the
     buffers the fast code allocates; ``scratch_bytes`` adds the kernel
-    matrix and NumPy's ufunc buffers to the largest chunk's.
+    matrix and NumPy's ufunc buffers to ``workers`` times the largest
+    chunk's.
     """
 
     method: str
     samples: int
     rows: int
     scratch_bytes: int
+    workers: int = 1  # chunks computed at once, each in its own thread with its own buffers
 
 
 def _ufunc_buffer_bytes(itemsize: int) -> int:
@@ -511,6 +517,42 @@ def _split(
     if chunk_bytes(1, rows) <= limit:
         return _fits(limit, lambda k: chunk_bytes(k, rows), batch), rows
     return 1, _fits(limit, lambda k: chunk_bytes(1, k), rows)
+
+
+def _parallel_split(
+    batch: int,
+    rows: int,
+    chunk_bytes: Callable[[int, int], int],
+    max_bytes: int,
+    target: int,
+    row_items: int,
+    min_items: int | None = None,
+    min_split: int | None = None,
+) -> tuple[int, int, int]:
+    """(samples, rows, workers): chunks that ``workers`` threads compute at once, all under max_bytes together.
+
+    Small GEMMs run on one thread inside BLAS, so Conv2D computes several
+    chunks at once instead.  Fewer workers when the bound leaves no room for
+    more; smaller chunks when there would be fewer chunks than workers,
+    unless a chunk would then hold fewer than ``min_split`` GEMM rows
+    (default ``_MIN_SPLIT_ITEMS``).
+    """
+    batch = max(batch, 1)
+    min_split = _MIN_SPLIT_ITEMS if min_split is None else min_split
+    workers = _thread_count()
+    while True:
+        samples, chunk_rows = _split(batch, rows, chunk_bytes, max_bytes // workers, target, row_items, min_items)
+        if workers == 1 or workers * chunk_bytes(samples, chunk_rows) <= max_bytes:
+            break
+        workers -= 1
+    chunks = -(-batch // samples) * -(-rows // chunk_rows)
+    if chunks < workers and batch * rows * row_items >= workers * min_split:
+        if batch >= workers:
+            samples, chunk_rows = -(-batch // workers), rows
+        else:
+            samples, chunk_rows = 1, -(-rows * batch // workers)
+        chunks = -(-batch // samples) * -(-rows // chunk_rows)
+    return samples, chunk_rows, max(1, min(workers, chunks))
 
 
 def _scratch_limit(max_scratch_bytes) -> int:
@@ -582,13 +624,14 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         # The kernel transformed (16, c, f), and its rows transformed on the way (4, 3, c, f).
         fixed = kernel_bytes + (16 + 12) * c * f * item + _ufunc_buffer_bytes(item)
         tile_rows = -(-oh // 2)
-        samples, tiles = _split(
+        samples, tiles, workers = _parallel_split(
             g.batch, tile_rows, lambda k, t: _winograd_chunk_bytes(g, k, 2 * t), max_bytes - fixed,
-            _WINOGRAD_CHUNK_BYTES, -(-ow // 2), _WINOGRAD_MIN_TILES,
+            _WINOGRAD_CHUNK_BYTES, -(-ow // 2), _WINOGRAD_MIN_TILES, _MIN_SPLIT_ITEMS // 4,
         )
         rows = min(2 * tiles, oh)
-        if _winograd_chunk_bytes(g, samples, rows) + fixed <= max(max_bytes, 0):
-            return _Plan("winograd", samples, rows, _winograd_chunk_bytes(g, samples, rows) + fixed)
+        scratch = workers * _winograd_chunk_bytes(g, samples, rows) + fixed
+        if scratch <= max(max_bytes, 0):
+            return _Plan("winograd", samples, rows, scratch, workers)
         # Not even one band of two rows fits: gather windows instead (one output row at a time).
     if g.groups > 1 and group_channels == 1:
         method = "depthwise"
@@ -621,11 +664,16 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         weights_bytes = kernel_bytes
     fixed = kernel_bytes + weights_bytes + _ufunc_buffer_bytes(item)
     if method == "gemm" and not needs_tile and not g.channels_first:
-        samples, rows = max(g.batch, 1), oh  # nothing to allocate: one GEMM
+        samples, rows, workers = max(g.batch, 1), oh, 1  # nothing to allocate: one GEMM
     else:
-        target = _DEPTHWISE_CHUNK_BYTES if method == "depthwise" else _GEMM_CHUNK_BYTES
-        samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes - fixed, target, ow)
-    return _Plan(method, samples, rows, chunk_bytes(samples, rows) + fixed)
+        if method == "depthwise":
+            # Element-wise only: each chunk is itself split among threads (_in_parallel), which keeps
+            # the data in flight small enough for the caches.
+            samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes - fixed, _DEPTHWISE_CHUNK_BYTES, ow)
+            workers = 1
+        else:
+            samples, rows, workers = _parallel_split(g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow)
+    return _Plan(method, samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
 
 
 def _direct_geometry(g: _Geometry) -> _Geometry | None:
@@ -844,7 +892,7 @@ def _in_parallel(function: Callable[[slice, slice], None], samples: int, rows: i
     along its longer axis; each part must touch only its own output.
     """
     threads = min(_thread_count(), items // _MIN_PARALLEL_ITEMS, max(samples, rows))
-    if threads <= 1:
+    if threads <= 1 or getattr(_worker, "active", False):  # chunk workers already fill the threads
         function(slice(0, samples), slice(0, rows))
         return
     length = samples if samples >= rows else rows
@@ -856,6 +904,43 @@ def _in_parallel(function: Callable[[slice, slice], None], samples: int, rows: i
     pool = _executor(threads)
     for future in [pool.submit(function, *part) for part in parts]:
         future.result()
+
+
+_worker = threading.local()  # .active: this thread computes chunks of a call shared among threads
+
+
+def _run_chunks(chunks: list, work: Callable[[tuple, "_Scratch"], None], workers: int, scratch: "_Scratch") -> None:
+    """``work(chunk, scratch)`` for every chunk; with several workers, worker k takes chunks k, k + workers, ...
+
+    This thread is worker 0 and uses ``scratch``; the others run in the
+    pool, each with its own buffers (kept in that thread for its next call).
+    Chunks must write disjoint parts of the output.
+    """
+    if workers <= 1:
+        for chunk in chunks:
+            work(chunk, scratch)
+        return
+
+    def run(k: int, buffers: _Scratch | None) -> None:
+        _worker.active = True
+        try:
+            if buffers is None:
+                with _Scratch(scratch.dtype) as own:
+                    for chunk in chunks[k::workers]:
+                        work(chunk, own)
+            else:
+                for chunk in chunks[k::workers]:
+                    work(chunk, buffers)
+        finally:
+            _worker.active = False
+
+    pool = _executor(workers - 1)
+    futures = [pool.submit(run, k, None) for k in range(1, workers)]
+    try:
+        run(0, scratch)
+    finally:
+        for future in futures:
+            future.result()
 
 
 class _Scratch:
@@ -1213,7 +1298,9 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
             weights = _winograd_weights(kernel, scratch)
         else:
             weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
-        for n0, n1, r0, r1 in _chunks(g.batch, oh, plan):
+
+        def compute(chunk: tuple[int, int, int, int], scratch: _Scratch) -> None:
+            n0, n1, r0, r1 = chunk
             # Results go straight into out unless it is channels_first.
             if g.channels_first:
                 target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
@@ -1229,14 +1316,15 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
                 _winograd_chunk(columns, weights, bias, target, scratch)
             else:
                 # The padded columns the windows reach.
-                tile = _input_tile(
-                    x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, (ow - 1) * sw + kew, g, scratch if copy_tile else None
-                )
+                width = (ow - 1) * sw + kew
+                tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None)
                 _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
                 if bias is not None:
                     target += bias
             if g.channels_first:
                 out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
+
+        _run_chunks(list(_chunks(g.batch, oh, plan)), compute, plan.workers, scratch)
     return out
 
 

@@ -770,3 +770,43 @@ def test_scratch_is_kept_for_the_next_call_up_to_its_bound(monkeypatch):
     monkeypatch.setattr(kernels, "_KEEP_SCRATCH_BYTES", 0)
     conv2d(x, kernel, padding="same")
     assert allocated() > out_bytes + 16 * 1024
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize(
+    "kernel_shape, kw",
+    [
+        ((3, 3, 8, 6), dict(padding="same")),  # im2col, pixel-major
+        ((5, 5, 2, 6), dict(strides=2, padding="valid")),  # im2col, taps-major
+        ((2, 3, 4, 6), dict(groups=2, dilation_rate=2, padding="valid")),  # grouped
+        ((3, 3, 8, 6), dict(padding="same", winograd=True)),
+    ],
+    ids=["im2col", "taps-major", "grouped", "winograd"],
+)
+def test_chunks_computed_by_several_threads_at_once(monkeypatch, data_format, kernel_shape, kw):
+    """Chunks shared among worker threads (each with its own buffers): same numbers, memory within the estimate."""
+    monkeypatch.setattr(kernels, "_thread_count", lambda: 3)
+    monkeypatch.setattr(kernels, "_MIN_SPLIT_ITEMS", 16)
+    if kw.pop("winograd", False):
+        monkeypatch.setattr(kernels, "_WINOGRAD_MIN_CHANNELS", 1)
+        monkeypatch.setattr(kernels, "_WINOGRAD_MIN_TILES", 1)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 19, 17, kernel_shape[2] * kw.get("groups", 1))).astype(np.float32)
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    kw["data_format"] = data_format
+    kernel = rng.standard_normal(kernel_shape).astype(np.float32)
+    bias = rng.standard_normal(kernel_shape[3]).astype(np.float32)
+    expected = conv2d_naive(x, kernel, bias, **kw)
+    for budget in (None, 500_000):  # one chunk per worker; small chunks (NumPy's buffers alone take ~300 kB)
+        plan = _plan("conv2d", x, kernel, kw, budget)
+        assert plan.workers >= 2
+        kernels.release_scratch()
+        tracemalloc.start()
+        try:
+            got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_allclose(got, expected, **TOLERANCE[np.float32])
+        assert peak <= conv2d_memory(x.shape, kernel.shape, **kw, max_scratch_bytes=budget) + 16 * 1024
