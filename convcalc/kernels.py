@@ -82,8 +82,9 @@ _DEPTHWISE_CHUNK_BYTES = 2**20
 _MIN_GEMM_ROWS = 1024
 # Conv2D computes chunks in several threads at once (BLAS runs small GEMMs
 # on one thread); it cuts a call into more chunks for that only down to this
-# many GEMM rows (output pixels) per chunk.
-_MIN_SPLIT_ITEMS = 1024
+# many multiply-adds (of the direct convolution) per chunk: below, handing
+# work to a thread costs more than it saves.
+_MIN_SPLIT_MACS = 256 * 2**20
 # Winograd chunks are small, so that the transforms (memory bound) run in
 # cache: a few MiB, or as many samples and rows as make this many tiles
 # (the rows of its 16 GEMMs).
@@ -526,19 +527,17 @@ def _parallel_split(
     max_bytes: int,
     target: int,
     row_items: int,
-    min_items: int | None = None,
-    min_split: int | None = None,
+    min_items: int | None,
+    min_split: int,
 ) -> tuple[int, int, int]:
     """(samples, rows, workers): chunks that ``workers`` threads compute at once, all under max_bytes together.
 
     Small GEMMs run on one thread inside BLAS, so Conv2D computes several
     chunks at once instead.  Fewer workers when the bound leaves no room for
     more; smaller chunks when there would be fewer chunks than workers,
-    unless a chunk would then hold fewer than ``min_split`` GEMM rows
-    (default ``_MIN_SPLIT_ITEMS``).
+    unless a chunk would then hold fewer than ``min_split`` GEMM rows.
     """
     batch = max(batch, 1)
-    min_split = _MIN_SPLIT_ITEMS if min_split is None else min_split
     workers = _thread_count()
     while True:
         samples, chunk_rows = _split(batch, rows, chunk_bytes, max_bytes // workers, target, row_items, min_items)
@@ -626,7 +625,7 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         tile_rows = -(-oh // 2)
         samples, tiles, workers = _parallel_split(
             g.batch, tile_rows, lambda k, t: _winograd_chunk_bytes(g, k, 2 * t), max_bytes - fixed,
-            _WINOGRAD_CHUNK_BYTES, -(-ow // 2), _WINOGRAD_MIN_TILES, _MIN_SPLIT_ITEMS // 4,
+            _WINOGRAD_CHUNK_BYTES, -(-ow // 2), _WINOGRAD_MIN_TILES, -(-_MIN_SPLIT_MACS // (36 * c * f)),
         )
         rows = min(2 * tiles, oh)
         scratch = workers * _winograd_chunk_bytes(g, samples, rows) + fixed
@@ -637,6 +636,8 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         method = "depthwise"
     elif g.groups == 1 and kh == kw == 1 and (sh, sw) == (1, 1):
         method = "gemm"  # a 1x1 stride-1 convolution is one matrix product
+    elif g.groups == 1 and c == 1 and (sh, sw) == (1, 1):
+        method = "im2col_wide"  # one channel: whole padded rows, no gathering of windows
     elif g.groups == 1 and kw * c <= _TAPS_MAJOR_MAX_RUN:
         method = "im2col_taps"  # few channels: gather tap by tap, whole rows of pixels at once
     else:
@@ -645,6 +646,11 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     def chunk_bytes(samples: int, rows: int) -> int:
         pixels = samples * rows * ow
         total = samples * ((rows - 1) * sh + keh) * padded_width * c if needs_tile else 0
+        if method == "im2col_wide":
+            # The tile always, with one more row; its taps and products over the padded width.
+            wide = samples * rows * padded_width
+            total = samples * (rows + keh) * padded_width + wide * kh * kw + wide * f
+            return (total + (pixels * f if g.channels_first else 0)) * item
         if method in ("im2col", "im2col_taps"):
             total += pixels * kh * kw * c
             if g.groups > 1:
@@ -672,7 +678,10 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
             samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes - fixed, _DEPTHWISE_CHUNK_BYTES, ow)
             workers = 1
         else:
-            samples, rows, workers = _parallel_split(g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow)
+            min_split = -(-_MIN_SPLIT_MACS // (kh * kw * c * f // g.groups))  # output pixels
+            samples, rows, workers = _parallel_split(
+                g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow, None, min_split
+            )
     return _Plan(method, samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
 
 
@@ -1130,6 +1139,35 @@ def _im2col_taps_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarr
     np.matmul(columns.reshape(kh * kw * c, pixels).T, matrix, out=target.reshape(pixels, -1))
 
 
+def _im2col_wide_chunk(
+    tile: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch, g: _Geometry
+) -> None:
+    """One input channel, stride 1: the products over whole padded rows, then the valid columns kept.
+
+    tile : ndarray of shape (nb, rb + keh, width, 1), the padded input and one more row (zeros)
+    matrix : ndarray of shape (kh*kw, filters)
+
+    Flattened over (row, column), the input of tap (a, b) for every output
+    pixel of the padded width is one run of ``rb * width`` numbers starting
+    at ``a*dh*width + b*dw``: gathering is kh*kw long copies per sample.  The
+    last ``kw - 1`` columns of each row wrap into the next row and are
+    dropped; the extra row keeps the last run inside the tile.
+    """
+    nb, rb, ow, f = target.shape
+    (kh, kw), (dh, dw) = g.kernel_size, g.dilation_rate
+    width = tile.shape[2]
+    item = tile.itemsize
+    runs = as_strided(
+        tile, shape=(kh, kw, nb, rb * width), strides=(dh * width * item, dw * item, tile.strides[0], item),
+        writeable=False,
+    )
+    columns = scratch.get("columns", runs.shape)
+    np.copyto(columns, runs)
+    wide = scratch.get("wide", (nb, rb, width, f))
+    np.matmul(columns.reshape(kh * kw, nb * rb * width).T, matrix, out=wide.reshape(-1, f))
+    target[...] = wide[:, :, :ow]
+
+
 def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
     """Multiply-accumulate tap by tap, channels innermost (one channel per group, no GEMM to make)."""
     nb, rb, ow, kh, kw, c = windows.shape
@@ -1314,6 +1352,14 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
                 for p in range(2):
                     _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
                 _winograd_chunk(columns, weights, bias, target, scratch)
+            elif plan.method == "im2col_wide":
+                width = (ow - 1) * sw + kew
+                tile = scratch.get("tile", (n1 - n0, r1 - r0 + keh, width, 1))
+                tile[:, -1] = 0
+                _fill_padded(tile[:, :-1], x_cl, n0, n1, r0, 0, 1, g)
+                _im2col_wide_chunk(tile, weights, target, scratch, g)
+                if bias is not None:
+                    target += bias
             else:
                 # The padded columns the windows reach.
                 width = (ow - 1) * sw + kew

@@ -786,7 +786,7 @@ def test_scratch_is_kept_for_the_next_call_up_to_its_bound(monkeypatch):
 def test_chunks_computed_by_several_threads_at_once(monkeypatch, data_format, kernel_shape, kw):
     """Chunks shared among worker threads (each with its own buffers): same numbers, memory within the estimate."""
     monkeypatch.setattr(kernels, "_thread_count", lambda: 3)
-    monkeypatch.setattr(kernels, "_MIN_SPLIT_ITEMS", 16)
+    monkeypatch.setattr(kernels, "_MIN_SPLIT_MACS", 1)
     if kw.pop("winograd", False):
         monkeypatch.setattr(kernels, "_WINOGRAD_MIN_CHANNELS", 1)
         monkeypatch.setattr(kernels, "_WINOGRAD_MIN_TILES", 1)
