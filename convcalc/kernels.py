@@ -621,7 +621,8 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     kernel_bytes = kh * kw * c * f // g.groups * item  # the kernel cast to the compute dtype
     if _winograd_applies(g):
         # The kernel transformed (16, c, f), and its rows transformed on the way (4, 3, c, f).
-        fixed = kernel_bytes + (16 + 12) * c * f * item + _ufunc_buffer_bytes(item)
+        # (and the bias repeated along a row of output pixels, (ow, f)).
+        fixed = kernel_bytes + (16 + 12) * c * f * item + ow * f * item + _ufunc_buffer_bytes(item)
         tile_rows = -(-oh // 2)
         samples, tiles, workers = _parallel_split(
             g.batch, tile_rows, lambda k, t: _winograd_chunk_bytes(g, k, 2 * t), max_bytes - fixed,
@@ -647,11 +648,13 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         pixels = samples * rows * ow
         total = samples * ((rows - 1) * sh + keh) * padded_width * c if needs_tile else 0
         if method == "im2col_wide":
-            # The tile always, with one more row; its taps and products over the padded width.
+            # The tile always, with one more row; its taps (and a row of ones) and products over the padded width.
             wide = samples * rows * padded_width
-            total = samples * (rows + keh) * padded_width + wide * kh * kw + wide * f
+            total = samples * (rows + keh) * padded_width + wide * (kh * kw + 1) + wide * f
             return (total + (pixels * f if g.channels_first else 0)) * item
-        if method in ("im2col", "im2col_taps"):
+        if method == "im2col_taps":
+            total += pixels * (kh * kw * c + 1)  # and a row of ones for the bias
+        if method == "im2col":
             total += pixels * kh * kw * c
             if g.groups > 1:
                 total += pixels * f  # the grouped product, before interleaving groups
@@ -668,7 +671,9 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         weights_bytes = kh * kw * ow * f * item
     else:
         weights_bytes = kernel_bytes
-    fixed = kernel_bytes + weights_bytes + _ufunc_buffer_bytes(item)
+    if method in _BIAS_IN_GEMM:
+        weights_bytes += (kh * kw * c + 1) * f * item  # the kernel matrix with the bias below it
+    fixed = kernel_bytes + weights_bytes + ow * f * item + _ufunc_buffer_bytes(item)  # and the bias row
     if method == "gemm" and not needs_tile and not g.channels_first:
         samples, rows, workers = max(g.batch, 1), oh, 1  # nothing to allocate: one GEMM
     else:
@@ -730,7 +735,8 @@ def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_byte
         return total * item
 
     # The kernel cast to the compute dtype, and rearranged as a matrix.
-    fixed = 2 * kh * kw * c * f * item + _ufunc_buffer_bytes(item)
+    # The kernel cast and rearranged, the bias along a row of output pixels, NumPy's buffers.
+    fixed = 2 * kh * kw * c * f * item + ow * f * item + _ufunc_buffer_bytes(item)
     samples, rows = _split(g.batch, h, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, w)
     return _Plan("gemm-scatter", samples, rows, chunk_bytes(samples, rows) + fixed)
 
@@ -1125,27 +1131,30 @@ def _im2col_taps_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarr
 
     Gathering pixel-major copies runs of only kw*c numbers (one window row)
     at a time; taps-major copies one tap's whole row of output pixels per
-    run, and BLAS reads the (pixels, kh*kw*c) matrix transposed.
+    run, and BLAS reads the (pixels, kh*kw*c) matrix transposed.  A matrix
+    with one more row than taps (the bias, see :func:`_with_bias_row`) gets
+    a row of ones.
     """
     nb, rb, ow, kh, kw, c = windows.shape
     pixels = nb * rb * ow
-    columns = scratch.get("columns", (kh, kw, c, nb, rb, ow))
+    depth = kh * kw * c
+    matrix_rows = scratch.get("columns", (matrix.shape[0], pixels))
+    matrix_rows[depth:] = 1
+    columns = matrix_rows[:depth].reshape(kh, kw, c, nb, rb, ow)
     source = windows.transpose(3, 4, 5, 0, 1, 2)
 
     def gather(samples: slice, rows: slice) -> None:
         np.copyto(columns[:, :, :, samples, rows], source[:, :, :, samples, rows])
 
     _in_parallel(gather, nb, rb, columns.size)
-    np.matmul(columns.reshape(kh * kw * c, pixels).T, matrix, out=target.reshape(pixels, -1))
+    np.matmul(matrix_rows.T, matrix, out=target.reshape(pixels, -1))
 
 
-def _im2col_wide_chunk(
-    tile: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch, g: _Geometry
-) -> None:
+def _im2col_wide_chunk(tile: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch, g: _Geometry):
     """One input channel, stride 1: the products over whole padded rows, then the valid columns kept.
 
     tile : ndarray of shape (nb, rb + keh, width, 1), the padded input and one more row (zeros)
-    matrix : ndarray of shape (kh*kw, filters)
+    matrix : ndarray of shape (kh*kw, filters), or (kh*kw + 1, filters) with the bias (a row of ones is added)
 
     Flattened over (row, column), the input of tap (a, b) for every output
     pixel of the padded width is one run of ``rb * width`` numbers starting
@@ -1161,10 +1170,11 @@ def _im2col_wide_chunk(
         tile, shape=(kh, kw, nb, rb * width), strides=(dh * width * item, dw * item, tile.strides[0], item),
         writeable=False,
     )
-    columns = scratch.get("columns", runs.shape)
-    np.copyto(columns, runs)
+    matrix_rows = scratch.get("columns", (matrix.shape[0], nb * rb * width))
+    matrix_rows[kh * kw :] = 1
+    np.copyto(matrix_rows[: kh * kw].reshape(runs.shape), runs)
     wide = scratch.get("wide", (nb, rb, width, f))
-    np.matmul(columns.reshape(kh * kw, nb * rb * width).T, matrix, out=wide.reshape(-1, f))
+    np.matmul(matrix_rows.T, matrix, out=wide.reshape(-1, f))
     target[...] = wide[:, :, :ow]
 
 
@@ -1270,7 +1280,7 @@ def _winograd_chunk(columns: np.ndarray, weights: np.ndarray, bias, target: np.n
     products = scratch.get("winograd_products", (4, 4, nb, t, u, f))
     np.matmul(tiles.reshape(16, nb * t * u, c), weights, out=products.reshape(16, nb * t * u, f))
     if bias is not None:
-        products[1, 1] += bias
+        products[1, 1] += bias[:u]
     half = scratch.get("winograd_half", (2, 4, nb, t, u, f))
     pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
 
@@ -1317,6 +1327,29 @@ _CHUNK_METHODS = {
 }
 
 
+_BIAS_IN_GEMM = ("im2col_taps", "im2col_wide")  # taps-major methods: the bias is one more row of the GEMM
+
+
+def _with_bias_row(matrix: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """(K + 1, filters): the kernel matrix with the bias below it, multiplied by a row of ones in the GEMM.
+
+    One more row in a GEMM of few rows (few input channels) costs less than
+    a pass over the output to add the bias.
+    """
+    return np.concatenate([matrix, bias[None]])
+
+
+def _bias_row(bias, cols: int, dtype: np.dtype):
+    """The bias repeated along a row of output pixels, (cols, filters), or None.
+
+    Adding it to (…, cols, filters) blocks runs NumPy's loops over whole rows;
+    broadcasting the bare (filters,) vector runs them over one pixel at a time.
+    """
+    if bias is None:
+        return None
+    return np.ascontiguousarray(np.broadcast_to(bias.astype(dtype), (cols, bias.shape[0])))
+
+
 def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scratch_bytes) -> np.ndarray:
     """Conv2D of the geometry g (arguments checked): chunk by chunk, by the plan's method.
 
@@ -1329,13 +1362,16 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
     copy_tile = not in_place or any(p for pair in g.pads for p in pair)
 
     (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
-    bias = None if bias is None else bias.astype(g.dtype)
+    bias = _bias_row(bias, ow, g.dtype)
     out = np.empty(g.output_shape, dtype=g.dtype)
     with _Scratch(g.dtype) as scratch:
         if plan.method == "winograd":
             weights = _winograd_weights(kernel, scratch)
         else:
             weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
+        bias_in_gemm = bias is not None and plan.method in _BIAS_IN_GEMM
+        if bias_in_gemm:
+            weights = _with_bias_row(weights, bias[0])
 
         def compute(chunk: tuple[int, int, int, int], scratch: _Scratch) -> None:
             n0, n1, r0, r1 = chunk
@@ -1358,14 +1394,12 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
                 tile[:, -1] = 0
                 _fill_padded(tile[:, :-1], x_cl, n0, n1, r0, 0, 1, g)
                 _im2col_wide_chunk(tile, weights, target, scratch, g)
-                if bias is not None:
-                    target += bias
             else:
                 # The padded columns the windows reach.
                 width = (ow - 1) * sw + kew
                 tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None)
                 _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
-                if bias is not None:
+                if bias is not None and not bias_in_gemm:
                     target += bias
             if g.channels_first:
                 out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
@@ -1486,9 +1520,14 @@ def conv2d_transpose(
     # each scatter-add reads whole rows of pixels (not one pixel's filters at a time).
     matrix = np.ascontiguousarray(kernel.astype(g.dtype, copy=False).transpose(0, 1, 3, 2).reshape(kh * kw, c, f))
 
-    out = np.zeros(g.output_shape, dtype=g.dtype)
-    if bias is not None:
-        out += bias.astype(g.dtype).reshape((f, 1, 1) if g.channels_first else (f,))
+    if bias is None:
+        out = np.zeros(g.output_shape, dtype=g.dtype)
+    else:
+        out = np.empty(g.output_shape, dtype=g.dtype)
+        if g.channels_first:
+            out[...] = bias.astype(g.dtype).reshape(f, 1, 1)
+        else:
+            out.reshape(-1, ow, f)[...] = _bias_row(bias, ow, g.dtype)
     with _Scratch(g.dtype) as scratch:
         for n0, n1, i0, i1 in _chunks(g.batch, h, plan):
             nb, rb = n1 - n0, i1 - i0
