@@ -734,11 +734,17 @@ def _conv2d_transpose_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_byte
             total += samples * min(oh, (rows - 1) * sh + keh) * ow * f  # output rows it touches
         return total * item
 
-    # The kernel cast to the compute dtype, and rearranged as a matrix.
     # The kernel cast and rearranged, the bias along a row of output pixels, NumPy's buffers.
     fixed = 2 * kh * kw * c * f * item + ow * f * item + _ufunc_buffer_bytes(item)
-    samples, rows = _split(g.batch, h, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, w)
-    return _Plan("gemm-scatter", samples, rows, chunk_bytes(samples, rows) + fixed)
+    min_split = -(-_MIN_SPLIT_MACS // (kh * kw * c * f))  # input pixels
+    samples, rows, workers = _parallel_split(
+        g.batch, h, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, w, None, min_split
+    )
+    if rows < h:
+        # Bands of rows of one sample overlap in the output: one at a time.
+        samples, rows = _split(g.batch, h, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, w)
+        workers = 1
+    return _Plan("gemm-scatter", samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
 
 
 def _chunks(batch: int, rows: int, plan: _Plan):
@@ -1528,40 +1534,44 @@ def conv2d_transpose(
             out[...] = bias.astype(g.dtype).reshape(f, 1, 1)
         else:
             out.reshape(-1, ow, f)[...] = _bias_row(bias, ow, g.dtype)
+    def compute(chunk: tuple[int, int, int, int], scratch: _Scratch) -> None:
+        n0, n1, i0, i1 = chunk
+        nb, rb = n1 - n0, i1 - i0
+        pixels = nb * rb * w
+        rows = x_cl[n0:n1, i0:i1]
+        if not in_place:
+            rows = scratch.get("rows", rows.shape)
+            rows[...] = x_cl[n0:n1, i0:i1]
+        products = scratch.get("products", (kh, kw, nb, rb, w, f))
+        np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(kh * kw, pixels, f))
+        if g.channels_first:
+            # Accumulate the output rows this chunk touches channels_last, then add them transposed.
+            o0 = max(i0 * sh - crop_h, 0)
+            o1 = min((i1 - 1) * sh + keh - crop_h, oh)
+            target = scratch.get("result", (nb, o1 - o0, ow, f))
+            target.fill(0)
+        else:
+            o0, target = 0, out[n0:n1]
+
+        def scatter(samples: slice, _rows: slice) -> None:
+            for a in range(kh):
+                lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
+                if lo >= hi:
+                    continue  # this tap row falls entirely into the crop
+                out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
+                for b in range(kw):
+                    clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
+                    if clo >= chi:
+                        continue
+                    out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
+                    target[samples, out_rows, out_cols] += products[a, b, samples, lo - i0 : hi - i0, clo:chi]
+
+        # Split over samples only: the rows of neighbouring input rows overlap in the output.
+        _in_parallel(scatter, nb, 1, products.size)
+        if g.channels_first:
+            out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
+
     with _Scratch(g.dtype) as scratch:
-        for n0, n1, i0, i1 in _chunks(g.batch, h, plan):
-            nb, rb = n1 - n0, i1 - i0
-            pixels = nb * rb * w
-            rows = x_cl[n0:n1, i0:i1]
-            if not in_place:
-                rows = scratch.get("rows", rows.shape)
-                rows[...] = x_cl[n0:n1, i0:i1]
-            products = scratch.get("products", (kh, kw, nb, rb, w, f))
-            np.matmul(rows.reshape(pixels, c), matrix, out=products.reshape(kh * kw, pixels, f))
-            if g.channels_first:
-                # Accumulate the output rows this chunk touches channels_last, then add them transposed.
-                o0 = max(i0 * sh - crop_h, 0)
-                o1 = min((i1 - 1) * sh + keh - crop_h, oh)
-                target = scratch.get("result", (nb, o1 - o0, ow, f))
-                target.fill(0)
-            else:
-                o0, target = 0, out[n0:n1]
-
-            def scatter(samples: slice, _rows: slice, i0=i0, i1=i1, o0=o0, target=target, products=products) -> None:
-                for a in range(kh):
-                    lo, hi, first = _tap_span(a * dh - crop_h, i0, i1, sh, oh)
-                    if lo >= hi:
-                        continue  # this tap row falls entirely into the crop
-                    out_rows = slice(first - o0, first - o0 + (hi - lo - 1) * sh + 1, sh)
-                    for b in range(kw):
-                        clo, chi, cfirst = _tap_span(b * dw - crop_w, 0, w, sw, ow)
-                        if clo >= chi:
-                            continue
-                        out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
-                        target[samples, out_rows, out_cols] += products[a, b, samples, lo - i0 : hi - i0, clo:chi]
-
-            # Split over samples only: the rows of neighbouring input rows overlap in the output.
-            _in_parallel(scatter, nb, 1, products.size)
-            if g.channels_first:
-                out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
+        # Several workers only with chunks of whole samples (see _conv2d_transpose_plan).
+        _run_chunks(list(_chunks(g.batch, h, plan)), compute, plan.workers, scratch)
     return out
