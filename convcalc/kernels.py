@@ -601,7 +601,7 @@ def _winograd_chunk_bytes(g: _Geometry, samples: int, rows: int) -> int:
     total += samples * 16 * t * u * c  # tiles transformed
     total += samples * 16 * t * u * f  # products
     total += samples * 8 * t * u * f  # products, rows transformed back
-    total += samples * 4 * t * u * f  # output pixels, before interleaving
+    total += samples * 4 * t * u * f  # output pixels, before interleaving (odd sizes)
     if g.channels_first:
         total += samples * rows * ow * f
     return total * g.dtype.itemsize
@@ -1288,18 +1288,24 @@ def _winograd_chunk(columns: np.ndarray, weights: np.ndarray, bias, target: np.n
     if bias is not None:
         products[1, 1] += bias[:u]
     half = scratch.get("winograd_half", (2, 4, nb, t, u, f))
-    pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
 
     def transform_output(samples: slice, tr: slice) -> None:
         m = products[:, :, samples, tr]
         h = half[:, :, samples, tr]
-        y = pixels[samples, tr]
         for j in range(4):
             _a_transpose([m[k, j] for k in range(4)], h[0, j], h[1, j])
+        row0, row1 = 2 * tr.start, min(2 * tr.stop, rows)
+        if row1 - row0 == 2 * (tr.stop - tr.start) and cols == 2 * u:
+            # Whole tiles: the column transform writes the output pixels in place.
+            for a in range(2):
+                out_rows = target[samples, row0 + a : row1 : 2]
+                _a_transpose([h[a, k] for k in range(4)], out_rows[:, :, 0::2], out_rows[:, :, 1::2])
+            return
+        # Odd sizes: the output pixels apart, then interleaved without the half-empty last tile row or column.
+        pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
+        y = pixels[samples, tr]
         for a in range(2):
             _a_transpose([h[a, k] for k in range(4)], y[:, :, a, 0], y[:, :, a, 1])
-        # Interleave into the output; a half-empty last tile row or column (odd sizes) is dropped.
-        row0, row1 = 2 * tr.start, min(2 * tr.stop, rows)
         for a in range(2):
             out_rows = target[samples, row0 + a : row1 : 2]
             for b in range(2):
