@@ -17,7 +17,7 @@ Then the scratch memory peak of convcalc.conv2d on a 32x112x112x64 batch
 (3x3, 64 filters), measured with tracemalloc (NumPy reports its buffers to
 it), against the 512 MiB limit.
 
-    python benchmarks/kernels.py [--runs 9] [--threads N] [--no-naive]
+    python benchmarks/kernels.py [--runs 15] [--rounds 5] [--threads N] [--no-naive] [--only TEXT]
 
 Without torch the comparison is against the naive reference only.  Targets
 (issue 12): geometric mean >= 0.7x torch's throughput; no case < 0.35x
@@ -253,6 +253,7 @@ def memory_peak(case: Case) -> tuple[int, int, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per case and library")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating blocks the runs are split into")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: NumPy's BLAS threads)")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive reference")
     parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
@@ -292,7 +293,7 @@ def main() -> int:
                 ref = run_torch().numpy().transpose(0, 2, 3, 1)
                 assert ref.shape == y.shape, (case.name, ref.shape, y.shape)
                 err = float(np.max(np.abs(ref - y)) / np.max(np.abs(ref)))
-                (t_fast, m_fast), (t_torch, m_torch) = run_times([run_fast, run_torch], opts.runs)
+                (t_fast, m_fast), (t_torch, m_torch) = run_times([run_fast, run_torch], opts.runs, opts.rounds)
             ratio, median_ratio = t_torch / t_fast, m_torch / m_fast
             ratios.append(ratio)
             median_ratios.append(median_ratio)
@@ -302,7 +303,7 @@ def main() -> int:
             if err > 1e-4:
                 failures.append(f"{case.name}: relative error {err:.1e} against torch")
         else:
-            ((t_fast, _),) = run_times([run_fast], opts.runs)
+            ((t_fast, _),) = run_times([run_fast], opts.runs, opts.rounds)
             t_torch = ratio = median_ratio = float("nan")
         naive_cell = speedup_cell = "-"
         if not opts.no_naive:
