@@ -1,9 +1,24 @@
 import json
 
 import pytest
+import typer.main
+import typer.testing
 from typer.testing import CliRunner
 
 from convcalc.cli import app
+
+# Typer builds the click command from the app's signatures on every CliRunner.invoke (about 30 ms);
+# the command is the same each time, so the thousands of in-process invocations build it once
+_COMMANDS: dict = {}
+
+
+def _command_once(typer_app):
+    if id(typer_app) not in _COMMANDS:
+        _COMMANDS[id(typer_app)] = (typer_app, typer.main.get_command(typer_app))
+    return _COMMANDS[id(typer_app)][1]
+
+
+typer.testing._get_command = _command_once
 
 # tests/data holds model-building scripts read by convcalc (never imported): not test modules
 collect_ignore_glob = ["data/*"]
