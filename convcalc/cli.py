@@ -11,7 +11,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 
@@ -153,6 +153,19 @@ def _write(text: str) -> None:
         raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
 
 
+def _answer(answer: Callable[[], str], debug: bool) -> None:
+    """Write what ``answer`` returns; an error is one sentence on stderr and exit 2 (a bug too)."""
+    try:
+        text = answer()
+    except ConvcalcError as error:
+        _fail(error, debug)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
+        _unexpected(error, debug)
+    _write(text)
+
+
 def _unexpected(error: Exception, debug: bool) -> None:
     """An exception convcalc did not expect is a bug, but still an answer: exit 2 and one sentence."""
     if debug:
@@ -241,7 +254,8 @@ def shape(
         batch=batch, run=run, sample=tuple(sample or ()), fill=tuple(fill or ()), weights=weights, seed=seed, save=save, show=show,
         max_memory=max_memory, expand_nested=expand_nested, model=model,
     )
-    try:
+
+    def answer() -> str:
         result, outcome = compute_request(request, _progress(output_format))
         text = _render(result, output_format, outcome, show, details, dtype.value)
         if show and outcome is not None and output_format is not OutputFormat.json:
@@ -249,13 +263,9 @@ def shape(
 
             text += first_sum_text(result, outcome, request)
         _trap_warning(result, layers, file, input)
-    except ConvcalcError as error:
-        _fail(error, debug)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
-        _unexpected(error, debug)
-    _write(text)
+        return text
+
+    _answer(answer, debug)
 
 
 class PortFormat(str, Enum):
@@ -305,7 +315,7 @@ def port(
     from .port import port_request
     from .port_view import port_dict, port_text
 
-    try:
+    def answer() -> str:
         if to is None:
             raise ConvcalcError("port needs --to torch or --to keras.")
         result, outcome = port_request(tuple(layers or ()), to.value, input, data_format.value if data_format else None,
@@ -313,16 +323,10 @@ def port(
         if output_format is PortFormat.json:
             import json
 
-            text = json.dumps(port_dict(result, outcome), indent=2) + "\n"
-        else:
-            text = port_text(result, outcome)
-    except ConvcalcError as error:
-        _fail(error, debug)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
-        _unexpected(error, debug)
-    _write(text)
+            return json.dumps(port_dict(result, outcome), indent=2) + "\n"
+        return port_text(result, outcome)
+
+    _answer(answer, debug)
 
 
 class LintFormat(str, Enum):
@@ -490,7 +494,7 @@ def explain(
     from .explain import explain_request
     from .explain_view import explain_json, explain_text
 
-    try:
+    def answer() -> str:
         data, result = explain_request(layer, file, pick, input, data_format.value if data_format else None)
         if output_format is ExplainFormat.json:
             text = explain_json(data)
@@ -498,13 +502,9 @@ def explain(
             console = _table_console()
             text = explain_text(data, color=console.is_terminal, width=console.width)
         _trap_warning(result, layer, file, input)
-    except ConvcalcError as error:
-        _fail(error, debug)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
-        _unexpected(error, debug)
-    _write(text)
+        return text
+
+    _answer(answer, debug)
 
 
 class SolveFormat(str, Enum):
@@ -562,27 +562,21 @@ def solve(
     from . import solve as solving
     from . import solve_view
 
-    try:
+    def answer() -> str:
         if layers or file is not None:
             if output is not None:
                 raise ConvcalcError("--output is for one layer; a stack (layer specs or --file) is solved "
                                     "for its input sizes and its decoder's output_padding.")
             result = solving.solve_stack(tuple(layers or ()), file, input, data_format.value if data_format else None,
                                          max_input)
-            text = solve_view.stack_json(result) if output_format is SolveFormat.json else solve_view.stack_text(result)
-        else:
-            result = solving.solve_layer_request(input, output, filters, conv, transpose, max_kernel, max_stride,
-                                                 max_dilation, limit)
-            text = solve_view.layer_json(result) if output_format is SolveFormat.json else solve_view.layer_text(result)
-            if not result.solutions:
-                _warn(solving.no_solution_text(result))
-    except ConvcalcError as error:
-        _fail(error, debug)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as error:  # noqa: BLE001 - a bug, reported as one sentence without a traceback
-        _unexpected(error, debug)
-    _write(text)
+            return solve_view.stack_json(result) if output_format is SolveFormat.json else solve_view.stack_text(result)
+        result = solving.solve_layer_request(input, output, filters, conv, transpose, max_kernel, max_stride,
+                                             max_dilation, limit)
+        if not result.solutions:
+            _warn(solving.no_solution_text(result))
+        return solve_view.layer_json(result) if output_format is SolveFormat.json else solve_view.layer_text(result)
+
+    _answer(answer, debug)
 
 
 def _warn(text: str) -> None:
