@@ -90,6 +90,26 @@ def write_json(path, head, lists):
     path.write_text("\n".join(lines) + "\n")
 
 
+def npz_bytes(arrays):
+    """An .npz (ZIP_DEFLATED) of ``arrays``, keys sorted, byte-for-byte reproducible (fixed timestamps).
+
+    ``np.array(order="C")`` keeps a 0-d array 0-d (``np.ascontiguousarray`` would make it a vector)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            data = io.BytesIO()
+            np.lib.format.write_array(data, np.array(arrays[key], order="C"), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data.getvalue())
+    return buffer.getvalue()
+
+
 # --------------------------------------------------------------------------
 # Building layers with Keras
 # --------------------------------------------------------------------------

@@ -36,9 +36,7 @@ Run it (only this script needs TensorFlow; the project and its tests do not):
     /work/tfvenv/bin/python scripts/make_golden_feature_runs.py [--seed N] [--out DIR]
 """
 
-import io
 import sys
-import zipfile
 
 import numpy as np
 
@@ -377,15 +375,7 @@ def write(out, head, lists, arrays, configs):
         old.unlink()
     for cid, text in configs.items():
         (out / f"{cid}.json").write_text(text + "\n")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.asarray(arrays[key], order="C"), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))  # reproducible bytes
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.getvalue())
-    (out / "cases.npz").write_bytes(buffer.getvalue())
+    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
     common.write_json(out / "index.json", head, lists)
     size = sum(p.stat().st_size for p in out.iterdir())
     if size > MAX_BYTES:

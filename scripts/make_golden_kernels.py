@@ -70,10 +70,8 @@ bits of TensorFlow's float32 arithmetic): the script uses its own
 """
 
 import ast
-import io
 import random
 import sys
-import zipfile
 from functools import partial
 
 import numpy as np
@@ -650,16 +648,7 @@ def generate(seed):
 
 def write(out, header, cases, arrays):
     out.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    # fixed timestamps so that the file is byte-for-byte reproducible
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.ascontiguousarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.getvalue())
-    (out / "cases.npz").write_bytes(buffer.getvalue())
+    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
     common.write_json(out / "index.json", header, {"cases": cases})
     size = sum(p.stat().st_size for p in out.iterdir())
     if size > MAX_BYTES:

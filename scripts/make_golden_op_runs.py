@@ -36,10 +36,8 @@ Run it (only this script needs TensorFlow; the project and its tests do not):
     /work/tfvenv/bin/python scripts/make_golden_op_runs.py [--seed N] [--out DIR]
 """
 
-import io
 import json
 import sys
-import zipfile
 
 import numpy as np
 
@@ -661,16 +659,7 @@ def graph_case(keras, ops, seed):
 
 def write(out, head, cases, arrays):
     out.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            data = io.BytesIO()
-            # np.array, not np.ascontiguousarray: that one makes a scalar a 1-element vector
-            np.lib.format.write_array(data, np.array(arrays[key], order="C"), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.getvalue())
-    (out / "cases.npz").write_bytes(buffer.getvalue())
+    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
     common.write_json(out / "index.json", head, {"cases": cases})
     size = sum(p.stat().st_size for p in out.iterdir())
     if size > MAX_BYTES:

@@ -33,9 +33,7 @@ Run it (only this script needs TensorFlow; the project and its tests do not):
     /work/tfvenv/bin/python scripts/make_golden_runs.py [--seed N] [--out DIR]
 """
 
-import io
 import sys
-import zipfile
 
 import numpy as np
 
@@ -241,16 +239,7 @@ def generate_graphs(keras, rng):
 
 def write(out, head, cases, arrays):
     out.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    # fixed timestamps so that the file is byte-for-byte reproducible
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.ascontiguousarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.getvalue())
-    (out / "cases.npz").write_bytes(buffer.getvalue())
+    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
     common.write_json(out / "index.json", head, {"cases": cases})
     size = sum(p.stat().st_size for p in out.iterdir())
     if size > MAX_BYTES:

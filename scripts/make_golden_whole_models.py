@@ -482,19 +482,6 @@ def check_archive(keras, path, inputs, outputs):
 # Files
 # --------------------------------------------------------------------------
 
-def npz_bytes(arrays):
-    """An .npz (ZIP_DEFLATED) of `arrays`, byte-for-byte reproducible (fixed timestamps)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key, value in arrays.items():
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.ascontiguousarray(value), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.getvalue())
-    return buffer.getvalue()
-
-
 def deflate_archive(path):
     """Re-zip a .keras archive with ZIP_DEFLATED members (same names, same bytes)."""
     with zipfile.ZipFile(path) as source:
@@ -543,8 +530,8 @@ def record_model(keras, out, cid, title, make, rng):
     io_arrays = {f"input/{s['name']}": x for s, x in zip(specs, inputs)}
     io_arrays.update({f"output/{n}": y for n, y in zip(names, outputs)})
     io_arrays.update({f"fill_output/{n}": y for n, y in zip(names, filled)})
-    (out / f"{cid}.weights.npz").write_bytes(npz_bytes(weights))
-    (out / f"{cid}.io.npz").write_bytes(npz_bytes(io_arrays))
+    (out / f"{cid}.weights.npz").write_bytes(common.npz_bytes(weights))
+    (out / f"{cid}.io.npz").write_bytes(common.npz_bytes(io_arrays))
     record["data_bytes"] = sum((out / f"{cid}{ext}").stat().st_size
                                for ext in (".json", ".keras", ".weights.npz", ".io.npz"))
     stats = ", ".join(f"{n}: std {y.std():.3g} max|y| {np.abs(y).max():.3g}" for n, y in zip(names, outputs))
