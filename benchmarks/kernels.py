@@ -23,8 +23,10 @@ Without torch the comparison is against the naive reference only.  Targets
 (issue 12): geometric mean >= 0.7x torch's throughput; no case < 0.35x
 except depthwise (>= 0.12x); scratch peak < 512 MiB.  Give torch and NumPy
 the same number of threads (``--threads``, default NumPy's BLAS threads).
-The last lines repeat the table in Markdown, for the README.  Not part of
-the test suite.
+The last lines repeat the table in Markdown, for the README.  On a busy
+machine torch's best time on a sub-millisecond case is sometimes ~20 ms
+(its threads wake late), which inflates that case's ratio: rerun, or read
+the medians.  Not part of the test suite.
 """
 
 from __future__ import annotations

@@ -18,9 +18,11 @@ Two implementations of each, side by side:
   Conv2DTranspose does one batched GEMM per chunk and scatter-adds each
   kernel tap's products into a strided slice of the output (no zero
   insertion); with stride 1 it is a direct convolution with the flipped
-  kernel and goes through Conv2D's path when that is cheaper.  The
-  element-wise parts (gathering windows, depthwise taps, scatter-adds) are
-  split over a few threads; BLAS has its own.
+  kernel and goes through Conv2D's path when that is cheaper.  Chunks are
+  computed by several threads at once (BLAS runs the small GEMMs of a
+  chunk on one thread), each with its own buffers; the element-wise work of
+  one chunk (depthwise taps, scatter-adds) is split over threads instead
+  when chunks cannot run side by side.
 
 Work is split into chunks (samples, then bands of rows of one sample) so that
 temporary memory stays under ``max_scratch_bytes`` (default
