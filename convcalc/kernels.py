@@ -96,7 +96,7 @@ _WINOGRAD_MIN_TILES = 192
 _WINOGRAD_MIN_CHANNELS = 48
 # Windows whose rows hold at most this many numbers (kw * channels) are
 # gathered taps-major (see _im2col_taps_chunk).
-_TAPS_MAJOR_MAX_RUN = 32
+_TAPS_MAJOR_MAX_RUN = 16
 # A stride-1 Conv2DTranspose may run as a direct convolution when its output
 # has at most this many times the input's pixels (see _direct_geometry).
 _DIRECT_TRANSPOSE_GROWTH = 1.1
