@@ -657,7 +657,7 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         if method == "im2col_taps":
             total += pixels * (kh * kw * c + 1)  # and a row of ones for the bias
         if method == "im2col":
-            total += pixels * kh * kw * c
+            total += pixels * (kh * kw * c + (1 if g.groups == 1 else 0))  # and a column of ones for the bias
             if g.groups > 1:
                 total += pixels * f  # the grouped product, before interleaving groups
         elif method == "depthwise":
@@ -673,7 +673,7 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         weights_bytes = kh * kw * ow * f * item
     else:
         weights_bytes = kernel_bytes
-    if method in _BIAS_IN_GEMM:
+    if _bias_in_gemm(method, g.groups):
         weights_bytes += (kh * kw * c + 1) * f * item  # the kernel matrix with the bias below it
     fixed = kernel_bytes + weights_bytes + ow * f * item + _ufunc_buffer_bytes(item)  # and the bias row
     if method == "gemm" and not needs_tile and not g.channels_first:
@@ -1109,11 +1109,18 @@ def _gemm_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, scr
 
 
 def _im2col_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
-    """Gather the windows into a (pixels, kh*kw*c) matrix, then one GEMM (batched over groups)."""
+    """Gather the windows into a (pixels, kh*kw*c) matrix, then one GEMM (batched over groups).
+
+    Without groups, a matrix with one more row than taps (the bias, see
+    :func:`_with_bias_row`) gets a column of ones.
+    """
     nb, rb, ow, kh, kw, c = windows.shape
     pixels = nb * rb * ow
     if matrix.ndim == 2:
-        columns = scratch.get("columns", windows.shape)
+        depth = kh * kw * c
+        matrix_columns = scratch.get("columns", (pixels, matrix.shape[0]))
+        matrix_columns[:, depth:] = 1
+        columns = matrix_columns[:, :depth].reshape(windows.shape)
         source = windows
     else:
         groups = matrix.shape[0]
@@ -1126,7 +1133,7 @@ def _im2col_chunk(windows: np.ndarray, matrix: np.ndarray, target: np.ndarray, s
 
     _in_parallel(gather, nb, rb, columns.size)
     if matrix.ndim == 2:
-        np.matmul(columns.reshape(pixels, kh * kw * c), matrix, out=target.reshape(pixels, -1))
+        np.matmul(matrix_columns, matrix, out=target.reshape(pixels, -1))
         return
     groups, rows, group_filters = matrix.shape
     products = scratch.get("products", (groups, pixels, group_filters))
@@ -1341,7 +1348,9 @@ _CHUNK_METHODS = {
 }
 
 
-_BIAS_IN_GEMM = ("im2col_taps", "im2col_wide")  # taps-major methods: the bias is one more row of the GEMM
+def _bias_in_gemm(method: str, groups: int) -> bool:
+    """Whether the chunk method adds the bias as one more row of its GEMM (im2col without groups)."""
+    return method in ("im2col_taps", "im2col_wide") or (method == "im2col" and groups == 1)
 
 
 def _with_bias_row(matrix: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -1383,7 +1392,7 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
             weights = _winograd_weights(kernel, scratch)
         else:
             weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
-        bias_in_gemm = bias is not None and plan.method in _BIAS_IN_GEMM
+        bias_in_gemm = bias is not None and _bias_in_gemm(plan.method, g.groups)
         if bias_in_gemm:
             weights = _with_bias_row(weights, bias[0])
 
