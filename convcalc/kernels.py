@@ -902,8 +902,13 @@ _pool: tuple[int, int, ThreadPoolExecutor] | None = None
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
+    """The pool, with at least ``threads`` workers (as many as this process may use, so it is rarely replaced:
+    a replaced pool's threads would keep their scratch buffers)."""
     global _pool
     if _pool is None or _pool[0] != os.getpid() or _pool[1] < threads:
+        if _pool is not None and _pool[0] == os.getpid():
+            _pool[2].shutdown(wait=False)
+        threads = max(threads, _thread_count())
         _pool = (os.getpid(), threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="convcalc"))
     return _pool[2]
 
