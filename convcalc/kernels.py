@@ -92,8 +92,11 @@ _MIN_SPLIT_MACS = 256 * 2**20
 # (the rows of its 16 GEMMs).
 _WINOGRAD_CHUNK_BYTES = 2 * 2**20
 _WINOGRAD_MIN_TILES = 192
-# Winograd needs this many input channels and filters to beat im2col + GEMM.
+# Winograd needs this many input channels and filters to beat im2col + GEMM,
+# and below the second number also images of this many tiles (40x40 pixels).
 _WINOGRAD_MIN_CHANNELS = 48
+_WINOGRAD_WIDE_CHANNELS = 128
+_WINOGRAD_MIN_IMAGE_TILES = 400
 # Windows whose rows hold at most this many numbers (kw * channels) are
 # gathered taps-major (see _im2col_taps_chunk).
 _TAPS_MAJOR_MAX_RUN = 16
@@ -572,17 +575,22 @@ def _winograd_applies(g: _Geometry) -> bool:
     """Whether Conv2D uses Winograd F(2x2, 3x3): a 3x3 kernel, stride 1, no dilation, no groups.
 
     Below ``_WINOGRAD_MIN_CHANNELS`` input channels or filters the transforms
-    cost more than the multiplications they save, and with fewer than
-    ``_WINOGRAD_MIN_TILES`` tiles in the batch so does transforming the kernel.
+    cost more than the multiplications they save; below
+    ``_WINOGRAD_WIDE_CHANNELS`` they still do on small images (fewer than
+    ``_WINOGRAD_MIN_IMAGE_TILES`` tiles per sample: im2col's one large GEMM
+    then wins); and with fewer than ``_WINOGRAD_MIN_TILES`` tiles in the
+    batch transforming the kernel does.
     """
-    tiles = g.batch * -(-g.out_size[0] // 2) * -(-g.out_size[1] // 2)
+    image_tiles = -(-g.out_size[0] // 2) * -(-g.out_size[1] // 2)
+    channels = min(g.in_channels, g.filters)
     return (
         g.kernel_size == (3, 3)
         and g.strides == (1, 1)
         and g.dilation_rate == (1, 1)
         and g.groups == 1
-        and min(g.in_channels, g.filters) >= _WINOGRAD_MIN_CHANNELS
-        and tiles >= _WINOGRAD_MIN_TILES
+        and channels >= _WINOGRAD_MIN_CHANNELS
+        and (channels >= _WINOGRAD_WIDE_CHANNELS or image_tiles >= _WINOGRAD_MIN_IMAGE_TILES)
+        and g.batch * image_tiles >= _WINOGRAD_MIN_TILES
     )
 
 

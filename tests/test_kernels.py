@@ -620,6 +620,7 @@ def test_winograd_equals_naive(data):
     # Whole samples, bands of two rows (chunk target 1 byte), or a bound too small for Winograd (im2col).
     target, budget = data.draw(st.sampled_from([(2**20, None), (1, None), (2**20, 1)]))
     with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1), \
             mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 1), \
             mock.patch.object(kernels, "_WINOGRAD_CHUNK_BYTES", target):
         plan = _plan("conv2d", x, kernel, kw, budget)
@@ -636,10 +637,10 @@ def test_winograd_equals_naive(data):
 def test_winograd_at_its_default_threshold_float32(data_format):
     """Real channel counts (Winograd's own choice), float32 against the float64 reference: within 1e-4 relative."""
     rng = np.random.default_rng(12)
-    x = rng.standard_normal((2, 27, 26, 64)).astype(np.float32)
+    x = rng.standard_normal((1, 29, 28, 128)).astype(np.float32)
     if data_format == "channels_first":
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-    kernel = (rng.standard_normal((3, 3, 64, 48)) / 24).astype(np.float32)
+    kernel = (rng.standard_normal((3, 3, 128, 128)) / 34).astype(np.float32)
     kw = dict(padding="same", data_format=data_format)
     assert _plan("conv2d", x, kernel, kw).method == "winograd"
     got = conv2d(x, kernel, **kw)
@@ -671,6 +672,7 @@ def test_stride_1_transpose_is_a_flipped_direct_convolution(data):
     budget = data.draw(st.sampled_from([None, 1, 3000]))
     winograd = data.draw(st.booleans())
     with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1 if winograd else 10**9), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1), \
             mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 1), \
             mock.patch.object(kernels, "_DIRECT_TRANSPOSE_GROWTH", 10**9):
         assert _plan("transpose", x, kernel, kw, budget).method != "gemm-scatter"
@@ -698,6 +700,7 @@ def test_memory_estimate_bounds_the_new_paths(path, data):
     budget = data.draw(st.sampled_from([None, 9000, 40000]))
     parallel_items = data.draw(st.sampled_from([1, kernels._MIN_PARALLEL_ITEMS]))
     with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1), \
             mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 2), \
             mock.patch.object(kernels, "_DIRECT_TRANSPOSE_GROWTH", 10**9), \
             mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", parallel_items):
@@ -736,7 +739,7 @@ def test_both_im2col_layouts_equal_naive(case, max_run, budget):
         ((1, 20, 20, 8), (3, 3, 4, 8), dict(padding="same"), False),  # more to gather than to scatter
         ((1, 6, 6, 8), (5, 5, 8, 8), dict(), False),  # 10x10 from 6x6: per-input scatter is cheaper
         ((2, 4, 4, 8), (3, 3, 8, 8), dict(strides=2), False),  # strided: scatter-adds
-        ((4, 30, 30, 64), (3, 3, 64, 64), dict(), True),  # valid, but Winograd
+        ((4, 30, 30, 128), (3, 3, 128, 128), dict(), True),  # valid, but Winograd
     ],
 )
 def test_which_transpose_path(x_shape, kernel_shape, kw, direct):
@@ -789,6 +792,7 @@ def test_chunks_computed_by_several_threads_at_once(monkeypatch, data_format, ke
     monkeypatch.setattr(kernels, "_MIN_SPLIT_MACS", 1)
     if kw.pop("winograd", False):
         monkeypatch.setattr(kernels, "_WINOGRAD_MIN_CHANNELS", 1)
+        monkeypatch.setattr(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1)
         monkeypatch.setattr(kernels, "_WINOGRAD_MIN_TILES", 1)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 19, 17, kernel_shape[2] * kw.get("groups", 1))).astype(np.float32)
