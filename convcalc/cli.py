@@ -256,6 +256,10 @@ def shape(
     )
 
     def answer() -> str:
+        if request.runs:
+            from .run import keep_freed_memory
+
+            keep_freed_memory()
         result, outcome = compute_request(request, _progress(output_format))
         text = _render(result, output_format, outcome, show, details, dtype.value)
         if show and outcome is not None and output_format is not OutputFormat.json:

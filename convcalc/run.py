@@ -9,6 +9,7 @@ raises :class:`InconsistencyError` (exit 3).
 from __future__ import annotations
 
 import ast
+import ctypes
 import os
 import stat
 import struct
@@ -68,6 +69,26 @@ def available_memory() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 4 * 2**30
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed blocks for reuse instead of unmapping them.
+
+    A run allocates and frees the same large tensors layer after layer; with glibc's defaults each
+    block over its (adaptive) mmap threshold is returned to the system and page-faults again when
+    the next layer touches it.  Raising the mmap and trim thresholds made a MobileNetV2 run
+    (224x224, batch 8) about 5-8% faster.  A process-wide setting: only the CLI calls it, for its own
+    process, before a run; elsewhere (not glibc) it does nothing.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, 512 * 2**20)
+        libc.mallopt(M_TRIM_THRESHOLD, 1024 * 2**20)
+    except (OSError, AttributeError):
+        pass
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 
 
 def default_max_memory() -> int:
