@@ -49,13 +49,22 @@ def config_from_bytes(path: Path, raw: bytes) -> dict:
 
 
 def compute_model_file(path: Path, data_format: DataFormat, input_shapes: list[tuple] | None = None,
-                       expand_nested: bool = False, data: dict | None = None) -> StackResult:
+                       expand_nested: bool = False, data: dict | None = None, batch: int | None = None) -> StackResult:
     """Every layer of the model in ``path``, as Keras builds it (errors are located in ``path``).
 
     ``data`` is the config when it has been read already (a file is read once);
-    ``input_shapes`` (without the batch, one per model input) rebuild the model at that size.
+    ``input_shapes`` (without the batch, one per model input) rebuild the model at that size;
+    ``batch`` (``--batch``) fills the inputs' batch where the config leaves it None, as calling the
+    model on a batch of that size does; a fixed batch that differs is Keras's refusal.
     """
     graph = model_graph(read_config(path) if data is None else data, data_format, str(path))
+    if batch is not None:
+        declared = [graph.by_key[key].op.shape for key in graph.inputs]
+        fixed = next((shape[0] for shape in declared if shape[0] not in (None, batch)), None)
+        if fixed is not None:
+            raise ConvcalcError(f"--batch {batch}: the model's input has a fixed batch of {fixed} (its batch_shape); "
+                                f"drop --batch, or give {fixed}.", Where(str(path)))
+        input_shapes = input_shapes if input_shapes is not None else [shape[1:] for shape in declared]
     given = None
     if input_shapes is not None:
         if len(input_shapes) != len(graph.inputs):
@@ -68,7 +77,7 @@ def compute_model_file(path: Path, data_format: DataFormat, input_shapes: list[t
                 raise ConvcalcError(f"--input {'x'.join(map(str, shape))} has {len(shape)} sizes, but the model's input "
                                     f"{graph.by_key[key].name!r} has {len(declared) - 1} besides the batch "
                                     f"({tuple(declared[1:])}).", Where(str(path)))
-            given.append((declared[0], *shape))
+            given.append((declared[0] if batch is None else batch, *shape))
     return evaluate(graph, given, expand_nested)
 
 

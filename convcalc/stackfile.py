@@ -345,8 +345,6 @@ def _load_file(path: Path, data_format, input_shape, batch, input_label: str, ex
 
 def _compute_model_config(path: Path, data_format: str | None, input_shape, batch, expand_nested: bool) -> StackResult:
     name = str(path)
-    if batch is not None:
-        raise file_error(name, None, "is a Keras model config: its input layers give the batch size, so --batch cannot be used.")
     try:
         from .model_config import compute_model_file
     except ModuleNotFoundError as error:
@@ -356,7 +354,7 @@ def _compute_model_config(path: Path, data_format: str | None, input_shape, batc
     fmt = resolve_data_format(data_format)
     shapes = input_shape if isinstance(input_shape, list) or input_shape is None else [input_shape]
     try:
-        return compute_model_file(path, fmt, shapes, expand_nested)
+        return compute_model_file(path, fmt, shapes, expand_nested, batch=batch)
     except ConvcalcError as error:
         raise error.at(Where(file=name)) from None
 

@@ -267,3 +267,19 @@ def test_a_layers_sublayers_in_a_keras_archive_give_the_same_numbers_as_an_npz(t
         assert result.exit_code == 0, result.stderr
         outputs.append(np.load(tmp_path / f"{weights}.npy"))
     np.testing.assert_array_equal(*outputs)
+
+
+def test_batch_fills_a_model_configs_open_batch_and_respects_a_fixed_one(tmp_path):
+    import gzip
+
+    import golden_helpers
+
+    config = tmp_path / "m.json"
+    config.write_bytes(gzip.decompress((golden_helpers.DATA / "models" / "dcgan_generator.json.gz").read_bytes()))
+    report = json.loads(run("shape", "--file", config, "--batch", "3", "--run", "--format", "json").stdout)
+    assert {row["output_shape"][0] for row in report["layers"]} == {3}
+    assert {row["measured_shape"][0] for row in report["layers"]} == {3}
+    fixed = json.loads(config.read_text().replace('"batch_shape": [null', '"batch_shape": [2'))
+    config.write_text(json.dumps(fixed))
+    refused = run("shape", "--file", config, "--batch", "3")
+    assert refused.exit_code == 2 and "fixed batch of 2" in refused.stderr

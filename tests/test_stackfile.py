@@ -224,7 +224,7 @@ def fake_model_config(monkeypatch):
     """A stand-in for convcalc.model_config, so routing is tested whatever state that module is in."""
     calls = []
 
-    def compute_model_file(path, data_format, input_shapes=None, expand_nested=False):
+    def compute_model_file(path, data_format, input_shapes=None, expand_nested=False, batch=None):
         calls.append((Path(path), data_format.value))
         if "bad" in str(path):
             raise ConvcalcError("layer 'x' (Foo): convcalc does not know the layer Foo.")
@@ -242,8 +242,7 @@ def test_model_configs_go_to_model_config(tmp_path, fake_model_config):
     assert load_file(config).stack is None
     assert load_file(archive, "channels_first").result.total_params == 9 * 8 * 4 + 4  # 8x8x3 read as channels_first
     assert fake_model_config == [(config, "channels_last"), (archive, "channels_first")]
-    with pytest.raises(StackFileError, match="--batch cannot be used"):
-        load_file(config, batch=4)
+    load_file(config, batch=4)  # --batch fills the batch a config leaves open
     bad = write(tmp_path, "bad.json", '{"class_name": "Functional"}')
     assert error_of(bad).text == f"{bad}: layer 'x' (Foo): convcalc does not know the layer Foo."
     with pytest.raises(StackFileError, match="model config, not a stack file"):
