@@ -41,6 +41,16 @@ class Constant:
     value: Any
 
 
+@dataclass(frozen=True)
+class ArrayConstant:
+    """An array a Keras operation captured (``x * np.array([1., 2.])``: ``__numpy__`` in a config): an
+    operand with a shape, of no batch; ``value`` holds its numbers as nested tuples."""
+
+    value: Any
+    dtype: str
+    shape: tuple
+
+
 @dataclass
 class InputSpec:
     """A model input: its shape with the batch axis first."""
@@ -119,6 +129,8 @@ def _substitute(value: Any, tensors: dict, wrap=lambda shape: shape) -> Any:
         return wrap(outputs[value.output])
     if isinstance(value, Constant):
         return value.value
+    if isinstance(value, ArrayConstant):
+        return wrap(value.shape)
     if isinstance(value, dict):
         return {k: _substitute(v, tensors, wrap) for k, v in value.items()}
     if isinstance(value, list):

@@ -16,7 +16,7 @@ from typing import Any
 from .config import DataFormat
 from .errors import ConvcalcError, Where
 from .reading import archive_member, as_text, check_tree, is_archive, json_path, load_json, read_bytes
-from .graph import Constant, Graph, InputSpec, Node, TensorRef, evaluate
+from .graph import ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, evaluate
 from .layers import build_layer
 from .operations import build_operation, is_operation_entry
 from .parse import Call
@@ -341,6 +341,8 @@ def _argument(value: Any, keys: tuple) -> Any:
             return Constant(slice(*parts))
         if kind == "__ellipsis__":
             return Constant(Ellipsis)
+        if kind in ("__numpy__", "__tensor__"):
+            return _array_constant(value, keys)
         if kind == "__keras_tensor__":
             history = config.get("keras_history")
             if (not isinstance(history, list) or len(history) != 3 or not isinstance(history[0], str)
@@ -357,6 +359,33 @@ def _argument(value: Any, keys: tuple) -> Any:
         items = [_argument(v, (*keys, i)) for i, v in enumerate(value)]
         return items if _has_tensor(items) else Constant([_plain(i) for i in items])
     return Constant(value)
+
+
+ARRAY_DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool")
+
+
+def _array_constant(value: dict, keys: tuple) -> ArrayConstant:
+    """An array captured by an operation: its nested list of numbers, its dtype, its shape (a ragged
+    or non-numeric value is refused)."""
+    config = _get(value, "config", (dict,), "an object", keys, {})
+    keys = (*keys, "config")
+    dtype = config.get("dtype", "float32")
+    if dtype not in ARRAY_DTYPES:
+        raise _bad((*keys, "dtype"), f"must be one of {', '.join(ARRAY_DTYPES)}; got {_kind(dtype)}.")
+    numbers = config.get("value")
+
+    def shape_of(item: Any, at: tuple) -> tuple:
+        if isinstance(item, list):
+            shapes = {shape_of(v, (*at, i)) for i, v in enumerate(item)}
+            if len(shapes) > 1:
+                raise _bad(at, "is a ragged array: its rows differ in shape.")
+            return (len(item), *(shapes.pop() if shapes else ()))
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise _bad(at, f"must hold numbers; got {_kind(item)}.")
+        return ()
+
+    shape = shape_of(numbers, (*keys, "value"))
+    return ArrayConstant(literal(numbers, (*keys, "value")), "float32" if dtype == "bfloat16" else dtype, shape)
 
 
 def _plain(item: Any) -> Any:

@@ -23,7 +23,7 @@ from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError
 from .execute import MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal
 from .formulas import weight_count
-from .graph import Constant, Graph, InputSpec, Node, TensorRef, order, refs_in
+from .graph import ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, order, refs_in
 from .outcome import LayerRun
 from .result import LayerRow
 
@@ -87,6 +87,8 @@ def _values(value: Any, tensors: dict) -> Any:
         return tensors[value.node][value.output]
     if isinstance(value, Constant):
         return value.value
+    if isinstance(value, ArrayConstant):
+        return np.array(value.value, dtype=value.dtype)
     if isinstance(value, dict):
         return {k: _values(v, tensors) for k, v in value.items()}
     if isinstance(value, list):

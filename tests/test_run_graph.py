@@ -283,3 +283,32 @@ def test_batch_fills_a_model_configs_open_batch_and_respects_a_fixed_one(tmp_pat
     config.write_text(json.dumps(fixed))
     refused = run("shape", "--file", config, "--batch", "3")
     assert refused.exit_code == 2 and "fixed batch of 2" in refused.stderr
+
+
+def test_arrays_captured_by_operations_run_as_keras_runs_them(tmp_path):
+    """__numpy__ and __tensor__ constants of a config (scripts/make_golden_constants.py)."""
+    import golden_helpers
+
+    data = golden_helpers.DATA / "golden_constants"
+    with np.load(data / "io.npz") as saved:
+        x, y = saved["x"], saved["y"]
+    np.save(tmp_path / "x.npy", x)
+    result = run("shape", "--file", data / "model.json", "--sample", tmp_path / "x.npy",
+                 "--weights", data / "weights.npz", "--save", tmp_path / "y.npy")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), y, rtol=1e-4, atol=1e-6)
+
+
+def test_a_ragged_captured_array_is_refused_naming_its_place(tmp_path):
+    import golden_helpers
+
+    text = (golden_helpers.DATA / "golden_constants" / "model.json").read_text()
+    config = json.loads(text)
+    for layer in config["config"]["layers"]:
+        for node in layer.get("inbound_nodes", []):
+            for arg in node.get("args", []):
+                if isinstance(arg, dict) and arg.get("class_name") == "__numpy__":
+                    arg["config"]["value"] = [[1.0], [1.0, 2.0]]
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run("shape", "--file", tmp_path / "m.json")
+    assert result.exit_code == 2 and "ragged array" in result.stderr
