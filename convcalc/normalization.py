@@ -80,14 +80,14 @@ class Normalization(Layer):
         a = self.args
         kept = () if a["axis"] is None else _axes(self, a["axis"], input_shape)
         _known(self, tuple(input_shape[i] for i in kept), a["axis"], input_shape)
-        features = formulas.weight_count(tuple(input_shape[i] for i in kept))
+        sizes = tuple(input_shape[i] for i in kept)
         if a["mean"] is not None:
             for key in ("mean", "variance"):
-                size = len(_flat(a[key]))
-                if size not in (1, features):
+                shape = _array_shape(a[key])
+                if formulas.broadcast_shapes(shape, sizes) != sizes:  # Keras broadcasts them to those sizes
                     raise ConvcalcError(
-                        f"{key} has {size} values but the normalized axes hold {features} features "
-                        f"(input shape {input_shape}, axis={a['axis']!r}); give 1 or {features}."
+                        f"{key} of shape {shape} cannot broadcast to the normalized axes' sizes {sizes} "
+                        f"(input shape {input_shape}, axis={a['axis']!r}), as Keras broadcasts it."
                     )
         if a["mean"] is not None:
             return self.shape(input_shape)
@@ -104,6 +104,13 @@ def _known(layer: Layer, features: tuple, axis, input_shape) -> None:
             f"{layer.type_name} needs known sizes on axis={axis!r}, whose weights it sizes; "
             f"the input {_full(input_shape)} has None there."
         )
+
+
+def _array_shape(value) -> tuple:
+    """The shape of a nested literal (a scalar has shape ())."""
+    if isinstance(value, tuple):
+        return (len(value), *(_array_shape(value[0]) if value else ()))
+    return ()
 
 
 def _flat(value) -> list:

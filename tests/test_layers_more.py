@@ -178,3 +178,21 @@ def test_new_layers_through_the_cli():
     assert data["output_shape"] == [None, 24, 24, 3]
     assert data["total_params"] == 6
     assert [layer["type"] for layer in data["layers"]] == ["CenterCrop", "RandomFlip", "GroupNormalization"]
+
+
+@pytest.mark.parametrize("axis, mean, accepted", [
+    ("(1, 2)", "(1., 2., 3.)", False),  # Keras: Incompatible shapes [1,1,3,1] vs. [1,4,4,1]
+    ("(1, 2)", "(" + ", ".join(["1."] * 16) + ")", False),  # 16 flat values do not broadcast to (4, 4)
+    ("(1, 2)", "(" + ", ".join(["(1., 1., 1., 1.)"] * 4) + ")", True),
+    ("(1, 2, 3)", "(1., 2., 3.)", True),  # broadcasts to (4, 4, 3)
+    ("-1", "2.0", True),
+    ("-1", "(1., 2.)", False),
+])
+def test_normalization_mean_broadcasts_to_the_kept_axes_as_keras_does(axis, mean, accepted):
+    """Checked against Keras 3.15: Normalization(axis, mean, variance) on an input (4, 4, 3)."""
+    from conftest import run
+
+    result = run("shape", "--input", "4x4x3", f"Normalization(axis={axis}, mean={mean}, variance={mean})")
+    assert (result.exit_code == 0) == accepted, result.stderr
+    if not accepted:
+        assert "cannot broadcast to the normalized axes' sizes" in result.stderr
