@@ -13,8 +13,10 @@ Two implementations of each, side by side:
   GEMM per chunk; a 1x1 stride-1 convolution is one GEMM on the input
   itself; a 3x3 stride-1 one with enough channels uses Winograd F(2x2, 3x3)
   (16 GEMMs per chunk of 4x4 tiles, 2.25x fewer multiplications; the
-  transforms only add and halve, so float32 stays within a few ulps);
-  depthwise convolutions multiply and accumulate tap by tap instead.
+  transforms only add and halve, so float32 stays within a few ulps),
+  and so does a dilated stride-1 one, split into its dilation phases
+  (space-to-batch, as TensorFlow does: each phase sub-image is an undilated
+  convolution); depthwise convolutions multiply and accumulate tap by tap instead.
   Conv2DTranspose does one batched GEMM per chunk and scatter-adds each
   kernel tap's products into a strided slice of the output (no zero
   insertion); with stride 1 it is a direct convolution with the flipped
@@ -473,6 +475,7 @@ class _Plan:
     rows: int
     scratch_bytes: int
     workers: int = 1  # chunks computed at once, each in its own thread with its own buffers
+    inner_bytes: int = 0  # space_to_batch: the bound of the undilated Conv2D's plan over a chunk
 
 
 def _ufunc_buffer_bytes(itemsize: int) -> int:
@@ -643,6 +646,10 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
         if scratch <= max(max_bytes, 0):
             return _Plan("winograd", samples, rows, scratch, workers)
         # Not even one band of two rows fits: gather windows instead (one output row at a time).
+    if _space_to_batch_geometry(g, g.batch) is not None:
+        plan = _space_to_batch_plan(g, max_bytes)
+        if plan is not None:
+            return plan
     if g.groups > 1 and group_channels == 1:
         method = "depthwise"
     elif g.groups == 1 and kh == kw == 1 and (sh, sw) == (1, 1):
@@ -698,6 +705,67 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
                 g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow, None, min_split
             )
     return _Plan(method, samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
+
+
+def _space_to_batch_geometry(g: _Geometry, samples: int) -> _Geometry | None:
+    """The undilated Conv2D of :func:`_space_to_batch` over ``samples`` samples' sub-images, or None.
+
+    Taken for a dilated stride-1 convolution without groups when Winograd
+    applies to the sub-images: each of the ``dh*dw`` phases has
+    ``ceil(o / d)`` output rows (columns) and ``ceil(o / d) + k - 1`` input
+    rows (columns), the padded input being ``o + (k - 1)*d`` long.  Gathering
+    dilated windows for im2col costs the same as gathering undilated ones,
+    so without Winograd the direct path is kept.
+    """
+    if g.transpose or g.dilation_rate == (1, 1) or g.strides != (1, 1) or g.groups != 1:
+        return None
+    (dh, dw), (kh, kw), (oh, ow) = g.dilation_rate, g.kernel_size, g.out_size
+    sub_out = (-(-oh // dh), -(-ow // dw))
+    inner = replace(
+        g, batch=samples * dh * dw, in_size=(sub_out[0] + kh - 1, sub_out[1] + kw - 1), dilation_rate=(1, 1),
+        pads=((0, 0), (0, 0)), out_size=sub_out, channels_first=False,
+    )
+    if not _winograd_applies(replace(inner, batch=g.batch * dh * dw)):
+        return None
+    return inner
+
+
+def _space_to_batch_plan(g: _Geometry, max_bytes: int) -> _Plan | None:
+    """Samples per chunk of :func:`_space_to_batch`, or None when not even one sample fits max_bytes.
+
+    A chunk of k samples holds its sub-images (k*dh*dw, sub_h, sub_w, c)
+    and their outputs (k*dh*dw, sub_oh, sub_ow, f), plus the scratch of
+    the undilated Conv2D's plan over them under the rest of the bound
+    (``_Plan.inner_bytes``).  Chunks are kept near
+    ``_GEMM_CHUNK_BYTES`` of sub-images and outputs.
+    """
+    item = g.dtype.itemsize
+
+    def buffers(samples: int) -> int:
+        inner = _space_to_batch_geometry(g, samples)
+        (sub_h, sub_w), (sub_oh, sub_ow) = inner.in_size, inner.out_size
+        return inner.batch * (sub_h * sub_w * g.in_channels + sub_oh * sub_ow * g.filters) * item
+
+    def scratch(samples: int, rest: int) -> int:
+        return buffers(samples) + _conv2d_plan(_space_to_batch_geometry(g, samples), True, rest).scratch_bytes
+
+    batch = max(g.batch, 1)
+    target = max(_GEMM_CHUNK_BYTES, buffers(1))
+    if buffers(1) > max_bytes:
+        return None
+
+    def cost(samples: int) -> int:
+        if buffers(samples) > min(target, max_bytes):
+            return max_bytes + 1
+        return scratch(samples, max_bytes - buffers(samples))
+
+    samples = _fits(max_bytes, cost, batch)
+    rest = max_bytes - buffers(samples)
+    # The last chunk may hold fewer samples: its inner plan is bounded by the same rest.
+    total = max(scratch(samples, rest), scratch(batch - (batch - 1) // samples * samples, rest))
+    if total > max_bytes or _conv2d_plan(_space_to_batch_geometry(g, samples), True, rest).method != "winograd":
+        return None
+    return _Plan("space_to_batch", samples, 0, total, 1, inner_bytes=rest)
 
 
 def _direct_geometry(g: _Geometry) -> _Geometry | None:
@@ -1047,17 +1115,20 @@ def _input_tile(
     return tile
 
 
-def _fill_padded(dest: np.ndarray, x_cl: np.ndarray, n0: int, n1: int, row0: int, col0: int, step: int, g: _Geometry):
-    """``dest[:, r, j] = padded[n0:n1, row0 + r, col0 + j*step]``: the padded input, zeros outside x.
+def _fill_padded(
+    dest: np.ndarray, x_cl: np.ndarray, n0: int, n1: int, row0: int, col0: int, step: int, g: _Geometry,
+    row_step: int = 1,
+):
+    """``dest[:, r, j] = padded[n0:n1, row0 + r*row_step, col0 + j*step]``: the padded input, zeros outside x.
 
     dest : ndarray of shape (n1 - n0, rows, cols, c), any strides
     """
     (top, _), (left, _) = g.pads
     (h, w) = g.in_size
     rows, cols = dest.shape[1:3]
-    # Rows [t0, t1) of dest lie inside x (x rows [r0, r1)); the others are padding.
-    r0, r1 = min(max(row0 - top, 0), h), max(min(row0 + rows - top, h), 0)
-    t0, t1 = r0 + top - row0, max(r1 + top - row0, r0 + top - row0)
+    # Rows [t0, t1) of dest lie inside x: padded row row0 + r*row_step is x row row0 + r*row_step - top.
+    t0 = min(max(-(-(top - row0) // row_step), 0), rows)
+    t1 = max(min(-(-(h + top - row0) // row_step), rows), t0)
     # Columns [j0, j1) likewise: padded column col0 + j*step is x column col0 + j*step - left.
     j0 = min(max(-(-(left - col0) // step), 0), cols)
     j1 = max(min(-(-(w + left - col0) // step), cols), j0)
@@ -1065,9 +1136,14 @@ def _fill_padded(dest: np.ndarray, x_cl: np.ndarray, n0: int, n1: int, row0: int
     dest[:, t1:] = 0
     dest[:, t0:t1, :j0] = 0
     dest[:, t0:t1, j1:] = 0
-    if j1 > j0:
+    if j1 > j0 and t1 > t0:
         first = col0 + j0 * step - left
-        dest[:, t0:t1, j0:j1] = x_cl[n0:n1, r0:r1, first : first + (j1 - j0 - 1) * step + 1 : step]
+        first_row = row0 + t0 * row_step - top
+        dest[:, t0:t1, j0:j1] = x_cl[
+            n0:n1,
+            first_row : first_row + (t1 - t0 - 1) * row_step + 1 : row_step,
+            first : first + (j1 - j0 - 1) * step + 1 : step,
+        ]
 
 
 def _windows(tile: np.ndarray, rows: int, cols: int, g: _Geometry) -> np.ndarray:
@@ -1395,53 +1471,101 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
     x_cl = _channels_last(x, g)
     in_place = _reads_in_place(x, g.dtype, g.channels_first)
     plan = _conv2d_plan(g, in_place, max_scratch_bytes)
-    copy_tile = not in_place or any(p for pair in g.pads for p in pair)
-
-    (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
-    bias = _bias_row(bias, ow, g.dtype)
     out = np.empty(g.output_shape, dtype=g.dtype)
     with _Scratch(g.dtype) as scratch:
-        if plan.method == "winograd":
-            weights = _winograd_weights(kernel, scratch)
+        if plan.method == "space_to_batch":
+            _space_to_batch(x_cl, kernel, bias, g, plan, out, scratch)
         else:
-            weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
-        bias_in_gemm = bias is not None and _bias_in_gemm(plan.method, g.groups)
-        if bias_in_gemm:
-            weights = _with_bias_row(weights, bias[0])
-
-        def compute(chunk: tuple[int, int, int, int], scratch: _Scratch) -> None:
-            n0, n1, r0, r1 = chunk
-            # Results go straight into out unless it is channels_first.
-            if g.channels_first:
-                target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
-            else:
-                target = out[n0:n1, r0:r1]
-            if plan.method == "winograd":
-                # Whole 4x4 tiles two pixels apart (zeros past the end of the padded input),
-                # even and odd columns apart (see _winograd_chunk).
-                tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, -(-ow // 2) + 1
-                columns = scratch.get("winograd_columns", (n1 - n0, tile_rows, 2, tile_cols, g.in_channels))
-                for p in range(2):
-                    _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
-                _winograd_chunk(columns, weights, bias, target, scratch)
-            elif plan.method == "im2col_wide":
-                width = (ow - 1) * sw + kew
-                tile = scratch.get("tile", (n1 - n0, r1 - r0 + keh, width, 1))
-                tile[:, -1] = 0
-                _fill_padded(tile[:, :-1], x_cl, n0, n1, r0, 0, 1, g)
-                _im2col_wide_chunk(tile, weights, target, scratch, g)
-            else:
-                # The padded columns the windows reach.
-                width = (ow - 1) * sw + kew
-                tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None)
-                _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
-                if bias is not None and not bias_in_gemm:
-                    target += bias
-            if g.channels_first:
-                out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
-
-        _run_chunks(list(_chunks(g.batch, oh, plan)), compute, plan.workers, scratch)
+            _conv2d_into(x_cl, in_place, kernel, bias, g, plan, out, scratch)
     return out
+
+
+def _conv2d_into(
+    x_cl: np.ndarray, in_place: bool, kernel: np.ndarray, bias, g: _Geometry, plan: _Plan, out: np.ndarray,
+    scratch: _Scratch,
+) -> None:
+    """The body of :func:`_conv2d_fast`: every chunk of the plan computed into out (of ``g.output_shape``)."""
+    copy_tile = not in_place or any(p for pair in g.pads for p in pair)
+    (sh, sw), (keh, kew), (oh, ow) = g.strides, g.effective_kernel, g.out_size
+    bias = _bias_row(bias, ow, g.dtype)
+    if plan.method == "winograd":
+        weights = _winograd_weights(kernel, scratch)
+    else:
+        weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
+    bias_in_gemm = bias is not None and _bias_in_gemm(plan.method, g.groups)
+    if bias_in_gemm:
+        weights = _with_bias_row(weights, bias[0])
+
+    def compute(chunk: tuple[int, int, int, int], scratch: _Scratch) -> None:
+        n0, n1, r0, r1 = chunk
+        # Results go straight into out unless it is channels_first.
+        if g.channels_first:
+            target = scratch.get("result", (n1 - n0, r1 - r0, ow, g.filters))
+        else:
+            target = out[n0:n1, r0:r1]
+        if plan.method == "winograd":
+            # Whole 4x4 tiles two pixels apart (zeros past the end of the padded input),
+            # even and odd columns apart (see _winograd_chunk).
+            tile_rows, tile_cols = 2 * (-(-(r1 - r0) // 2)) + 2, -(-ow // 2) + 1
+            columns = scratch.get("winograd_columns", (n1 - n0, tile_rows, 2, tile_cols, g.in_channels))
+            for p in range(2):
+                _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
+            _winograd_chunk(columns, weights, bias, target, scratch)
+        elif plan.method == "im2col_wide":
+            width = (ow - 1) * sw + kew
+            tile = scratch.get("tile", (n1 - n0, r1 - r0 + keh, width, 1))
+            tile[:, -1] = 0
+            _fill_padded(tile[:, :-1], x_cl, n0, n1, r0, 0, 1, g)
+            _im2col_wide_chunk(tile, weights, target, scratch, g)
+        else:
+            # The padded columns the windows reach.
+            width = (ow - 1) * sw + kew
+            tile = _input_tile(x_cl, n0, n1, r0 * sh, (r1 - 1) * sh + keh, width, g, scratch if copy_tile else None)
+            _CHUNK_METHODS[plan.method](_windows(tile, r1 - r0, ow, g), weights, target, scratch)
+            if bias is not None and not bias_in_gemm:
+                target += bias
+        if g.channels_first:
+            out[n0:n1, :, r0:r1, :] = target.transpose(0, 3, 1, 2)
+
+    _run_chunks(list(_chunks(g.batch, oh, plan)), compute, plan.workers, scratch)
+
+
+def _space_to_batch(
+    x_cl: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, plan: _Plan, out: np.ndarray, scratch: _Scratch
+) -> None:
+    """A dilated stride-1 Conv2D as an undilated one over its ``dh*dw`` phase sub-images, as TensorFlow does.
+
+    Output pixel (p + dh*i, q + dw*j) reads padded input pixels
+    (p + dh*(i + a), q + dw*(j + b)) only: sub-image (p, q) of the padded
+    input, ``padded[p::dh, q::dw]``, convolved "valid" with the kernel
+    undilated, gives output ``out[p::dh, q::dw]``.  The sub-images of
+    ``plan.samples`` samples are stacked along the batch (all of one size,
+    zeros past the end of the shorter ones), computed by the plan of
+    :func:`_space_to_batch_geometry` (Winograd), and interleaved back.
+    """
+    (dh, dw), (oh, ow) = g.dilation_rate, g.out_size
+    for n0 in range(0, g.batch, plan.samples):
+        n1 = min(g.batch, n0 + plan.samples)
+        inner = _space_to_batch_geometry(g, n1 - n0)
+        (sub_h, sub_w), (sub_oh, sub_ow) = inner.in_size, inner.out_size
+        phases = scratch.get("phases", (dh, dw, n1 - n0, sub_h, sub_w, g.in_channels))
+        for p in range(dh):
+            for q in range(dw):
+                _fill_padded(phases[p, q], x_cl, n0, n1, p, q, dw, g, row_step=dh)
+        sub_out = scratch.get("phases_out", (dh, dw, n1 - n0, sub_oh, sub_ow, g.filters))
+        inner_plan = _conv2d_plan(inner, True, plan.inner_bytes)
+        _conv2d_into(
+            phases.reshape(-1, sub_h, sub_w, g.in_channels), True, kernel, bias, inner, inner_plan,
+            sub_out.reshape(-1, sub_oh, sub_ow, g.filters), scratch,
+        )
+        for p in range(min(dh, oh)):
+            for q in range(min(dw, ow)):
+                rows, cols = len(range(p, oh, dh)), len(range(q, ow, dw))
+                y = sub_out[p, q, :, :rows, :cols]
+                if g.channels_first:
+                    out[n0:n1, :, p::dh, q::dw] = y.transpose(0, 3, 1, 2)
+                else:
+                    out[n0:n1, p::dh, q::dw] = y
 
 
 def conv2d(

@@ -814,3 +814,43 @@ def test_chunks_computed_by_several_threads_at_once(monkeypatch, data_format, ke
             tracemalloc.stop()
         np.testing.assert_allclose(got, expected, **TOLERANCE[np.float32])
         assert peak <= conv2d_memory(x.shape, kernel.shape, **kw, max_scratch_bytes=budget) + 16 * 1024
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_dilated_convolution_by_space_to_batch_equals_naive(data):
+    """Dilated stride-1 Conv2D over its phase sub-images (Winograd on each), odd sizes, TF's asymmetric "same".
+
+    Also checks the memory estimate with tracemalloc, and that a bound too small for the sub-images falls
+    back to the direct (dilated im2col) path with the same numbers.
+    """
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
+              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
+              dilation_rate=data.draw(st.sampled_from([2, 3, (2, 3), (1, 2)])))
+    channels, filters = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    rng, x = _random_input(data.draw, channels, kw["data_format"], dtype, max_size=11)
+    dh, dw = kernels._pair(kw["dilation_rate"], "dilation_rate", 1)
+    if kw["padding"] == "valid" and (spatial(kw, x)[0] < 2 * dh + 1 or spatial(kw, x)[1] < 2 * dw + 1):
+        return
+    kernel = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype) if data.draw(st.booleans()) else None
+    budget = data.draw(st.sampled_from([None, 1]))
+    with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1), \
+            mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 1), \
+            mock.patch.object(kernels, "_GEMM_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**20]))):
+        plan = _plan("conv2d", x, kernel, kw, budget)
+        estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
+        kernels.release_scratch()
+        tracemalloc.start()
+        try:
+            got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert (plan.method == "space_to_batch") == (budget is None)
+    assert peak <= estimate + 16 * 1024
+    expected = conv2d_naive(x, kernel, bias, **kw)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
