@@ -46,6 +46,7 @@ imports it.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -960,17 +961,27 @@ def conv2d_transpose_memory(
 
 def _thread_count() -> int:
     """Threads for element-wise work: the CPUs this process may use, or fewer if
-    ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` asks for fewer."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` asks for fewer.
+
+    Read once per process (and again when those variables change): asking the
+    kernel for the affinity on every call costs more than a small layer.
+    """
+    key = (os.getpid(), os.environ.get("OMP_NUM_THREADS"), os.environ.get("OPENBLAS_NUM_THREADS"))
+    if _threads_known[0] != key:
         try:
-            cpus = min(cpus, max(1, int(os.environ[name])))
-        except (KeyError, ValueError):
-            pass
-    return cpus
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        for value in key[1:]:
+            try:
+                cpus = min(cpus, max(1, int(value)))
+            except (TypeError, ValueError):
+                pass
+        _threads_known[:] = [key, cpus]
+    return _threads_known[1]
+
+
+_threads_known: list = [None, 1]  # [(pid, OMP_NUM_THREADS, OPENBLAS_NUM_THREADS), threads]
 
 
 # (process id, workers, pool): made on first use, again after a fork or if more threads are wanted.
@@ -1065,7 +1076,7 @@ class _Scratch:
         _kept.buffers = {}  # a call made while this one runs starts afresh
 
     def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        nbytes = int(np.prod(shape)) * self.dtype.itemsize
+        nbytes = math.prod(shape) * self.dtype.itemsize
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < nbytes:
             self._buffers.pop(name, None)
@@ -1459,7 +1470,9 @@ def _bias_row(bias, cols: int, dtype: np.dtype):
     """
     if bias is None:
         return None
-    return np.ascontiguousarray(np.broadcast_to(bias.astype(dtype), (cols, bias.shape[0])))
+    row = np.empty((cols, bias.shape[0]), dtype=dtype)
+    row[...] = bias
+    return row
 
 
 def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scratch_bytes) -> np.ndarray:
