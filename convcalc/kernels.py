@@ -23,8 +23,8 @@ Two implementations of each, side by side:
   kernel and goes through Conv2D's path when that is cheaper.  Chunks are
   computed by several threads at once (BLAS runs the small GEMMs of a
   chunk on one thread), each with its own buffers; the element-wise work of
-  one chunk (depthwise taps, scatter-adds) is split over threads instead
-  when chunks cannot run side by side.
+  one chunk (depthwise taps, window gathering) is split over threads instead
+  when chunks cannot run side by side (scatter-adds stay in one thread).
 
 Work is split into chunks (samples, then bands of rows of one sample) so that
 temporary memory stays under ``max_scratch_bytes`` (default
@@ -114,7 +114,7 @@ _WIDE_TAPS_BYTES = 4 * 2**20
 # in the same thread (release_scratch() frees them): fresh memory costs a page
 # fault per 4 KiB on first touch, more than the arithmetic of a small layer.
 _KEEP_SCRATCH_BYTES = 64 * 2**20
-# Element-wise work (depthwise taps, scatter-adds, window gathering) is split
+# Element-wise work (depthwise taps, window gathering) is split
 # over threads (NumPy releases the GIL in its loops; BLAS has its own
 # threads) when a chunk has at least this many numbers per thread.
 _MIN_PARALLEL_ITEMS = 1 << 16
@@ -1733,8 +1733,9 @@ def conv2d_transpose(
                     out_cols = slice(cfirst, cfirst + (chi - clo - 1) * sw + 1, sw)
                     target[samples, out_rows, out_cols] += products[a, b, samples, lo - i0 : hi - i0, clo:chi]
 
-        # Split over samples only: the rows of neighbouring input rows overlap in the output.
-        _in_parallel(scatter, nb, 1, products.size)
+        # In this thread: split over threads (by samples), the scatter-adds measured slower, competing
+        # with each other for the GIL and with BLAS's threads still spinning after the GEMM.
+        scatter(slice(0, nb), slice(0, rb))
         if g.channels_first:
             out[n0:n1, :, o0:o1] += target.transpose(0, 3, 1, 2)
 
