@@ -762,7 +762,10 @@ def _space_to_batch_plan(g: _Geometry, max_bytes: int) -> _Plan | None:
     def cost(samples: int) -> int:
         if buffers(samples) > min(target, max_bytes):
             return max_bytes + 1
-        return scratch(samples, max_bytes - buffers(samples))
+        rest = max_bytes - buffers(samples)
+        if _conv2d_plan(_space_to_batch_geometry(g, samples), True, rest).method != "winograd":
+            return max_bytes + 1  # too little room left for Winograd's chunks: fewer samples
+        return scratch(samples, rest)
 
     samples = _fits(max_bytes, cost, batch)
     rest = max_bytes - buffers(samples)

@@ -835,7 +835,8 @@ def test_dilated_convolution_by_space_to_batch_equals_naive(data):
         return
     kernel = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
     bias = rng.standard_normal(filters).astype(dtype) if data.draw(st.booleans()) else None
-    budget = data.draw(st.sampled_from([None, 1]))
+    # No bound (sub-images of whole batches), a tight one (chunks of fewer samples, or the direct path), none fits.
+    budget = data.draw(st.sampled_from([None, 700_000, 1]))
     with mock.patch.object(kernels, "_WINOGRAD_MIN_CHANNELS", 1), \
             mock.patch.object(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1), \
             mock.patch.object(kernels, "_WINOGRAD_MIN_TILES", 1), \
@@ -849,7 +850,8 @@ def test_dilated_convolution_by_space_to_batch_equals_naive(data):
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    assert (plan.method == "space_to_batch") == (budget is None)
+    if budget != 700_000:
+        assert (plan.method == "space_to_batch") == (budget is None)
     assert peak <= estimate + 16 * 1024
     expected = conv2d_naive(x, kernel, bias, **kw)
     assert got.dtype == expected.dtype and got.shape == expected.shape
