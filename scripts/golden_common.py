@@ -110,6 +110,18 @@ def npz_bytes(arrays):
     return buffer.getvalue()
 
 
+def write_cases(out, head, lists, arrays, max_bytes, what):
+    """``out/cases.npz`` (the arrays) and ``out/index.json`` (``head`` and ``lists``); refuses to leave a
+    directory over ``max_bytes``; returns its size."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cases.npz").write_bytes(npz_bytes(arrays))
+    write_json(out / "index.json", head, lists)
+    size = sum(p.stat().st_size for p in out.iterdir())
+    if size > max_bytes:
+        raise SystemExit(f"golden {what} data is {size} bytes, over {max_bytes}")
+    return size
+
+
 # --------------------------------------------------------------------------
 # Building layers with Keras
 # --------------------------------------------------------------------------

@@ -375,12 +375,7 @@ def write(out, head, lists, arrays, configs):
         old.unlink()
     for cid, text in configs.items():
         (out / f"{cid}.json").write_text(text + "\n")
-    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
-    common.write_json(out / "index.json", head, lists)
-    size = sum(p.stat().st_size for p in out.iterdir())
-    if size > MAX_BYTES:
-        raise SystemExit(f"golden feature run data is {size} bytes, over {MAX_BYTES}")
-    return size
+    return common.write_cases(out, head, lists, arrays, MAX_BYTES, "feature run")
 
 
 def main(argv=None):

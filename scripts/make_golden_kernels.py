@@ -647,13 +647,7 @@ def generate(seed):
 
 
 def write(out, header, cases, arrays):
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
-    common.write_json(out / "index.json", header, {"cases": cases})
-    size = sum(p.stat().st_size for p in out.iterdir())
-    if size > MAX_BYTES:
-        raise SystemExit(f"golden kernel data is {size} bytes, over {MAX_BYTES}")
-    return size
+    return common.write_cases(out, header, {"cases": cases}, arrays, MAX_BYTES, "kernel")
 
 
 def main(argv=None):

@@ -238,13 +238,7 @@ def generate_graphs(keras, rng):
 
 
 def write(out, head, cases, arrays):
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cases.npz").write_bytes(common.npz_bytes(arrays))
-    common.write_json(out / "index.json", head, {"cases": cases})
-    size = sum(p.stat().st_size for p in out.iterdir())
-    if size > MAX_BYTES:
-        raise SystemExit(f"golden run data is {size} bytes, over {MAX_BYTES}")
-    return size
+    return common.write_cases(out, head, {"cases": cases}, arrays, MAX_BYTES, "run")
 
 
 def main(argv=None):
