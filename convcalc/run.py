@@ -360,7 +360,7 @@ def _size(count: int) -> str:
 
 
 def load_weights(path: Path, expected: dict | StackResult, dtype: np.dtype,
-                 budget: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+                 budget: Callable[[int], None] | None = None, ambiguous: dict | None = None) -> dict[str, np.ndarray]:
     """Arrays named ``<layer name>/<weight>``, checked against the layers' weights (``expected``:
     name -> (row, shape), as :func:`convcalc.run_graph.plan` collects them; or a stack's rows).
 
@@ -388,7 +388,7 @@ def load_weights(path: Path, expected: dict | StackResult, dtype: np.dtype,
             _check_entry_count(handle, expected, what)
             handle.seek(0)
             with zipfile.ZipFile(handle) as archive:
-                members = _weight_members(archive, expected, archive_bytes, what)
+                members = _weight_members(archive, expected, archive_bytes, what, ambiguous or {})
                 if budget is not None:
                     budget(sum(header.data_bytes for _, _, header in members))
                 arrays = {}
@@ -416,9 +416,11 @@ def _check_entry_count(handle, expected: dict, what: str) -> None:
         raise ConvcalcError(f"{what} declares {total} arrays, but this stack has {len(expected)} weights: {known}.")
 
 
-def _weight_members(archive: zipfile.ZipFile, expected: dict, archive_bytes: int, what: str) -> list:
+def _weight_members(archive: zipfile.ZipFile, expected: dict, archive_bytes: int, what: str,
+                    ambiguous: dict) -> list:
     """``(name, ZipInfo, NpyHeader)`` of every member, each checked from the archive's directory and
-    its ``.npy`` header: a known weight name, once; sizes within what that weight's shape can take."""
+    its ``.npy`` header: a known weight name, once; sizes within what that weight's shape can take.
+    ``ambiguous`` maps a short name that stands for several weights to their full names."""
     known = ", ".join(sorted(expected)) or "none"
     members, seen = [], set()
     infos = archive.infolist()
@@ -426,6 +428,11 @@ def _weight_members(archive: zipfile.ZipFile, expected: dict, archive_bytes: int
         raise ConvcalcError(f"{what} holds {len(infos)} arrays, but this stack has {len(expected)} weights: {known}.")
     for info in infos:
         name = info.filename.removesuffix(".npy")
+        if name not in expected and name in ambiguous:
+            raise ConvcalcError(
+                f"{what}: {name!r} could be any of {len(ambiguous[name])} weights of a nested model "
+                f"({', '.join(ambiguous[name])}); {{l.name}}/{{w.name}} over model.layers keeps only one of them: "
+                "name each by its path, or give the model's .keras archive.")
         if name not in expected:
             raise ConvcalcError(f"{what}: {name!r} names no weight of this stack; its weights are: {known}.")
         if name in seen:
@@ -610,7 +617,7 @@ def _execute(result, options, the_plan, headers, fills, shapes, batch, dtype, es
     given = {}
     if options.weights is not None:
         expected = {**the_plan.weights, **{alias: the_plan.weights[name] for alias, name in the_plan.aliases.items()}}
-        loaded = load_weights(options.weights, expected, dtype, weights_budget)
+        loaded = load_weights(options.weights, expected, dtype, weights_budget, the_plan.ambiguous)
         given = {the_plan.aliases.get(name, name): array for name, array in loaded.items()}
     fmt = result.data_format.value
     if headers:

@@ -58,6 +58,7 @@ class Plan:
     calls: list[LayerCall] = field(default_factory=list)
     weights: dict[str, tuple[LayerRow, tuple]] = field(default_factory=dict)  # name -> (row, shape)
     aliases: dict[str, str] = field(default_factory=dict)  # a nested layer's weight by its own name, when unique
+    ambiguous: dict[str, list] = field(default_factory=dict)  # a short name that stands for several weights
     owners: dict[int, LayerCall] = field(default_factory=dict)  # the first call of each layer with weights
     weight_elements: int = 0
     peak_bytes: int = 0  # tensors alive at once, plus the worst call's own scratch
@@ -270,21 +271,24 @@ def plan(graph: Graph, input_shapes: list[tuple], itemsize: int) -> Plan:
     walk.live = _tensor_bytes(list(input_shapes), itemsize)  # the samples stay alive for the whole run
     outputs = walk.graph(graph, (), list(input_shapes), None)[0]
     result.output_bytes = _tensor_bytes(list(outputs), itemsize)
-    result.aliases = _aliases(result.weights)
+    result.aliases, result.ambiguous = _aliases(result.weights)
     return result
 
 
-def _aliases(names: dict) -> dict[str, str]:
-    """Shorter names of a nested layer's weights, each kept when it names one weight only: the layer's
-    own (``conv/kernel``), and the nested model's as ``model.layers`` lists it (``encoder/kernel``, as
-    ``{f"{l.name}/{w.name}" for l in model.layers for w in l.weights}`` writes it)."""
+def _aliases(names: dict) -> tuple[dict[str, str], dict[str, list]]:
+    """Shorter names of a nested layer's weights: the layer's own (``conv/kernel``), and the nested
+    model's as ``model.layers`` lists it (``encoder/kernel``, as ``{f"{l.name}/{w.name}" for l in
+    model.layers for w in l.weights}`` writes it).  Returns those that name one weight only, and those
+    that could be several (each with the full names it could be)."""
     short: dict[str, list[str]] = {}
     for name in names:
         parts = name.split("/")
         if len(parts) > 2:
             for alias in {"/".join(parts[-2:]), f"{parts[0]}/{parts[-1]}"}:
                 short.setdefault(alias, []).append(name)
-    return {alias: found[0] for alias, found in short.items() if len(found) == 1 and alias not in names}
+    short = {alias: found for alias, found in short.items() if alias not in names}
+    return ({alias: found[0] for alias, found in short.items() if len(found) == 1},
+            {alias: found for alias, found in short.items() if len(found) > 1})
 
 
 @dataclass

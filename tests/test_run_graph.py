@@ -312,3 +312,13 @@ def test_a_ragged_captured_array_is_refused_naming_its_place(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(config))
     result = run("shape", "--file", tmp_path / "m.json")
     assert result.exit_code == 2 and "ragged array" in result.stderr
+
+
+def test_a_short_name_of_several_nested_weights_is_refused_as_ambiguous():
+    """nested-collision's npz is the model.layers expression: head/kernel stood for two Dense kernels."""
+    import golden_helpers
+
+    data = golden_helpers.DATA / "golden_whole_models"
+    result = run("shape", "--file", data / "nested-collision.json", "--weights", data / "nested-collision.weights.npz")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'head/kernel' could be any of 2 weights of a nested model (head/dense/kernel, head/proj/kernel)" in result.stderr
