@@ -16,7 +16,9 @@ Two implementations of each, side by side:
   transforms only add and halve, so float32 stays within a few ulps),
   and so does a dilated stride-1 one, split into its dilation phases
   (space-to-batch, as TensorFlow does: each phase sub-image is an undilated
-  convolution); depthwise convolutions multiply and accumulate tap by tap instead.
+  convolution); depthwise convolutions multiply and accumulate tap by tap instead
+  (with stride 2 along the columns, from the padded input's even and odd
+  columns stored apart, so that each tap reads whole rows).
   Conv2DTranspose does one batched GEMM per chunk and scatter-adds each
   kernel tap's products into a strided slice of the output (no zero
   insertion); with stride 1 it is a direct convolution with the flipped
@@ -33,7 +35,9 @@ temporary memory stays under ``max_scratch_bytes`` (default
 (fresh pages are slow to touch); ``release_scratch()`` frees them.  ``conv2d_memory`` and
 ``conv2d_transpose_memory`` tell, from shapes alone, how many bytes a call
 will allocate (its output plus its scratch), so the CLI can refuse a run
-before allocating anything.
+before allocating anything.  The checked geometry and the plan (method,
+chunks) of recent argument combinations are remembered (``_MAX_CACHED``):
+on a small layer working them out costs a tenth of the call.
 
 Shapes and per-side padding come from ``convcalc.formulas`` only, and Keras's
 geometry rules (strides with dilation, output_padding, groups, output size)
@@ -125,6 +129,14 @@ _MIN_PARALLEL_ITEMS = 1 << 16
 # 28x28x32 -> 64, batch 2: 1.15x faster on one thread).
 _GATHER_PARALLEL_FACTOR = 4
 
+# Geometries and plans of this many recent argument combinations are kept: working
+# them out again costs ~20 us, a tenth of a small layer's whole call.
+_MAX_CACHED = 512
+_TUNING = (
+    "DEFAULT_SCRATCH_BYTES", "_GEMM_CHUNK_BYTES", "_DEPTHWISE_CHUNK_BYTES", "_MIN_GEMM_ROWS", "_MIN_SPLIT_MACS",
+    "_WINOGRAD_CHUNK_BYTES", "_WINOGRAD_MIN_TILES", "_WINOGRAD_MIN_CHANNELS", "_WINOGRAD_WIDE_CHANNELS",
+    "_WINOGRAD_MIN_IMAGE_TILES", "_TAPS_MAJOR_MAX_RUN", "_DIRECT_TRANSPOSE_GROWTH", "_WIDE_TAPS_BYTES",
+)
 DATA_FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
 
@@ -167,6 +179,42 @@ class _Geometry:
         if self.channels_first:
             return (self.batch, self.filters, *self.out_size)
         return (self.batch, *self.out_size, self.filters)
+
+
+def _type_key(value):
+    """A hashable key for an argument that tells apart equal values checked differently (1, 1.0, True)."""
+    if isinstance(value, (tuple, list)):
+        return (type(value), tuple(_type_key(v) for v in value))
+    return (type(value), value)
+
+
+_cache: dict = {}
+
+
+def _cached(build: Callable, *args, extra=()):
+    """``build(*args)``, remembered for the same arguments (of the same types) and ``extra``.
+
+    Only results are kept (a refused argument is refused again each time);
+    arguments that cannot be hashed are not remembered.
+    """
+    try:
+        key = (build, _type_key(args), extra)
+        result = _cache.get(key)
+    except TypeError:
+        return build(*args)
+    if result is None:
+        result = build(*args)
+        if len(_cache) >= _MAX_CACHED:
+            _cache.clear()
+        _cache[key] = result
+    return result
+
+
+def _plan_for(build: Callable, g: "_Geometry", x_contiguous_cl: bool, max_scratch_bytes) -> "_Plan":
+    """``build(g, x_contiguous_cl, max_scratch_bytes)`` (a plan), remembered while the tuning constants,
+    the thread count and NumPy's buffer size stay the same."""
+    extra = (tuple(globals()[name] for name in _TUNING), _thread_count(), np.getbufsize())
+    return _cached(build, g, x_contiguous_cl, max_scratch_bytes, extra=extra)
 
 
 def _pair(value, name: str, minimum: int) -> tuple[int, int]:
@@ -668,9 +716,12 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     else:
         method = "im2col"
 
+    # Strided depthwise windows are read from the tile split into its column phases (see _depthwise_phases).
+    tile_width = 2 * -(-padded_width // 2) if method == "depthwise" and _depthwise_phases(g) else padded_width
+
     def chunk_bytes(samples: int, rows: int) -> int:
         pixels = samples * rows * ow
-        total = samples * ((rows - 1) * sh + keh) * padded_width * c if needs_tile else 0
+        total = samples * ((rows - 1) * sh + keh) * tile_width * c if needs_tile else 0
         if method == "im2col_wide":
             # The tile always, with one more row; its taps (and a row of ones) and products over the padded width.
             wide = samples * rows * padded_width
@@ -712,6 +763,18 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
                 g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow, None, min_split
             )
     return _Plan(method, samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
+
+
+def _depthwise_phases(g: _Geometry) -> bool:
+    """Whether a depthwise Conv2D copies its padded input with even and odd columns apart.
+
+    With stride 2 along the columns, the windows' tap (a, b) reads every
+    other pixel of a row: stored as two phases (like Winograd's tiles), it
+    reads one contiguous run of ``ow * c`` numbers per row instead of ``ow``
+    runs of ``c``, which NumPy's loops go through faster.  Only when the
+    input is copied anyway (padded, cast or transposed).
+    """
+    return g.strides[1] == 2 and g.dilation_rate[1] == 1 and g.kernel_size[1] > 1
 
 
 def _space_to_batch_geometry(g: _Geometry, samples: int) -> _Geometry | None:
@@ -1307,7 +1370,32 @@ def _im2col_wide_chunk(tile: np.ndarray, matrix: np.ndarray, target: np.ndarray,
 
 def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
     """Multiply-accumulate tap by tap, channels innermost (one channel per group, no GEMM to make)."""
-    nb, rb, ow, kh, kw, c = windows.shape
+    _depthwise_taps(lambda a, b: windows[:, :, :, a, b, :], windows.shape, taps, target, scratch)
+
+
+def _depthwise_phase_chunk(
+    phases: np.ndarray, rows: int, taps: np.ndarray, target: np.ndarray, scratch: _Scratch, g: _Geometry
+) -> None:
+    """:func:`_depthwise_chunk` over a tile stored as column phases (see :func:`_depthwise_phases`).
+
+    phases : ndarray of shape (nb, padded rows, 2, cols, c), ``phases[:, r, p, j] = padded[:, r, 2*j + p]``
+    """
+    nb, _, _, _, c = phases.shape
+    ow = target.shape[2]
+    (kh, kw), sh, dh = g.kernel_size, g.strides[0], g.dilation_rate[0]
+
+    def tap(a: int, b: int) -> np.ndarray:
+        r0 = a * dh
+        return phases[:, r0 : r0 + (rows - 1) * sh + 1 : sh, b % 2, b // 2 : b // 2 + ow]
+
+    _depthwise_taps(tap, (nb, rows, ow, kh, kw, c), taps, target, scratch)
+
+
+def _depthwise_taps(
+    tap: Callable[[int, int], np.ndarray], shape: tuple, taps: np.ndarray, target: np.ndarray, scratch: _Scratch
+) -> None:
+    """The body of the depthwise chunks: ``tap(a, b)`` is the (nb, rb, ow, c) input of kernel tap (a, b)."""
+    nb, rb, ow, kh, kw, c = shape
     multiplier = taps.shape[3]
     # target (a contiguous chunk) as (nb, rb, ow, c, m): filter k*m + j is [..., k, j]
     filters = target.reshape(nb, rb, ow, c, multiplier)
@@ -1322,11 +1410,11 @@ def _depthwise_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, 
         part_sums, part_products = sums[samples, rows], products[samples, rows]
         for a in range(kh):
             for b in range(kw):
-                tap = windows[samples, rows, :, None, a, b, :]
+                tap_input = tap(a, b)[samples, rows, :, None, :]
                 if a == b == 0:
-                    np.multiply(tap, taps[a, b], out=part_sums)
+                    np.multiply(tap_input, taps[a, b], out=part_sums)
                 else:
-                    np.multiply(tap, taps[a, b], out=part_products)
+                    np.multiply(tap_input, taps[a, b], out=part_products)
                     part_sums += part_products
         if multiplier > 1:
             filters[samples, rows] = part_sums.transpose(0, 1, 2, 4, 3)
@@ -1495,7 +1583,7 @@ def _conv2d_fast(x: np.ndarray, kernel: np.ndarray, bias, g: _Geometry, max_scra
     """
     x_cl = _channels_last(x, g)
     in_place = _reads_in_place(x, g.dtype, g.channels_first)
-    plan = _conv2d_plan(g, in_place, max_scratch_bytes)
+    plan = _plan_for(_conv2d_plan, g, in_place, max_scratch_bytes)
     out = np.empty(g.output_shape, dtype=g.dtype)
     with _Scratch(g.dtype) as scratch:
         if plan.method == "space_to_batch":
@@ -1542,6 +1630,14 @@ def _conv2d_into(
             tile[:, -1] = 0
             _fill_padded(tile[:, :-1], x_cl, n0, n1, r0, 0, 1, g)
             _im2col_wide_chunk(tile, weights, target, scratch, g)
+        elif plan.method == "depthwise" and copy_tile and _depthwise_phases(g):
+            cols = -(-((ow - 1) * sw + kew) // 2)
+            phases = scratch.get("tile", (n1 - n0, (r1 - r0 - 1) * sh + keh, 2, cols, g.in_channels))
+            for p in range(2):
+                _fill_padded(phases[:, :, p], x_cl, n0, n1, r0 * sh, p, 2, g)
+            _depthwise_phase_chunk(phases, r1 - r0, weights, target, scratch, g)
+            if bias is not None:
+                target += bias
         else:
             # The padded columns the windows reach.
             width = (ow - 1) * sw + kew
@@ -1625,8 +1721,8 @@ def conv2d(
     [[40404.0, 40404.0], [40404.0, 40404.0]]
     """
     x, kernel, bias = _as_arrays(x, kernel, bias)
-    g = _conv2d_geometry(
-        x.shape, kernel.shape, None if bias is None else bias.shape,
+    g = _cached(
+        _conv2d_geometry, x.shape, kernel.shape, None if bias is None else bias.shape,
         strides, padding, dilation_rate, groups, data_format, x.dtype,
     )
     return _conv2d_fast(x, kernel, bias, g, max_scratch_bytes)
@@ -1682,8 +1778,8 @@ def conv2d_transpose(
     [2.0, 2.0, 4.0, 2.0, 2.0]
     """
     x, kernel, bias = _as_arrays(x, kernel, bias)
-    g = _conv2d_transpose_geometry(
-        x.shape, kernel.shape, None if bias is None else bias.shape,
+    g = _cached(
+        _conv2d_transpose_geometry, x.shape, kernel.shape, None if bias is None else bias.shape,
         strides, padding, output_padding, dilation_rate, data_format, x.dtype,
     )
     direct = _direct_geometry(g)
@@ -1692,7 +1788,7 @@ def conv2d_transpose(
         return _conv2d_fast(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2), bias, direct, max_scratch_bytes)
     x_cl = _channels_last(x, g)
     in_place = _reads_in_place(x, g.dtype, g.channels_first)
-    plan = _conv2d_transpose_plan(g, in_place, max_scratch_bytes)
+    plan = _plan_for(_conv2d_transpose_plan, g, in_place, max_scratch_bytes)
 
     (kh, kw), (sh, sw), (dh, dw) = g.kernel_size, g.strides, g.dilation_rate
     (h, w), (oh, ow), c, f = g.in_size, g.out_size, g.in_channels, g.filters

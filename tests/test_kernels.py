@@ -856,3 +856,61 @@ def test_dilated_convolution_by_space_to_batch_equals_naive(data):
     expected = conv2d_naive(x, kernel, bias, **kw)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_strided_depthwise_by_column_phases_equals_naive(data):
+    """Depthwise Conv2D with stride 2 along columns, read from even and odd columns apart (padded or cast input).
+
+    Multipliers, row strides, chunks of a few rows, both data formats; the memory estimate holds (tracemalloc).
+    """
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
+              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
+              strides=(data.draw(st.integers(1, 3)), 2))
+    channels, multiplier = data.draw(st.integers(2, 4)), data.draw(st.integers(1, 2))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int32]))
+    rng, x = _random_input(data.draw, channels, kw["data_format"], np.float64, max_size=11)
+    x = (x * 4).astype(dtype)
+    kh, kwidth = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 5))
+    if kw["padding"] == "valid" and (spatial(kw, x)[0] < kh or spatial(kw, x)[1] < kwidth):
+        return
+    kernel = rng.standard_normal((kh, kwidth, 1, channels * multiplier))
+    bias = rng.standard_normal(channels * multiplier) if data.draw(st.booleans()) else None
+    kw["groups"] = channels
+    budget = data.draw(st.sampled_from([None, 4000]))
+    with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))):
+        assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise"
+        estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
+        kernels.release_scratch()
+        tracemalloc.start()
+        try:
+            got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak <= estimate + 16 * 1024
+    expected = conv2d_naive(x, kernel, bias, **kw)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[np.float64 if dtype == np.float64 else np.float32])
+
+
+def test_remembered_geometry_and_plan_follow_the_arguments_and_tuning(monkeypatch):
+    """A call with arguments equal to a remembered one but of another type is checked afresh (True is not 1),
+    lists work like tuples, and changing a tuning constant or the thread count gives a new plan."""
+    x, kernel = np.ones((1, 6, 6, 2), np.float32), np.ones((3, 3, 1, 2), np.float32)
+    expected = conv2d_naive(x, kernel, groups=2, strides=[1, 2])
+    np.testing.assert_allclose(conv2d(x, kernel, groups=2, strides=[1, 2]), expected)
+    np.testing.assert_allclose(conv2d(x, kernel, groups=2, strides=(1, 2)), expected)
+    with pytest.raises(ValueError, match="groups"):
+        conv2d(np.ones((1, 6, 6, 1)), np.ones((3, 3, 1, 2)), groups=True)
+    conv2d(np.ones((1, 6, 6, 1)), np.ones((3, 3, 1, 2)), groups=1)
+    with pytest.raises(ValueError, match="groups"):
+        conv2d(np.ones((1, 6, 6, 1)), np.ones((3, 3, 1, 2)), groups=True)
+    g = kernels._conv2d_geometry((8, 20, 20, 64), (3, 3, 64, 64), None, 1, "same", 1, 1, "channels_last", np.float32)
+    assert kernels._plan_for(kernels._conv2d_plan, g, True, None).method == "im2col"
+    monkeypatch.setattr(kernels, "_WINOGRAD_MIN_IMAGE_TILES", 1)
+    assert kernels._plan_for(kernels._conv2d_plan, g, True, None).method == "winograd"
+    workers = kernels._plan_for(kernels._conv2d_plan, g, True, None).workers
+    monkeypatch.setattr(kernels, "_thread_count", lambda: workers + 1)
+    assert kernels._plan_for(kernels._conv2d_plan, g, True, None) == kernels._conv2d_plan(g, True, None)
