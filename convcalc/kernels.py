@@ -183,22 +183,24 @@ class _Geometry:
 
 def _type_key(value):
     """A hashable key for an argument that tells apart equal values checked differently (1, 1.0, True)."""
-    if isinstance(value, (tuple, list)):
-        return (type(value), tuple(_type_key(v) for v in value))
-    return (type(value), value)
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return (kind, tuple(map(_type_key, value)))
+    return (kind, value)
 
 
 _cache: dict = {}
 
 
-def _cached(build: Callable, *args, extra=()):
+def _cached(build: Callable, *args, exact: int = 0, extra=()):
     """``build(*args)``, remembered for the same arguments (of the same types) and ``extra``.
 
-    Only results are kept (a refused argument is refused again each time);
-    arguments that cannot be hashed are not remembered.
+    The first ``exact`` arguments are compared as they are (shapes, our own
+    values).  Only results are kept (a refused argument is refused again
+    each time); arguments that cannot be hashed are not remembered.
     """
     try:
-        key = (build, _type_key(args), extra)
+        key = (build, args[:exact], tuple(map(_type_key, args[exact:])), extra)
         result = _cache.get(key)
     except TypeError:
         return build(*args)
@@ -214,7 +216,7 @@ def _plan_for(build: Callable, g: "_Geometry", x_contiguous_cl: bool, max_scratc
     """``build(g, x_contiguous_cl, max_scratch_bytes)`` (a plan), remembered while the tuning constants,
     the thread count and NumPy's buffer size stay the same."""
     extra = (tuple(globals()[name] for name in _TUNING), _thread_count(), np.getbufsize())
-    return _cached(build, g, x_contiguous_cl, max_scratch_bytes, extra=extra)
+    return _cached(build, g, x_contiguous_cl, max_scratch_bytes, exact=2, extra=extra)
 
 
 def _pair(value, name: str, minimum: int) -> tuple[int, int]:
@@ -1723,7 +1725,7 @@ def conv2d(
     x, kernel, bias = _as_arrays(x, kernel, bias)
     g = _cached(
         _conv2d_geometry, x.shape, kernel.shape, None if bias is None else bias.shape,
-        strides, padding, dilation_rate, groups, data_format, x.dtype,
+        strides, padding, dilation_rate, groups, data_format, x.dtype, exact=3,
     )
     return _conv2d_fast(x, kernel, bias, g, max_scratch_bytes)
 
@@ -1780,7 +1782,7 @@ def conv2d_transpose(
     x, kernel, bias = _as_arrays(x, kernel, bias)
     g = _cached(
         _conv2d_transpose_geometry, x.shape, kernel.shape, None if bias is None else bias.shape,
-        strides, padding, output_padding, dilation_rate, data_format, x.dtype,
+        strides, padding, output_padding, dilation_rate, data_format, x.dtype, exact=3,
     )
     direct = _direct_geometry(g)
     if direct is not None:
