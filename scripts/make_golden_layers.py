@@ -448,19 +448,6 @@ def gen_merge(rng, cls):
 
 # --- recording ---
 
-def data_format_choice(rng, cls, index):
-    """(data_format, via): via is 'option' (--data-format), 'layer' (in the spec)
-    or 'default' (neither given: channels_last). Every combination comes first."""
-    if cls in DATA_FORMAT_LAYERS:
-        choices = [("channels_last", "default"), ("channels_first", "option"),
-                   ("channels_first", "layer"), ("channels_last", "option"),
-                   ("channels_last", "layer"), ("channels_first", "layer")]
-        return choices[index] if index < 5 else rng.choice(choices)
-    if rng.random() < 0.12:  # --data-format must not change layers without one
-        return "channels_first", "option"
-    return "channels_last", "default"
-
-
 def padding_record(layer, in_shape):
     """Per-side padding (or cropping) of a built layer, where it is defined."""
     cls = type(layer).__name__
@@ -547,7 +534,7 @@ def layer_cases(rng):
                 data_format, via = "channels_last", "default"
                 inputs, kwargs = gen_merge(rng, cls)
             else:
-                data_format, via = data_format_choice(rng, cls, made)
+                data_format, via = common.data_format_choice(rng, cls in DATA_FORMAT_LAYERS, made)
                 shape, kwargs = GENERATORS[cls](rng, data_format, made)
                 inputs = [shape]
                 if via == "layer":

@@ -42,3 +42,15 @@ def run_json(*args):
     result = run(*args, "--format", "json")
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def traced_peak(call):
+    """``(call(), peak bytes NumPy and Python allocated during it)``, as tracemalloc counts them."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import run, traced_peak
 import golden_helpers
 from golden_helpers import dims, each_case, load_json
 
@@ -199,7 +199,6 @@ def test_attention_mask_drops_the_masked_keys():
     ("mha-axes-2d", ("6x7x5", "6x7x5")),
 ])
 def test_attention_memory_estimate_covers_what_it_allocates(cid, inputs):
-    import tracemalloc
 
     case = next(c for c in GRAPHS if c["id"] == cid)
     result, _ = compute_request(ShapeRequest(file=DATA / case["file"], input=inputs))
@@ -208,10 +207,5 @@ def test_attention_memory_estimate_covers_what_it_allocates(cid, inputs):
     weights = {w.name: rng.standard_normal(w.shape).astype(np.float32) for w in row.weights}
     xs = [rng.standard_normal((4, *shape[1:])).astype(np.float32) for shape in row.input_shape]
     feature_kernels.RUNS[row.type](row, xs, weights)  # once first: imports are not the call's memory
-    tracemalloc.start()
-    try:
-        feature_kernels.RUNS[row.type](row, xs, weights)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: feature_kernels.RUNS[row.type](row, xs, weights))
     assert peak <= feature_kernels.BYTES[row.type](row, 4, np.dtype(np.float32))

@@ -17,7 +17,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import run, traced_peak
 import golden_helpers
 from golden_helpers import dims, each_case, load_json
 
@@ -185,10 +185,5 @@ def test_memory_estimate_covers_what_a_larger_layer_allocates(input_shape, spec,
     x = rng.uniform(0, 255, (2, *row.input_shape[1:])).astype(np.float32)
     weights = {w.name: rng.standard_normal(w.shape).astype(np.float32) for w in row.weights}
     execute_layer(row, x, weights)  # once first: caches and imports are not the layer's memory
-    tracemalloc.start()
-    try:
-        execute_layer(row, x, weights)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: execute_layer(row, x, weights))
     assert peak <= layer_bytes(row, 2, np.dtype(np.float32))

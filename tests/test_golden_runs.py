@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import run, traced_peak
 import golden_helpers
 from golden_helpers import dims, each_case, load_json
 
@@ -117,7 +117,6 @@ def test_every_merge_has_golden_coverage():
 
 @pytest.mark.parametrize("cid", ["graph-unet", "graph-merges"])
 def test_graph_memory_estimate_covers_what_a_run_allocates(cid):
-    import tracemalloc
 
     from convcalc.request import ShapeRequest, compute_request
     from convcalc.run import RunOptions, estimate_bytes, run_stack
@@ -125,10 +124,5 @@ def test_graph_memory_estimate_covers_what_a_run_allocates(cid):
     request = ShapeRequest(file=DATA / f"{cid}.json", input=("64x64x2" if cid == "graph-unet" else "64x64x3",))
     result, _ = compute_request(request)
     run_stack(result, RunOptions(max_memory=2**30))  # once first: imports are not the run's memory
-    tracemalloc.start()
-    try:
-        run_stack(result, RunOptions(max_memory=2**30))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: run_stack(result, RunOptions(max_memory=2**30)))
     assert peak <= estimate_bytes(result, np.dtype(np.float32), 1)

@@ -6,6 +6,8 @@ import tracemalloc
 from unittest import mock
 
 import numpy as np
+
+from conftest import traced_peak
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -806,12 +808,7 @@ def test_chunks_computed_by_several_threads_at_once(monkeypatch, data_format, ke
         plan = _plan("conv2d", x, kernel, kw, budget)
         assert plan.workers >= 2
         kernels.release_scratch()
-        tracemalloc.start()
-        try:
-            got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
         np.testing.assert_allclose(got, expected, **TOLERANCE[np.float32])
         assert peak <= conv2d_memory(x.shape, kernel.shape, **kw, max_scratch_bytes=budget) + 16 * 1024
 
@@ -844,12 +841,7 @@ def test_dilated_convolution_by_space_to_batch_equals_naive(data):
         plan = _plan("conv2d", x, kernel, kw, budget)
         estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
         kernels.release_scratch()
-        tracemalloc.start()
-        try:
-            got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
     if budget != 700_000:
         assert (plan.method == "space_to_batch") == (budget is None)
     assert peak <= estimate + 16 * 1024
@@ -883,12 +875,7 @@ def test_strided_depthwise_by_column_phases_equals_naive(data):
         assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise"
         estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
         kernels.release_scratch()
-        tracemalloc.start()
-        try:
-            got = conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
     assert peak <= estimate + 16 * 1024
     expected = conv2d_naive(x, kernel, bias, **kw)
     assert got.dtype == expected.dtype and got.shape == expected.shape

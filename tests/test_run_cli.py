@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import run, run_json
+from conftest import run, run_json, traced_peak
 
 RGB_LAYER = "Conv2D(filters=1, kernel_size=2, activation='relu', kernel_initializer='ones', bias_initializer='zeros')"
 
@@ -214,19 +214,13 @@ def test_run_refuses_layers_without_kernels():
     ],
 )
 def test_memory_estimate_covers_what_a_run_allocates(specs):
-    import tracemalloc
 
     from convcalc.config import DataFormat
     from convcalc.run import RunOptions, estimate_bytes, run_stack
     from convcalc.stack import compute_stack
 
     result = compute_stack(specs, DataFormat("channels_last", "test"), (48, 40, 8), 4)
-    tracemalloc.start()
-    try:
-        run_stack(result, RunOptions(max_memory=2**30))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: run_stack(result, RunOptions(max_memory=2**30)))
     assert peak <= estimate_bytes(result, np.dtype(np.float32), 4)
 
 

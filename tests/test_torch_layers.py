@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import run, run_json
+from conftest import run, run_json, traced_peak
 from golden_helpers import DATA, load_json
 
 from convcalc.config import DataFormat
@@ -206,17 +206,11 @@ def test_tab_after_nn_offers_the_pytorch_layers():
     ("nn.ConvTranspose2d(8, 6, 3, 2, 1, 1, dilation=2)", (8, 16, 16)),
 ])
 def test_memory_estimates_bound_what_the_run_allocates(spec, shape):
-    import tracemalloc
 
     from convcalc.torch_kernels import BYTES
 
     row = layer_row(spec, shape)
     x = np.ones((2, *shape), np.float32)
     weights = {w.name: np.ones(w.shape, np.float32) for w in row.weights}
-    tracemalloc.start()
-    try:
-        execute_layer(row, x, weights)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: execute_layer(row, x, weights))
     assert peak <= BYTES[row.type](row, 2, np.dtype(np.float32)) <= 4 * peak + 2**20
