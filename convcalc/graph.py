@@ -14,8 +14,7 @@ Keras operations (``x + 3.0``, ``ops.reshape``) on the whole shape, as in Keras.
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import formulas
@@ -118,9 +117,10 @@ def refs_in(value: Any) -> list[TensorRef]:
     return []
 
 
-def _substitute(value: Any, tensors: dict, wrap=lambda shape: shape) -> Any:
-    """The structure of inputs with each TensorRef replaced by its shape (``wrap``-ped) and
-    each Constant by its value."""
+def _substitute(value: Any, tensors: dict, wrap=lambda shape: shape, array=None) -> Any:
+    """The structure of inputs with each TensorRef replaced by its tensor (``wrap``-ped), each Constant
+    by its value, and each ArrayConstant by ``array(constant)`` (default: its shape, ``wrap``-ped).
+    ``tensors`` holds each node's outputs: shapes when evaluating, arrays when running."""
     if isinstance(value, TensorRef):
         outputs = tensors[value.node]
         if value.output >= len(outputs):
@@ -130,13 +130,13 @@ def _substitute(value: Any, tensors: dict, wrap=lambda shape: shape) -> Any:
     if isinstance(value, Constant):
         return value.value
     if isinstance(value, ArrayConstant):
-        return wrap(value.shape)
+        return wrap(value.shape) if array is None else array(value)
     if isinstance(value, dict):
-        return {k: _substitute(v, tensors, wrap) for k, v in value.items()}
+        return {k: _substitute(v, tensors, wrap, array) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, tensors, wrap) for v in value]
+        return [_substitute(v, tensors, wrap, array) for v in value]
     if isinstance(value, tuple):
-        return tuple(_substitute(v, tensors, wrap) for v in value)
+        return tuple(_substitute(v, tensors, wrap, array) for v in value)
     return value
 
 

@@ -23,7 +23,7 @@ from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError
 from .execute import MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal
 from .formulas import weight_count
-from .graph import ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, order, refs_in
+from .graph import Graph, InputSpec, Node, order, refs_in
 from .outcome import LayerRun
 from .result import LayerRow
 
@@ -83,20 +83,9 @@ def _readers(graph: Graph) -> dict[Any, int]:
 
 
 def _values(value: Any, tensors: dict) -> Any:
-    """A node's argument structure with each TensorRef replaced by its array, each Constant by its value."""
-    if isinstance(value, TensorRef):
-        return tensors[value.node][value.output]
-    if isinstance(value, Constant):
-        return value.value
-    if isinstance(value, ArrayConstant):
-        return np.array(value.value, dtype=value.dtype)
-    if isinstance(value, dict):
-        return {k: _values(v, tensors) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_values(v, tensors) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_values(v, tensors) for v in value)
-    return value
+    """A node's argument structure with each TensorRef replaced by its array, each Constant by its value,
+    each captured array by a NumPy array."""
+    return graph_module._substitute(value, tensors, array=lambda c: np.array(c.value, dtype=c.dtype))
 
 
 class _Walk:
