@@ -61,7 +61,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import formulas, rules
+from . import depthwise, formulas, rules
 from .errors import ConvcalcError
 
 __all__ = [
@@ -89,6 +89,7 @@ DEFAULT_SCRATCH_BYTES = 256 * 2**20
 # parts per thread; 5 side-by-side runs) and than 2 MiB ones.
 _GEMM_CHUNK_BYTES = 16 * 2**20
 _DEPTHWISE_CHUNK_BYTES = 4 * 2**20
+_DEPTHWISE_VIEW_CHUNK_BYTES = 8 * 2**20
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
 # Conv2D computes chunks in several threads at once (BLAS runs small GEMMs
@@ -133,7 +134,7 @@ _GATHER_PARALLEL_FACTOR = 4
 # them out again costs ~20 us, a tenth of a small layer's whole call.
 _MAX_CACHED = 512
 _TUNING = (
-    "DEFAULT_SCRATCH_BYTES", "_GEMM_CHUNK_BYTES", "_DEPTHWISE_CHUNK_BYTES", "_MIN_GEMM_ROWS", "_MIN_SPLIT_MACS",
+    "DEFAULT_SCRATCH_BYTES", "_GEMM_CHUNK_BYTES", "_DEPTHWISE_CHUNK_BYTES", "_DEPTHWISE_VIEW_CHUNK_BYTES", "_MIN_GEMM_ROWS", "_MIN_SPLIT_MACS",
     "_WINOGRAD_CHUNK_BYTES", "_WINOGRAD_MIN_TILES", "_WINOGRAD_MIN_CHANNELS", "_WINOGRAD_WIDE_CHANNELS",
     "_WINOGRAD_MIN_IMAGE_TILES", "_TAPS_MAJOR_MAX_RUN", "_DIRECT_TRANSPOSE_GROWTH", "_WIDE_TAPS_BYTES",
 )
@@ -718,6 +719,8 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     else:
         method = "im2col"
 
+    if method == "depthwise" and x_contiguous_cl and f == c and _depthwise_in_place(g):
+        return _depthwise_views_plan(g, max_bytes)
     # Strided depthwise windows are read from the tile split into its column phases (see _depthwise_phases).
     tile_width = 2 * -(-padded_width // 2) if method == "depthwise" and _depthwise_phases(g) else padded_width
 
@@ -765,6 +768,34 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
                 g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow, None, min_split
             )
     return _Plan(method, samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
+
+
+def _depthwise_in_place(g: _Geometry) -> bool:
+    """Whether a depthwise Conv2D (one filter per channel) reads its input in place (see convcalc.depthwise)."""
+    return True
+
+
+def _depthwise_views_plan(g: _Geometry, max_bytes: int) -> _Plan:
+    """Chunks of a depthwise Conv2D read in place: each allocates one tap's products, as large as its output.
+
+    Chunks are large (``_DEPTHWISE_VIEW_CHUNK_BYTES``) and computed side by
+    side, one per thread: NumPy's element-wise passes run fastest over many
+    numbers per call (its per-call cost, paid under the GIL, outweighs what
+    smaller, cache-sized passes save).
+    """
+    item, (oh, ow), f = g.dtype.itemsize, g.out_size, g.filters
+    kh, kw = g.kernel_size
+    weights_bytes = kh * kw * (ow if kh * kw * ow * f * item <= _WIDE_TAPS_BYTES else 1) * f * item
+    fixed = kh * kw * f * item + weights_bytes + ow * f * item + _ufunc_buffer_bytes(item)
+
+    def chunk_bytes(samples: int, rows: int) -> int:
+        return samples * rows * ow * f * item
+
+    samples, rows, workers = _parallel_split(
+        g.batch, oh, chunk_bytes, max_bytes - fixed, _DEPTHWISE_VIEW_CHUNK_BYTES, ow, 1,
+        -(-_MIN_PARALLEL_ITEMS // f),
+    )
+    return _Plan("depthwise_views", samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
 
 
 def _depthwise_phases(g: _Geometry) -> bool:
@@ -1605,6 +1636,10 @@ def _conv2d_into(
     bias = _bias_row(bias, ow, g.dtype)
     if plan.method == "winograd":
         weights = _winograd_weights(kernel, scratch)
+    elif plan.method == "depthwise_views":
+        weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, "depthwise")
+        taps = _cached(depthwise.taps_in_order, g.kernel_size, g.dilation_rate, g.strides, g.pads, g.in_size,
+                       g.out_size, exact=6)
     else:
         weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
     bias_in_gemm = bias is not None and _bias_in_gemm(plan.method, g.groups)
@@ -1632,6 +1667,12 @@ def _conv2d_into(
             tile[:, -1] = 0
             _fill_padded(tile[:, :-1], x_cl, n0, n1, r0, 0, 1, g)
             _im2col_wide_chunk(tile, weights, target, scratch, g)
+        elif plan.method == "depthwise_views":
+            products = scratch.get("products", target.shape)
+            depthwise.depthwise_chunk(
+                x_cl[n0:n1], weights.reshape(*weights.shape[:3], -1), bias, target, products, r0, taps,
+                g.strides, g.dilation_rate, g.pads,
+            )
         elif plan.method == "depthwise" and copy_tile and _depthwise_phases(g):
             cols = -(-((ow - 1) * sw + kew) // 2)
             phases = scratch.get("tile", (n1 - n0, (r1 - r0 - 1) * sh + keh, 2, cols, g.in_channels))

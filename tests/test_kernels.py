@@ -872,7 +872,10 @@ def test_strided_depthwise_by_column_phases_equals_naive(data):
     kw["groups"] = channels
     budget = data.draw(st.sampled_from([None, 4000]))
     with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))):
-        assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise"
+        # One filter per channel read in place goes tap by tap over views instead (next test).
+        in_place = multiplier == 1 and x.flags.c_contiguous and kw["data_format"] == "channels_last" \
+            and x.dtype != np.int32
+        assert _plan("conv2d", x, kernel, kw, budget).method == ("depthwise_views" if in_place else "depthwise")
         estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
         kernels.release_scratch()
         got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
@@ -880,6 +883,60 @@ def test_strided_depthwise_by_column_phases_equals_naive(data):
     expected = conv2d_naive(x, kernel, bias, **kw)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, **TOLERANCE[np.float64 if dtype == np.float64 else np.float32])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_depthwise_read_in_place_equals_naive(data):
+    """One filter per channel, channels_last float input: tap by tap over views of the input, each tap only
+    over the output pixels it reaches (no padded copy).  Any strides, dilations, kernel sizes (taps wholly in
+    the padding, no tap reaching every pixel), chunks of a few rows, several threads; the memory estimate
+    holds (tracemalloc)."""
+    dilation = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    strides = (1, 1) if max(dilation) > 1 else (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])), data_format="channels_last",
+              strides=strides, dilation_rate=dilation)
+    channels = data.draw(st.integers(2, 5))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    rng, x = _random_input(data.draw, channels, "channels_last", dtype, max_size=11)
+    kh, kwidth = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    out_size = conv2d_expected_size(x, np.zeros((kh, kwidth, 1, channels)), kw)
+    if min(out_size) < 1:
+        return
+    kernel = rng.standard_normal((kh, kwidth, 1, channels)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype) if data.draw(st.booleans()) else None
+    kw["groups"] = channels
+    budget = data.draw(st.sampled_from([None, 3000]))
+    with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
+            mock.patch.object(kernels, "_DEPTHWISE_VIEW_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**23]))):
+        plan = _plan("conv2d", x, kernel, kw, budget)
+        assert plan.method == "depthwise_views"
+        estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
+        kernels.release_scratch()
+        got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
+    assert peak <= estimate + 16 * 1024
+    expected = conv2d_naive(x, kernel, bias, **kw)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+
+
+def test_depthwise_taps_reach_only_the_pixels_whose_input_they_read():
+    """tap_span against a brute-force scan of output positions, and the whole-image tap first."""
+    from convcalc import depthwise
+
+    for out_len in range(0, 7):
+        for in_len in range(1, 7):
+            for before in range(0, 4):
+                for offset in range(0, 7):
+                    for stride in range(1, 4):
+                        inside = [i for i in range(out_len) if 0 <= i * stride + offset - before < in_len]
+                        first, end = depthwise.tap_span(out_len, in_len, before, offset, stride)
+                        assert list(range(first, end)) == inside
+    taps = depthwise.taps_in_order((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), (5, 5), (5, 5))
+    assert taps[0] == (1, 1, (0, 5), (0, 5)) and len(taps) == 9
+    # A 1x1 image under a 'same' 3x3 kernel: only the centre tap reads it.
+    assert depthwise.taps_in_order((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), (1, 1), (1, 1)) == [
+        (1, 1, (0, 1), (0, 1))]
 
 
 def test_remembered_geometry_and_plan_follow_the_arguments_and_tuning(monkeypatch):
