@@ -1516,13 +1516,13 @@ def _winograd_chunk(columns: np.ndarray, weights: np.ndarray, bias, target: np.n
         d = columns[samples, 2 * tr.start : 2 * tr.stop + 2]
         n = tr.stop - tr.start
         _b_transpose([d[:, k : k + 2 * n : 2] for k in range(4)], [row_sums[i, samples, tr] for i in range(4)])
-        for i in range(4):
-            v = row_sums[i, samples, tr]
-            # Column k of tile j is padded column 2*j + k: (even, j), (odd, j), (even, j+1), (odd, j+1).
-            _b_transpose(
-                [v[:, :, 0, :u], v[:, :, 1, :u], v[:, :, 0, 1:], v[:, :, 1, 1:]],
-                [tiles[i, j, samples, tr] for j in range(4)],
-            )
+        # All four transformed rows at once (4x fewer, 4x longer NumPy calls).
+        v = row_sums[:, samples, tr]
+        # Column k of tile j is padded column 2*j + k: (even, j), (odd, j), (even, j+1), (odd, j+1).
+        _b_transpose(
+            [v[:, :, :, 0, :u], v[:, :, :, 1, :u], v[:, :, :, 0, 1:], v[:, :, :, 1, 1:]],
+            [tiles[:, j, samples, tr] for j in range(4)],
+        )
 
     transform_input(slice(0, nb), slice(0, t))
     products = scratch.get("winograd_products", (4, 4, nb, t, u, f))
@@ -1534,20 +1534,21 @@ def _winograd_chunk(columns: np.ndarray, weights: np.ndarray, bias, target: np.n
     def transform_output(samples: slice, tr: slice) -> None:
         m = products[:, :, samples, tr]
         h = half[:, :, samples, tr]
-        for j in range(4):
-            _a_transpose([m[k, j] for k in range(4)], h[0, j], h[1, j])
+        # Every column j of the tiles at once.
+        _a_transpose([m[k] for k in range(4)], h[0], h[1])
         row0, row1 = 2 * tr.start, min(2 * tr.stop, rows)
         if row1 - row0 == 2 * (tr.stop - tr.start) and cols == 2 * u:
-            # Whole tiles: the column transform writes the output pixels in place.
-            for a in range(2):
-                out_rows = target[samples, row0 + a : row1 : 2]
-                _a_transpose([h[a, k] for k in range(4)], out_rows[:, :, 0::2], out_rows[:, :, 1::2])
+            # Whole tiles: the column transform writes the output pixels in place, both rows a at once:
+            # output row 2i + a of the band is [a, :, i].
+            band = target[samples, row0:row1]
+            out_rows = band.reshape(band.shape[0], -1, 2, *band.shape[2:]).transpose(2, 0, 1, 3, 4)
+            _a_transpose([h[:, k] for k in range(4)], out_rows[:, :, :, 0::2], out_rows[:, :, :, 1::2])
             return
         # Odd sizes: the output pixels apart, then interleaved without the half-empty last tile row or column.
         pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
         y = pixels[samples, tr]
-        for a in range(2):
-            _a_transpose([h[a, k] for k in range(4)], y[:, :, a, 0], y[:, :, a, 1])
+        by_row = y.transpose(2, 0, 1, 3, 4, 5)  # [a, :, i, b, j]
+        _a_transpose([h[:, k] for k in range(4)], by_row[:, :, :, 0], by_row[:, :, :, 1])
         for a in range(2):
             out_rows = target[samples, row0 + a : row1 : 2]
             for b in range(2):
