@@ -248,6 +248,8 @@ def rescaling(x: np.ndarray, scale, offset, data_format: str = "channels_last") 
 def relu(x: np.ndarray, max_value=None, negative_slope=0.0, threshold=0.0) -> np.ndarray:
     """ReLU layer, as ``keras.activations.relu``: ``x`` above ``threshold`` (else 0), capped at
     ``max_value``, minus ``negative_slope * relu(threshold - x)``. x : ndarray of any rank."""
+    if max_value is not None and not threshold and not negative_slope:
+        return np.clip(x, 0, _scalar(max_value, x))  # ReLU6 and kin: one pass instead of two
     y = np.where(x > threshold, x, np.zeros((), x.dtype)) if threshold else np.maximum(x, 0)
     if max_value is not None:
         np.clip(y, 0, _scalar(max_value, x), out=y)

@@ -154,3 +154,18 @@ def test_identity_cannot_initialize_a_conv_kernel():
 def test_shape_changing_activations_are_refused_with_a_reason(name):
     result = run("shape", "--input", "8x8x4", f"Conv2D(4, 3, activation='{name}')")
     assert result.exit_code == 2 and "not supported" in result.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_relu_layer_with_a_cap_matches_its_definition(dtype):
+    """ReLU(max_value=m) (ReLU6 and kin, computed in one clip) against min(max(x, 0), m) element by element,
+    NaN and infinities included, in x's dtype; with a threshold or a slope the general path still applies."""
+    from convcalc.feature_kernels import relu
+
+    x = np.array([-np.inf, -3, -0.5, 0, 0.25, 1.5, 6, 7, np.inf, np.nan], dtype)
+    for cap in (6.0, 1.5, 0.0):
+        got = relu(x, cap)
+        expected = [min(max(v, 0.0), cap) if not np.isnan(v) else np.nan for v in x.astype(np.float64)]
+        assert got.dtype == x.dtype
+        np.testing.assert_array_equal(got, np.array(expected, dtype))
+    np.testing.assert_allclose(relu(x[1:-2], 6.0, 0.5, 0.25), [-1.625, -0.375, -0.125, 0.0, 1.5, 6, 6])
