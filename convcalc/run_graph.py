@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import fold
 from . import graph as graph_module
 from . import layer_kernels
 from .activations import scratch_bytes as activation_scratch
@@ -82,6 +83,35 @@ def _readers(graph: Graph) -> dict[Any, int]:
     return count
 
 
+def _sole_readers(graph: Graph, readers: dict) -> dict[Any, Node]:
+    """The node that alone reads a node's outputs (the graph not returning them), by the read node's key."""
+    sole = {}
+    for node in graph.nodes:
+        for ref in refs_in(node.inputs) + refs_in(node.kwargs):
+            if readers.get(ref.node) == 1:
+                sole[ref.node] = node
+    return sole
+
+
+@dataclass
+class _Held:
+    """A convolution's call held back, to be computed with the BatchNormalization that alone reads it
+    folded in (see :mod:`convcalc.fold`)."""
+
+    key: Any
+    row: LayerRow
+    shapes: list
+    x: Any
+    weights: dict
+
+
+def _folds_into(node: Node, reader: Node | None) -> bool:
+    """Whether ``reader`` is a BatchNormalization called on ``node``'s one output and nothing else."""
+    return (reader is not None and getattr(reader.op, "type_name", None) == "BatchNormalization"
+            and not getattr(reader.op, "is_operation", False) and reader.inputs == graph_module.TensorRef(node.key, 0)
+            and not refs_in(reader.kwargs))
+
+
 def _values(value: Any, tensors: dict) -> Any:
     """A node's argument structure with each TensorRef replaced by its array, each Constant by its value,
     each captured array by a NumPy array."""
@@ -101,12 +131,14 @@ class _Walk:
         self.live = 0  # bytes of the tensors alive (planning)
         self.masks: dict[tuple, str] = {}  # (path, node key) -> the layer whose Keras mask its outputs carry
         self.measured: dict[tuple, tuple] = {}  # (path, node key) -> (shape(s), seconds)
+        self.folded: tuple | None = None  # (key, seconds) of the held convolution the last node computed
 
     def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None) -> tuple[list, list | None]:
         """The graph's output shapes (and arrays) given its inputs'."""
         shapes: dict[Any, list] = {}
         values: dict[Any, list] | None = {} if arrays is not None else None
         readers = _readers(graph)
+        sole = _sole_readers(graph, readers) if arrays is not None else {}
         given = dict(zip(graph.inputs, range(len(inputs))))
         for node in order(graph):
             began = time.perf_counter()
@@ -120,10 +152,17 @@ class _Walk:
                     inner_values = _flat(_values(node.inputs, values)) if values is not None else None
                     out_shapes, out_values = self.graph(node.op, (*path, (node.name, node.index)), inner, inner_values)
                 else:
-                    out_shapes, out_values = self.call(node, graph, path, shapes, values)
+                    out_shapes, out_values = self.call(node, graph, path, shapes, values, sole.get(node.key))
             except ConvcalcError as error:
                 raise error.at(node.where) from None
             seconds = time.perf_counter() - began
+            if self.folded is not None:
+                # The held convolution ran here, with this BatchNormalization folded in: its time is the convolution's.
+                key, spent = self.folded
+                held_shapes, held_seconds = self.measured[(path, key)]
+                self.measured[(path, key)] = (held_shapes, held_seconds + spent)
+                seconds = max(seconds - spent, 0.0)
+                self.folded = None
             shapes[node.key] = out_shapes
             if values is not None:
                 values[node.key] = out_values
@@ -145,14 +184,29 @@ class _Walk:
                 if values is not None:
                     values.pop(ref.node, None)
 
-    def call(self, node: Node, graph: Graph, path: Path_, shapes: dict, values: dict | None):
-        """One layer or operation: its row from the shapes; its arrays when running."""
+    def call(self, node: Node, graph: Graph, path: Path_, shapes: dict, values: dict | None,
+             reader: Node | None = None):
+        """One layer or operation: its row from the shapes; its arrays when running.
+
+        ``reader`` is the node that alone reads this one's outputs, if any: a convolution read only by a
+        BatchNormalization is held back and computed with the normalization folded in."""
         out_shapes, rows = graph_module._node(node, shapes, {}, graph, False, len(path))
         row = rows[0]
         if self.plan is not None:
             self._plan_call(node, row, path)
             return out_shapes, None
         arguments = _values(node.inputs, values)
+        if isinstance(arguments, _Held):
+            outputs = self._fold(arguments, row, self.weights(self._owner_call(node, row, path)))
+            _check_shapes(row, out_shapes, outputs)
+            if self.progress is not None:
+                self.progress()
+            return out_shapes, outputs
+        if fold.may_fold(row) and _folds_into(node, reader):
+            held = _Held(node.key, row, out_shapes, arguments, self.weights(self._owner_call(node, row, path)))
+            if self.progress is not None:
+                self.progress()
+            return out_shapes, [held]
         if getattr(node.op, "is_operation", False):
             from .op_kernels import run_operation
 
@@ -169,6 +223,21 @@ class _Walk:
         if self.progress is not None:
             self.progress()
         return out_shapes, outputs
+
+    def _fold(self, held: _Held, row: LayerRow, weights: dict) -> list:
+        """The held convolution with this BatchNormalization folded into its weights (or, when the pair does
+        not fold, the convolution then the normalization)."""
+        began = time.perf_counter()
+        dtype = np.dtype(np.float64 if held.x.dtype == np.float64 else np.float32)
+        folded = fold.folded_weights(held.row, held.weights, row, weights, dtype)
+        if folded is not None:
+            y = execute_layer(held.row, held.x, folded)
+            self.folded = (held.key, time.perf_counter() - began)
+            return [y]
+        x = execute_layer(held.row, held.x, held.weights)
+        _check_shapes(held.row, held.shapes, [x])
+        self.folded = (held.key, time.perf_counter() - began)
+        return [execute_layer(row, x, weights)]
 
     def _owner_call(self, node: Node, row: LayerRow, path: Path_) -> LayerCall:
         return self.owners.get(id(node.op)) or LayerCall(row, path, id(node.op))
