@@ -17,7 +17,12 @@ Then the scratch memory peak of convcalc.conv2d on a 32x112x112x64 batch
 (3x3, 64 filters), measured with tracemalloc (NumPy reports its buffers to
 it), against the 512 MiB limit.
 
-    python benchmarks/kernels.py [--runs 15] [--rounds 5] [--threads N] [--no-naive] [--only TEXT]
+    python benchmarks/kernels.py [--runs 15] [--rounds 5] [--threads N] [--no-naive] [--only TEXT] [--repeat N]
+
+``--repeat N`` measures the whole suite N times, minutes apart for each
+case: the table then pools every pass's calls (the best of all of them,
+and their median), which is steadier than one pass on a shared machine,
+and each pass's own geometric mean is printed too.
 
 Without torch the comparison is against the naive reference only.  Targets
 (issue 12): geometric mean >= 0.7x torch's throughput; no case < 0.35x
@@ -204,6 +209,11 @@ def run_times(functions, runs: int, rounds: int = 5):
     runs a block of calls, then sleeps until its threads are idle; blocks
     alternate so that slow drifts of the machine hit both alike.
     """
+    return [(min(ts), statistics.median(ts)) for ts in timings(functions, runs, rounds)]
+
+
+def timings(functions, runs: int, rounds: int = 5) -> list[list[float]]:
+    """Every timed call of each function, as :func:`run_times` makes them."""
     times = [[] for _ in functions]
     per_block = max(1, -(-runs // rounds))
     for _ in range(rounds):
@@ -214,7 +224,12 @@ def run_times(functions, runs: int, rounds: int = 5):
                 f()
                 ts.append(time.perf_counter() - t0)
             time.sleep(IDLE_SECONDS)
-    return [(min(ts), statistics.median(ts)) for ts in times]
+    return times
+
+
+def geometric_mean(values) -> float:
+    values = list(values)
+    return math.exp(sum(map(math.log, values)) / len(values))
 
 
 def arrays(case: Case, batch: int | None = None, seed: int = 0):
@@ -259,6 +274,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: NumPy's BLAS threads)")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive reference")
     parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure the whole suite this many times; the table pools every pass's calls")
     opts = parser.parse_args()
 
     numpy_threads = blas_threads()
@@ -278,63 +295,88 @@ def main() -> int:
         f"{'case':50} {'convcalc':>9} {'torch':>9} {'ratio':>6} {'(median)':>8} {'naive/sample':>12} "
         f"{'x naive':>8} {'rel err':>8}"
     )
-    print(header)
-    print("-" * len(header))
-    ratios, median_ratios, failures, markdown = [], [], [], []
-    for case in SUITE:
-        if opts.only and opts.only not in case.name:
+    cases = [case for case in SUITE if not opts.only or opts.only in case.name]
+    pooled: dict[str, tuple[list, list]] = {case.name: ([], []) for case in cases}  # every timed call
+    failures, pass_means = [], []
+    for repeat in range(opts.repeat):
+        if opts.repeat > 1:
+            print(f"pass {repeat + 1} of {opts.repeat}")
+        print(header)
+        print("-" * len(header))
+        ratios = []
+        for case in cases:
+            x, kernel, bias = arrays(case)
+            fast = fast_fn(case)
+            y = fast(x, kernel, bias, **case.args)
+            run_fast = lambda: fast(x, kernel, bias, **case.args)  # noqa: E731
+            err = float("nan")
+            fast_times, torch_times = pooled[case.name]
+            if torch is not None:
+                run_torch = torch_runner(case, x, kernel, bias)
+                with torch.no_grad():
+                    ref = run_torch().numpy().transpose(0, 2, 3, 1)
+                    assert ref.shape == y.shape, (case.name, ref.shape, y.shape)
+                    err = float(np.max(np.abs(ref - y)) / np.max(np.abs(ref)))
+                    ours, theirs = timings([run_fast, run_torch], opts.runs, opts.rounds)
+                fast_times += ours
+                torch_times += theirs
+                t_fast, t_torch = min(ours), min(theirs)
+                ratio, median_ratio = t_torch / t_fast, statistics.median(theirs) / statistics.median(ours)
+                ratios.append(ratio)
+                if err > 1e-4:
+                    failures.append(f"{case.name}: relative error {err:.1e} against torch")
+            else:
+                (ours,) = timings([run_fast], opts.runs, opts.rounds)
+                fast_times += ours
+                t_fast, t_torch = min(ours), float("nan")
+                ratio = median_ratio = float("nan")
+            naive_cell = speedup_cell = "-"
+            if not opts.no_naive and repeat == 0:
+                # One sample: the loops are slow.  Its result checks the fast one too.
+                xs = x[:1]
+                t0 = time.perf_counter()
+                ref1 = naive_fn(case)(xs, kernel, bias, **case.args)
+                t_naive = time.perf_counter() - t0
+                if not np.allclose(ref1, y[:1], rtol=1e-4, atol=1e-4):
+                    failures.append(f"{case.name}: fast differs from naive")
+                per_sample_fast = t_fast / x.shape[0]
+                naive_cell, speedup_cell = f"{t_naive * 1e3:10.0f}ms", f"{t_naive / per_sample_fast:7.0f}x"
+            print(
+                f"{case.name:50} {t_fast * 1e3:7.2f}ms {t_torch * 1e3:7.2f}ms {ratio:5.2f}x {median_ratio:7.2f}x "
+                f"{naive_cell:>12} {speedup_cell:>8} {err:8.1e}"
+            )
+        if ratios:
+            pass_means.append(geometric_mean(ratios))
+            print(f"\ngeometric mean of this pass: {pass_means[-1]:.2f}x from best times\n")
+
+    markdown, ratios, median_ratios = [], [], []
+    for case in cases:
+        fast_times, torch_times = pooled[case.name]
+        t_fast = min(fast_times)
+        if not torch_times:
+            markdown.append(f"| {case.name} | {t_fast * 1e3:.2f} | - | - | - |")
             continue
-        x, kernel, bias = arrays(case)
-        fast = fast_fn(case)
-        y = fast(x, kernel, bias, **case.args)
-        run_fast = lambda: fast(x, kernel, bias, **case.args)  # noqa: E731
-        err = float("nan")
-        if torch is not None:
-            run_torch = torch_runner(case, x, kernel, bias)
-            with torch.no_grad():
-                ref = run_torch().numpy().transpose(0, 2, 3, 1)
-                assert ref.shape == y.shape, (case.name, ref.shape, y.shape)
-                err = float(np.max(np.abs(ref - y)) / np.max(np.abs(ref)))
-                (t_fast, m_fast), (t_torch, m_torch) = run_times([run_fast, run_torch], opts.runs, opts.rounds)
-            ratio, median_ratio = t_torch / t_fast, m_torch / m_fast
-            ratios.append(ratio)
-            median_ratios.append(median_ratio)
-            floor = DEPTHWISE_FLOOR if case.depthwise else FLOOR
-            if ratio < floor:
-                failures.append(f"{case.name}: {ratio:.2f}x torch < {floor}x")
-            if err > 1e-4:
-                failures.append(f"{case.name}: relative error {err:.1e} against torch")
-        else:
-            ((t_fast, _),) = run_times([run_fast], opts.runs, opts.rounds)
-            t_torch = ratio = median_ratio = float("nan")
-        naive_cell = speedup_cell = "-"
-        if not opts.no_naive:
-            # One sample: the loops are slow.  Its result checks the fast one too.
-            xs = x[:1]
-            t0 = time.perf_counter()
-            ref1 = naive_fn(case)(xs, kernel, bias, **case.args)
-            t_naive = time.perf_counter() - t0
-            if not np.allclose(ref1, y[:1], rtol=1e-4, atol=1e-4):
-                failures.append(f"{case.name}: fast differs from naive")
-            per_sample_fast = t_fast / x.shape[0]
-            naive_cell, speedup_cell = f"{t_naive * 1e3:10.0f}ms", f"{t_naive / per_sample_fast:7.0f}x"
-        print(
-            f"{case.name:50} {t_fast * 1e3:7.2f}ms {t_torch * 1e3:7.2f}ms {ratio:5.2f}x {median_ratio:7.2f}x "
-            f"{naive_cell:>12} {speedup_cell:>8} {err:8.1e}"
-        )
+        t_torch = min(torch_times)
+        ratio = t_torch / t_fast
+        median_ratio = statistics.median(torch_times) / statistics.median(fast_times)
+        ratios.append(ratio)
+        median_ratios.append(median_ratio)
+        floor = DEPTHWISE_FLOOR if case.depthwise else FLOOR
+        if ratio < floor:
+            failures.append(f"{case.name}: {ratio:.2f}x torch < {floor}x")
         markdown.append(
             f"| {case.name} | {t_fast * 1e3:.2f} | {t_torch * 1e3:.2f} | {ratio:.2f}x | {median_ratio:.2f}x |"
         )
     if ratios:
-        geomean = math.exp(sum(map(math.log, ratios)) / len(ratios))
-        median_geomean = math.exp(sum(map(math.log, median_ratios)) / len(median_ratios))
+        geomean, median_geomean = geometric_mean(ratios), geometric_mean(median_ratios)
+        passes = "" if opts.repeat == 1 else (
+            f" over {opts.repeat} passes (each pass alone: {min(pass_means):.2f}x to {max(pass_means):.2f}x)")
         print(
-            f"\ngeometric mean of convcalc/torch throughput: {geomean:.2f}x from best times "
+            f"\ngeometric mean of convcalc/torch throughput{passes}: {geomean:.2f}x from best times "
             f"({median_geomean:.2f}x from medians); target >= {GEOMEAN_TARGET}x"
         )
         if geomean < GEOMEAN_TARGET:
             failures.append(f"geometric mean {geomean:.2f}x < {GEOMEAN_TARGET}x")
-
         markdown.append(f"| **geometric mean** | | | **{geomean:.2f}x** | **{median_geomean:.2f}x** |")
     print("\n| case | convcalc ms (best) | torch ms (best) | ratio (best) | ratio (median) |")
     print("| --- | ---: | ---: | ---: | ---: |")
