@@ -876,13 +876,18 @@ def test_strided_depthwise_by_column_phases_equals_naive(data):
         in_place = multiplier == 1 and x.flags.c_contiguous and kw["data_format"] == "channels_last" \
             and x.dtype != np.int32
         assert _plan("conv2d", x, kernel, kw, budget).method == ("depthwise_views" if in_place else "depthwise")
-        estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
-        kernels.release_scratch()
-        got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
+        _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, np.float64 if dtype == np.float64 else np.float32)
+
+
+def _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, tolerance) -> None:
+    """conv2d allocates no more than conv2d_memory says (tracemalloc) and equals conv2d_naive."""
+    estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
+    kernels.release_scratch()
+    got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
     assert peak <= estimate + 16 * 1024
     expected = conv2d_naive(x, kernel, bias, **kw)
     assert got.dtype == expected.dtype and got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, **TOLERANCE[np.float64 if dtype == np.float64 else np.float32])
+    np.testing.assert_allclose(got, expected, **TOLERANCE[tolerance])
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -909,15 +914,8 @@ def test_depthwise_read_in_place_equals_naive(data):
     budget = data.draw(st.sampled_from([None, 3000]))
     with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
             mock.patch.object(kernels, "_DEPTHWISE_VIEW_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**23]))):
-        plan = _plan("conv2d", x, kernel, kw, budget)
-        assert plan.method == "depthwise_views"
-        estimate = conv2d_memory(x.shape, kernel.shape, **kw, dtype=x.dtype, max_scratch_bytes=budget)
-        kernels.release_scratch()
-        got, peak = traced_peak(lambda: conv2d(x, kernel, bias, **kw, max_scratch_bytes=budget))
-    assert peak <= estimate + 16 * 1024
-    expected = conv2d_naive(x, kernel, bias, **kw)
-    assert got.dtype == expected.dtype and got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+        assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise_views"
+        _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, dtype)
 
 
 def test_depthwise_taps_reach_only_the_pixels_whose_input_they_read():
