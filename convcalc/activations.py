@@ -111,11 +111,13 @@ ACTIVATIONS = {
 }
 
 
-def apply_activation(identifier, x: np.ndarray) -> np.ndarray:
+def apply_activation(identifier, x: np.ndarray, in_place: bool = False) -> np.ndarray:
     """Apply a layer's ``activation`` (a name, ``None``, or a dotted reference such as ``tf.nn.relu``).
 
     The work goes slice by slice of whole last-axis rows (softmax needs whole rows), so that the
-    temporaries stay near ``CHUNK_ELEMENTS`` values however large ``x`` is.
+    temporaries stay near ``CHUNK_ELEMENTS`` values however large ``x`` is.  With ``in_place``
+    (x is the caller's own, e.g. a convolution's fresh output) each slice's result is written back
+    into x: no second tensor, and none of its fresh pages to fault in.
     """
     if identifier is None:
         return x
@@ -126,7 +128,8 @@ def apply_activation(identifier, x: np.ndarray) -> np.ndarray:
     if name == "linear":
         return x
     rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
-    out = np.empty_like(rows)
+    writable = in_place and x.flags.writeable and x.flags.c_contiguous and x.ndim
+    out = rows if writable else np.empty_like(rows)
     step = max(1, CHUNK_ELEMENTS // max(1, rows.shape[1]))
     for start in range(0, rows.shape[0], step):
         out[start:start + step] = function(rows[start:start + step])

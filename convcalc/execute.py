@@ -146,7 +146,7 @@ def _depthwise(row: LayerRow, x: np.ndarray, weights: dict) -> np.ndarray:
 CONV_VARIANTS = {"Conv3D": _conv3d, "Conv3DTranspose": _conv3d_transpose, **{
     name: _depthwise for name in ("DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")}}
 LAYER_KERNELS.update({
-    name: (lambda run: lambda row, x, w: apply_activation(row.layer.args["activation"], run(row, x, w)))(run)
+    name: (lambda run: lambda row, x, w: apply_activation(row.layer.args["activation"], run(row, x, w), True))(run)
     for name, run in CONV_VARIANTS.items()})
 LAYER_KERNELS.update(feature_kernels.RUNS)
 LAYER_KERNELS.update(torch_kernels.RUNS)  # nn.Conv2d, nn.ConvTranspose2d, nn.ZeroPad2d (SPEC 8)
@@ -231,13 +231,25 @@ def _random_crop_refusal(row: LayerRow) -> str | None:
             f"not the {tuple(row.output_shape[1:])} its output shape declares, so no output of that shape exists")
 
 
-def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
-    """One layer of the stack, exactly as Keras's ``call`` at inference."""
+def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], consumable: bool = False) -> np.ndarray:
+    """One layer of the stack, exactly as Keras's ``call`` at inference.
+
+    ``consumable``: x is the run's to overwrite (no later layer reads it); a layer of
+    ``feature_kernels.IN_PLACE`` then writes its result into x."""
+    if consumable and row.type in feature_kernels.IN_PLACE and _writable(x):
+        result = feature_kernels.IN_PLACE[row.type](row, x, weights)
+        if result is not None:
+            return result
     if row.type in LAYER_KERNELS:
         return LAYER_KERNELS[row.type](row, x, weights)
     if row.type not in CONVOLUTIONS:  # pragma: no cover - check_runnable refuses every other type before the run
         raise InconsistencyError(f"--run has no kernel for {row.type}.")
     return _convolution(row, x, weights)
+
+
+def _writable(x) -> bool:
+    """A float array that can take a result of its own shape and dtype in place."""
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.flags.writeable and x.flags.c_contiguous
 
 
 def _convolution(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
@@ -257,7 +269,7 @@ def _convolution(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray]) -
         y = kernels.conv2d(x, kernel, bias=weights.get("bias"), groups=args["groups"], **geometry)
     if one_d:
         y = np.squeeze(y, height_axis)
-    return apply_activation(args["activation"], y)
+    return apply_activation(args["activation"], y, in_place=True)  # y is the kernel's own
 
 
 MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")

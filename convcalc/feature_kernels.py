@@ -58,7 +58,7 @@ def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, activation
     y = np.matmul(x, kernel)
     if bias is not None:
         y += bias
-    return apply_activation(activation, y)
+    return apply_activation(activation, y, in_place=True)
 
 
 def embedding_ids(x: np.ndarray, input_dim: int, name: str = "Embedding") -> np.ndarray:
@@ -468,6 +468,24 @@ RUNS: dict[str, Callable] = {
     "CustomScaleLayer": lambda row, x, w: custom_scale(_list(x), row.layer.args["scale"]),
     **{name: lambda row, x, w: x for name in IDENTITY_AT_INFERENCE},
 }
+
+
+def _relu_in_place(row, x: np.ndarray, w) -> np.ndarray | None:
+    """ReLU written into x (plain, or capped as ReLU6), else None (threshold or slope: the general path)."""
+    args = row.layer.args
+    if args["threshold"] or args["negative_slope"]:
+        return None
+    if args["max_value"] is None:
+        return np.maximum(x, 0, out=x)
+    return np.clip(x, 0, _scalar(args["max_value"], x), out=x)
+
+
+IN_PLACE: dict[str, Callable] = {
+    "Activation": lambda row, x, w: apply_activation(row.layer.args["activation"], x, in_place=True),
+    "ReLU": _relu_in_place,
+}
+"""Layers that may write their result into their input, when the run no longer needs it
+(``run_graph`` decides): ``(row, x, weights) -> x``, or None to take the usual kernel."""
 
 
 BYTES: dict[str, Callable] = {"MultiHeadAttention": attention_bytes}

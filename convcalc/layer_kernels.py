@@ -136,8 +136,14 @@ def permute(x: np.ndarray, dims: Sequence[int]) -> np.ndarray:
     return np.transpose(x, (0, *dims))
 
 
-def merge(kind: str, inputs: Sequence[np.ndarray], axis: int = -1) -> np.ndarray:
-    """Add/Subtract/Multiply/Average/Maximum/Minimum/Concatenate of same-rank arrays (batch first)."""
+IN_PLACE_MERGES = ("Add", "Multiply", "Maximum", "Minimum")
+
+
+def merge(kind: str, inputs: Sequence[np.ndarray], axis: int = -1, into_first: bool = False) -> np.ndarray:
+    """Add/Subtract/Multiply/Average/Maximum/Minimum/Concatenate of same-rank arrays (batch first).
+
+    ``into_first`` (one of ``IN_PLACE_MERGES``, the first input the caller's to overwrite, every input
+    of its shape and dtype): the result is accumulated into the first input, in the same order."""
     if kind == "Concatenate":
         return np.concatenate(inputs, axis=axis)
     if kind == "Subtract":
@@ -145,6 +151,10 @@ def merge(kind: str, inputs: Sequence[np.ndarray], axis: int = -1) -> np.ndarray
     reduce = {"Add": np.add, "Multiply": np.multiply, "Maximum": np.maximum, "Minimum": np.minimum,
               "Average": np.add}[kind]
     y = inputs[0]
+    if into_first and kind in IN_PLACE_MERGES:
+        for other in inputs[1:]:
+            reduce(y, other, out=y)
+        return y
     for other in inputs[1:]:
         y = reduce(y, other)
     if kind == "Average":

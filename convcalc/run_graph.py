@@ -132,6 +132,7 @@ class _Walk:
         self.masks: dict[tuple, str] = {}  # (path, node key) -> the layer whose Keras mask its outputs carry
         self.measured: dict[tuple, tuple] = {}  # (path, node key) -> (shape(s), seconds)
         self.folded: tuple | None = None  # (key, seconds) of the held convolution the last node computed
+        self.protected: list[list] = []  # the input arrays of each graph being walked, outermost first
 
     def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None) -> tuple[list, list | None]:
         """The graph's output shapes (and arrays) given its inputs'."""
@@ -140,6 +141,14 @@ class _Walk:
         readers = _readers(graph)
         sole = _sole_readers(graph, readers) if arrays is not None else {}
         given = dict(zip(graph.inputs, range(len(inputs))))
+        self.protected.append(arrays or [])  # this graph's inputs are its caller's: never written in place
+        try:
+            return self._walk(graph, path, inputs, arrays, shapes, values, readers, sole, given)
+        finally:
+            self.protected.pop()
+
+    def _walk(self, graph: Graph, path: Path_, inputs: list, arrays: list | None, shapes: dict, values: dict | None,
+              readers: dict, sole: dict, given: dict) -> tuple[list, list | None]:
         for node in order(graph):
             began = time.perf_counter()
             try:
@@ -152,7 +161,7 @@ class _Walk:
                     inner_values = _flat(_values(node.inputs, values)) if values is not None else None
                     out_shapes, out_values = self.graph(node.op, (*path, (node.name, node.index)), inner, inner_values)
                 else:
-                    out_shapes, out_values = self.call(node, graph, path, shapes, values, sole.get(node.key))
+                    out_shapes, out_values = self.call(node, graph, path, shapes, values, sole.get(node.key), readers)
             except ConvcalcError as error:
                 raise error.at(node.where) from None
             seconds = time.perf_counter() - began
@@ -185,7 +194,7 @@ class _Walk:
                     values.pop(ref.node, None)
 
     def call(self, node: Node, graph: Graph, path: Path_, shapes: dict, values: dict | None,
-             reader: Node | None = None):
+             reader: Node | None = None, readers: dict | None = None):
         """One layer or operation: its row from the shapes; its arrays when running.
 
         ``reader`` is the node that alone reads this one's outputs, if any: a convolution read only by a
@@ -214,15 +223,34 @@ class _Walk:
             outputs = result if isinstance(result, list) else [result]
         else:
             weights = self.weights(self._owner_call(node, row, path))
+            refs = node.inputs if isinstance(node.inputs, (list, tuple)) else [node.inputs]
+            free = [self._consumable(ref, graph, values, readers) for ref in refs]
             if row.type in MERGES:
-                outputs = [layer_kernels.merge(row.type, arguments, row.layer.args.get("axis", -1))]
+                into_first = bool(free) and free[0] and row.type in layer_kernels.IN_PLACE_MERGES and all(
+                    a.shape == arguments[0].shape and a.dtype == arguments[0].dtype for a in arguments)
+                outputs = [layer_kernels.merge(row.type, arguments, row.layer.args.get("axis", -1), into_first)]
             else:
-                result = execute_layer(row, arguments, weights)
+                result = execute_layer(row, arguments, weights, consumable=len(free) == 1 and free[0])
                 outputs = result if isinstance(result, list) else [result]
         _check_shapes(row, out_shapes, outputs)
         if self.progress is not None:
             self.progress()
         return out_shapes, outputs
+
+    def _consumable(self, ref, graph: Graph, values: dict, readers: dict | None) -> bool:
+        """Whether the tensor ``ref`` may be overwritten by the node reading it now: the last read of a tensor
+        a layer of this graph made, sharing no memory with any tensor still alive or any graph's input."""
+        if readers is None or not isinstance(ref, graph_module.TensorRef) or readers.get(ref.node) != 1:
+            return False
+        if isinstance(graph.by_key[ref.node].op, (InputSpec, Graph)):
+            return False
+        array = values[ref.node][ref.output]
+        if not isinstance(array, np.ndarray):
+            return False
+        others = [a for key, outs in values.items() for i, a in enumerate(outs) if (key, i) != (ref.node, ref.output)]
+        others = [a.x if isinstance(a, _Held) else a for a in others]  # a held convolution still reads its input
+        others += [a for given in self.protected for a in given]
+        return not any(isinstance(a, np.ndarray) and np.may_share_memory(array, a) for a in others)
 
     def _fold(self, held: _Held, row: LayerRow, weights: dict) -> list:
         """The held convolution with this BatchNormalization folded into its weights (or, when the pair does
