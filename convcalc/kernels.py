@@ -2,11 +2,8 @@
 
 Two implementations of each, side by side:
 
-- ``conv2d_naive`` / ``conv2d_transpose_naive``: readable loops, the
-  reference the tests and the benchmark compare against.  The transposed
-  one is *defined* as Keras does for JAX: a stride-1 cross-correlation with
-  the spatially flipped kernel over the input with ``strides - 1`` zeros
-  inserted between pixels, padded by ``formulas.conv_transpose_padding``.
+- ``conv2d_naive`` / ``conv2d_transpose_naive`` (from ``naive_kernels``):
+  readable loops, the reference the tests and the benchmark compare against.
 - ``conv2d`` / ``conv2d_transpose`` (public, SPEC 4): the same numbers from
   BLAS matrix products.  Conv2D gathers each chunk's windows into a matrix
   (im2col: pixel-major, or taps-major for few input channels) and does one
@@ -28,6 +25,11 @@ Two implementations of each, side by side:
   one chunk (depthwise taps, window gathering) is split over threads instead
   when chunks cannot run side by side (scatter-adds stay in one thread).
 
+This module chooses the method and the chunks of a call and runs them; the
+arguments are checked by ``kernel_geometry``, the threads and scratch buffers
+are ``kernel_threads``'s, Winograd's arithmetic is ``winograd``'s and the
+in-place depthwise chunks ``depthwise``'s.
+
 Work is split into chunks (samples, then bands of rows of one sample) so that
 temporary memory stays under ``max_scratch_bytes`` (default
 ``DEFAULT_SCRATCH_BYTES``) whatever the batch size.  Scratch buffers of up to
@@ -39,9 +41,8 @@ before allocating anything.  The checked geometry and the plan (method,
 chunks) of recent argument combinations are remembered (``_MAX_CACHED``):
 on a small layer working them out costs a tenth of the call.
 
-Shapes and per-side padding come from ``convcalc.formulas`` only, and Keras's
-geometry rules (strides with dilation, output_padding, groups, output size)
-from ``convcalc.rules``, the functions the layers check them with; here a
+Shapes and per-side padding come from ``convcalc.formulas`` only (through
+``kernel_geometry``), and Keras's geometry rules from ``convcalc.rules``; a
 broken rule raises ``ValueError`` naming the function.  Arrays are
 float32, or float64 when the input is float64 (integers and float16 are
 computed in float32).  This module imports NumPy: the shape-only path never
@@ -50,19 +51,19 @@ imports it.
 
 from __future__ import annotations
 
-import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import depthwise, formulas, rules
-from .errors import ConvcalcError
+from . import depthwise, kernel_threads
+from .kernel_geometry import (
+    _as_arrays, _cached, _channels_last, _conv2d_geometry, _conv2d_transpose_geometry, _Geometry,
+)
+from .kernel_threads import _run_chunks, _Scratch, _thread_count, release_scratch
+from .naive_kernels import conv2d_naive, conv2d_transpose_naive
+from .winograd import _winograd_chunk, _winograd_weights
 
 __all__ = [
     "DEFAULT_SCRATCH_BYTES",
@@ -117,10 +118,6 @@ _DIRECT_TRANSPOSE_GROWTH = 1.1
 # NumPy's element-wise loops run over ow*c contiguous numbers instead of c,
 # unless that copy would be larger than this.
 _WIDE_TAPS_BYTES = 4 * 2**20
-# Scratch buffers totalling at most this are kept from one call to the next
-# in the same thread (release_scratch() frees them): fresh memory costs a page
-# fault per 4 KiB on first touch, more than the arithmetic of a small layer.
-_KEEP_SCRATCH_BYTES = 64 * 2**20
 # Element-wise work (depthwise taps, window gathering) is split
 # over threads (NumPy releases the GIL in its loops; BLAS has its own
 # threads) when a chunk has at least this many numbers per thread.
@@ -130,87 +127,11 @@ _MIN_PARALLEL_ITEMS = 1 << 16
 # 28x28x32 -> 64, batch 2: 1.15x faster on one thread).
 _GATHER_PARALLEL_FACTOR = 4
 
-# Geometries and plans of this many recent argument combinations are kept: working
-# them out again costs ~20 us, a tenth of a small layer's whole call.
-_MAX_CACHED = 512
 _TUNING = (
     "DEFAULT_SCRATCH_BYTES", "_GEMM_CHUNK_BYTES", "_DEPTHWISE_CHUNK_BYTES", "_DEPTHWISE_VIEW_CHUNK_BYTES", "_MIN_GEMM_ROWS", "_MIN_SPLIT_MACS",
     "_WINOGRAD_CHUNK_BYTES", "_WINOGRAD_MIN_TILES", "_WINOGRAD_MIN_CHANNELS", "_WINOGRAD_WIDE_CHANNELS",
     "_WINOGRAD_MIN_IMAGE_TILES", "_TAPS_MAJOR_MAX_RUN", "_DIRECT_TRANSPOSE_GROWTH", "_WIDE_TAPS_BYTES",
 )
-DATA_FORMATS = ("channels_last", "channels_first")
-PADDINGS = ("valid", "same")
-
-
-# --------------------------------------------------------------------------
-# Arguments and geometry (shared by the fast, naive and memory functions)
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Geometry:
-    """Every number one call needs, validated; spatial pairs are (rows, cols).
-
-    ``pads`` is the padding of the direct convolution actually computed:
-    for Conv2D ``formulas.conv_padding``; for Conv2DTranspose
-    ``formulas.conv_transpose_padding`` (padding of the equivalent direct
-    convolution over the zero-inserted input).
-    """
-
-    transpose: bool
-    batch: int
-    in_size: tuple[int, int]
-    in_channels: int
-    kernel_size: tuple[int, int]
-    filters: int
-    groups: int
-    strides: tuple[int, int]
-    dilation_rate: tuple[int, int]
-    pads: tuple[tuple[int, int], tuple[int, int]]
-    out_size: tuple[int, int]
-    channels_first: bool
-    dtype: np.dtype
-
-    @property
-    def effective_kernel(self) -> tuple[int, int]:
-        return tuple(formulas.effective_kernel(k, d) for k, d in zip(self.kernel_size, self.dilation_rate))
-
-    @property
-    def output_shape(self) -> tuple[int, int, int, int]:
-        if self.channels_first:
-            return (self.batch, self.filters, *self.out_size)
-        return (self.batch, *self.out_size, self.filters)
-
-
-def _type_key(value):
-    """A hashable key for an argument that tells apart equal values checked differently (1, 1.0, True)."""
-    kind = type(value)
-    if kind is tuple or kind is list:
-        return (kind, tuple(map(_type_key, value)))
-    return (kind, value)
-
-
-_cache: dict = {}
-
-
-def _cached(build: Callable, *args, exact: int = 0, extra=()):
-    """``build(*args)``, remembered for the same arguments (of the same types) and ``extra``.
-
-    The first ``exact`` arguments are compared as they are (shapes, our own
-    values).  Only results are kept (a refused argument is refused again
-    each time); arguments that cannot be hashed are not remembered.
-    """
-    try:
-        key = (build, args[:exact], tuple(map(_type_key, args[exact:])), extra)
-        result = _cache.get(key)
-    except TypeError:
-        return build(*args)
-    if result is None:
-        result = build(*args)
-        if len(_cache) >= _MAX_CACHED:
-            _cache.clear()
-        _cache[key] = result
-    return result
 
 
 def _plan_for(build: Callable, g: "_Geometry", x_contiguous_cl: bool, max_scratch_bytes) -> "_Plan":
@@ -218,297 +139,6 @@ def _plan_for(build: Callable, g: "_Geometry", x_contiguous_cl: bool, max_scratc
     the thread count and NumPy's buffer size stay the same."""
     extra = (tuple(globals()[name] for name in _TUNING), _thread_count(), np.getbufsize())
     return _cached(build, g, x_contiguous_cl, max_scratch_bytes, exact=2, extra=extra)
-
-
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
-    """An int or a 2-sequence of ints, as Keras accepts ``strides=2`` or ``(2, 1)``."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    else:
-        try:
-            pair = tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}") from None
-        if len(pair) != 2 or any(isinstance(v, bool) for v in value):
-            raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return pair
-
-
-def _compute_dtype(dtype, what: str) -> np.dtype:
-    """float64 stays float64; every other real dtype is computed in float32."""
-    dtype = np.dtype(dtype)
-    if dtype.kind not in "biuf":
-        raise ValueError(f"{what} must hold real numbers, got dtype {dtype}")
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-
-
-@contextmanager
-def _keras_rule(op: str, x_shape, kernel_shape):
-    """A rule of ``convcalc.rules`` broken by a kernel call: ``ValueError``, naming the call and its arrays."""
-    try:
-        yield
-    except ConvcalcError as error:
-        message = error.message.rstrip(".")
-        raise ValueError(f"{op}: {message}; x of shape {tuple(x_shape)}, kernel of shape {tuple(kernel_shape)}") from None
-
-
-def _common_args(op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format):
-    """Check what Conv2D and Conv2DTranspose share; returns normalized values."""
-    x_shape, kernel_shape = tuple(x_shape), tuple(kernel_shape)
-    if len(x_shape) != 4:
-        raise ValueError(
-            f"{op}: x must be 4-D (batch, rows, cols, channels, or channels first), got x of shape {x_shape}"
-        )
-    if len(kernel_shape) != 4:
-        raise ValueError(f"{op}: kernel must be 4-D, got kernel of shape {kernel_shape} (x of shape {x_shape})")
-    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
-        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
-    if not isinstance(data_format, str) or data_format.lower() not in DATA_FORMATS:
-        raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
-    strides = _pair(strides, "strides", 1)
-    dilation_rate = _pair(dilation_rate, "dilation_rate", 1)
-    with _keras_rule(op, x_shape, kernel_shape):
-        rules.check_strides_with_dilation(strides, dilation_rate)
-    if min(kernel_shape) < 1:
-        raise ValueError(f"{op}: every size of the kernel must be positive, got kernel of shape {kernel_shape}")
-    channels_first = data_format.lower() == "channels_first"
-    if channels_first:
-        batch, channels, rows, cols = x_shape
-    else:
-        batch, rows, cols, channels = x_shape
-    if batch < 0 or min(rows, cols, channels) < 1:
-        raise ValueError(
-            f"{op}: x of shape {x_shape} ({data_format.lower()}) has an empty spatial or channel axis"
-        )
-    return padding.lower(), strides, dilation_rate, channels_first, batch, (rows, cols), channels
-
-
-def _check_bias(op, bias_shape, filters, kernel_shape):
-    if bias_shape is not None and tuple(bias_shape) != (filters,):
-        raise ValueError(
-            f"{op}: bias must have shape ({filters},), one per filter of kernel of shape "
-            f"{tuple(kernel_shape)}, got bias of shape {tuple(bias_shape)}"
-        )
-
-
-def _check_output(op, in_size, out_size, x_shape, kernel_shape, strides, padding, dilation_rate):
-    with _keras_rule(op, x_shape, kernel_shape):
-        rules.check_output_size(in_size, out_size, tuple(kernel_shape[:2]), dilation_rate, strides, padding)
-
-
-def _conv2d_geometry(
-    x_shape, kernel_shape, bias_shape, strides, padding, dilation_rate, groups, data_format, dtype
-) -> _Geometry:
-    op = "conv2d"
-    padding, strides, dilation_rate, channels_first, batch, in_size, channels = _common_args(
-        op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format
-    )
-    kh, kw, group_channels, filters = kernel_shape
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    groups = int(groups)
-    with _keras_rule(op, x_shape, kernel_shape):
-        rules.check_groups_divide_filters(filters, groups)
-        rules.check_groups_divide_channels(
-            channels, groups, tuple(x_shape), "channels_first" if channels_first else "channels_last"
-        )
-    if group_channels * groups != channels:
-        raise ValueError(
-            f"{op}: kernel of shape {tuple(kernel_shape)} expects {group_channels * groups} input channels "
-            f"({group_channels} per group, groups={groups}), but x of shape {tuple(x_shape)} "
-            f"({'channels_first' if channels_first else 'channels_last'}) has {channels}"
-        )
-    _check_bias(op, bias_shape, filters, kernel_shape)
-    pads = tuple(
-        formulas.conv_padding(n, k, s, padding, d)
-        for n, k, s, d in zip(in_size, (kh, kw), strides, dilation_rate)
-    )
-    out_size = tuple(
-        formulas.conv_output_length(n, k, s, padding, d)
-        for n, k, s, d in zip(in_size, (kh, kw), strides, dilation_rate)
-    )
-    _check_output(op, in_size, out_size, x_shape, kernel_shape, strides, padding, dilation_rate)
-    return _Geometry(
-        False, batch, in_size, channels, (kh, kw), filters, groups, strides, dilation_rate,
-        pads, out_size, channels_first, _compute_dtype(dtype, "x"),
-    )
-
-
-def _conv2d_transpose_geometry(
-    x_shape, kernel_shape, bias_shape, strides, padding, output_padding, dilation_rate, data_format, dtype
-) -> _Geometry:
-    op = "conv2d_transpose"
-    padding, strides, dilation_rate, channels_first, batch, in_size, channels = _common_args(
-        op, x_shape, kernel_shape, strides, padding, dilation_rate, data_format
-    )
-    kh, kw, filters, kernel_channels = kernel_shape
-    if kernel_channels != channels:
-        raise ValueError(
-            f"{op}: kernel of shape {tuple(kernel_shape)} (kh, kw, filters, in_channels) expects "
-            f"{kernel_channels} input channels, but x of shape {tuple(x_shape)} "
-            f"({'channels_first' if channels_first else 'channels_last'}) has {channels}"
-        )
-    if output_padding is None:
-        output_padding = (None, None)
-    else:
-        output_padding = _pair(output_padding, "output_padding", 0)
-        with _keras_rule(op, x_shape, kernel_shape):
-            rules.check_output_padding(output_padding, strides)
-    _check_bias(op, bias_shape, filters, kernel_shape)
-    pads = tuple(
-        formulas.conv_transpose_padding(k, s, padding, p, d)
-        for k, s, p, d in zip((kh, kw), strides, output_padding, dilation_rate)
-    )
-    out_size = tuple(
-        formulas.conv_transpose_output_length(n, k, s, padding, p, d)
-        for n, k, s, p, d in zip(in_size, (kh, kw), strides, output_padding, dilation_rate)
-    )
-    _check_output(op, in_size, out_size, x_shape, kernel_shape, strides, padding, dilation_rate)
-    return _Geometry(
-        True, batch, in_size, channels, (kh, kw), filters, 1, strides, dilation_rate,
-        pads, out_size, channels_first, _compute_dtype(dtype, "x"),
-    )
-
-
-def _as_arrays(x, kernel, bias):
-    x, kernel = np.asarray(x), np.asarray(kernel)
-    _compute_dtype(kernel.dtype, "kernel")
-    if bias is not None:
-        bias = np.asarray(bias)
-        _compute_dtype(bias.dtype, "bias")
-    return x, kernel, bias
-
-
-def _channels_last(x: np.ndarray, geometry: _Geometry) -> np.ndarray:
-    """A channels_last view of x (no copy)."""
-    return x.transpose(0, 2, 3, 1) if geometry.channels_first else x
-
-
-# --------------------------------------------------------------------------
-# Naive references
-# --------------------------------------------------------------------------
-
-
-def _correlate_naive(xp: np.ndarray, kernel: np.ndarray, strides, dilation_rate, groups: int) -> np.ndarray:
-    """Cross-correlation of an already padded input ("valid" over ``xp``), one output pixel at a time.
-
-    xp : ndarray of shape (n, hp, wp, c)
-    kernel : ndarray of shape (kh, kw, c // groups, filters)
-    returns : ndarray of shape (n, oh, ow, filters), where
-        ``out[:, i, j, f] = sum_{a, b, c} xp[:, i*sh + a*dh, j*sw + b*dw, c] * kernel[a, b, c, f]``
-        over the input channels ``c`` of the group of filter ``f``.
-    """
-    n, hp, wp, channels = xp.shape
-    kh, kw, group_channels, filters = kernel.shape
-    (sh, sw), (dh, dw) = strides, dilation_rate
-    oh = formulas.conv_output_length(hp, kh, sh, "valid", dh)
-    ow = formulas.conv_output_length(wp, kw, sw, "valid", dw)
-    group_filters = filters // groups
-    out = np.zeros((n, oh, ow, filters), dtype=xp.dtype)
-    for i in range(oh):
-        for j in range(ow):
-            # The taps of a dilated kernel are dh (dw) input pixels apart.
-            window = xp[:, i * sh : i * sh + (kh - 1) * dh + 1 : dh, j * sw : j * sw + (kw - 1) * dw + 1 : dw, :]
-            for g in range(groups):
-                # Group g sees input channels [g*cg, (g+1)*cg) and makes filters [g*fg, (g+1)*fg).
-                x_g = window[..., g * group_channels : (g + 1) * group_channels]
-                k_g = kernel[..., g * group_filters : (g + 1) * group_filters]
-                out[:, i, j, g * group_filters : (g + 1) * group_filters] = np.tensordot(
-                    x_g, k_g, axes=([1, 2, 3], [0, 1, 2])
-                )
-    return out
-
-
-def _finish_naive(y: np.ndarray, bias, geometry: _Geometry) -> np.ndarray:
-    if bias is not None:
-        y += bias.astype(geometry.dtype)
-    if geometry.channels_first:
-        y = y.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(y)
-
-
-def conv2d_naive(
-    x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, data_format="channels_last"
-) -> np.ndarray:
-    """Reference Conv2D by loops: pad as TensorFlow does, then correlate window by window.
-
-    x : ndarray of shape (n, h, w, c), or (n, c, h, w) for channels_first
-    kernel : ndarray of shape (kh, kw, c // groups, filters)
-    bias : ndarray of shape (filters,), or None
-    returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
-
-    Arguments and dtypes as for :func:`conv2d`.  Slow; for tests and benchmarks.
-
-    >>> conv2d_naive(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), strides=2, padding="same")[0, :, :, 0].tolist()
-    [[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]]
-    """
-    x, kernel, bias = _as_arrays(x, kernel, bias)
-    geometry = _conv2d_geometry(
-        x.shape, kernel.shape, None if bias is None else bias.shape,
-        strides, padding, dilation_rate, groups, data_format, x.dtype,
-    )
-    x = _channels_last(x, geometry).astype(geometry.dtype)
-    # formulas.conv_padding splits "same" as TensorFlow does: when the total
-    # padding is odd, the extra pixel goes to the bottom and the right.
-    (top, bottom), (left, right) = geometry.pads
-    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    kernel = kernel.astype(geometry.dtype)
-    y = _correlate_naive(xp, kernel, geometry.strides, geometry.dilation_rate, geometry.groups)
-    assert y.shape[1:3] == geometry.out_size, (y.shape, geometry)
-    return _finish_naive(y, bias, geometry)
-
-
-def conv2d_transpose_naive(
-    x,
-    kernel,
-    bias=None,
-    strides=1,
-    padding="valid",
-    output_padding=None,
-    dilation_rate=1,
-    data_format="channels_last",
-) -> np.ndarray:
-    """Reference Conv2DTranspose: zero insertion, padding, flipped kernel, stride-1 correlation.
-
-    x : ndarray of shape (n, h, w, c_in), or (n, c_in, h, w) for channels_first
-    kernel : ndarray of shape (kh, kw, filters, c_in)
-    bias : ndarray of shape (filters,), or None
-    returns : ndarray of shape (n, oh, ow, filters), or (n, filters, oh, ow)
-
-    This is TensorFlow's ``conv2d_transpose`` (the gradient of ``conv2d`` with
-    respect to its input) written the way Keras computes it for JAX:
-    ``strides - 1`` zeros between input pixels, then the per-side padding of
-    ``formulas.conv_transpose_padding``, then a stride-1 (dilated)
-    cross-correlation with the kernel flipped in both spatial axes and its
-    channel axes swapped.  Slow; for tests and benchmarks.
-
-    >>> y = conv2d_transpose_naive(np.full((1, 1, 1, 1), 2.0), np.arange(4.0).reshape(2, 2, 1, 1), strides=2)
-    >>> y[0, :, :, 0].tolist()  # one pixel stamps the kernel times its value
-    [[0.0, 2.0], [4.0, 6.0]]
-    """
-    x, kernel, bias = _as_arrays(x, kernel, bias)
-    geometry = _conv2d_transpose_geometry(
-        x.shape, kernel.shape, None if bias is None else bias.shape,
-        strides, padding, output_padding, dilation_rate, data_format, x.dtype,
-    )
-    x = _channels_last(x, geometry).astype(geometry.dtype)
-    n, (h, w), c = geometry.batch, geometry.in_size, geometry.in_channels
-    sh, sw = geometry.strides
-    # s - 1 zeros between neighbouring input pixels, none outside them.
-    dilated = np.zeros((n, (h - 1) * sh + 1, (w - 1) * sw + 1, c), dtype=geometry.dtype)
-    dilated[:, ::sh, ::sw, :] = x
-    # Not symmetric in general: "valid" puts output_padding after (bottom/right);
-    # "same" puts the larger half before, capped at ke - 1 (Keras's JAX rule).
-    (top, bottom), (left, right) = geometry.pads
-    padded = np.pad(dilated, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    # Flip the taps (a correlation with a flipped kernel is a convolution) and
-    # swap (filters, c_in) to the direct layout (c_in, filters).
-    flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2).astype(geometry.dtype)
-    y = _correlate_naive(padded, flipped, (1, 1), geometry.dilation_rate, 1)
-    assert y.shape[1:3] == geometry.out_size, (y.shape, geometry)
-    return _finish_naive(y, bias, geometry)
 
 
 # --------------------------------------------------------------------------
@@ -1060,162 +690,15 @@ def conv2d_transpose_memory(
 
 
 # --------------------------------------------------------------------------
-# Threads and scratch buffers (shared by both fast kernels)
+# Fast Conv2D
 # --------------------------------------------------------------------------
-
-
-def _thread_count() -> int:
-    """Threads for element-wise work: the CPUs this process may use, or fewer if
-    ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` asks for fewer.
-
-    Read once per process (and again when those variables change): asking the
-    kernel for the affinity on every call costs more than a small layer.
-    """
-    key = (os.getpid(), os.environ.get("OMP_NUM_THREADS"), os.environ.get("OPENBLAS_NUM_THREADS"))
-    if _threads_known[0] != key:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cpus = os.cpu_count() or 1
-        for value in key[1:]:
-            try:
-                cpus = min(cpus, max(1, int(value)))
-            except (TypeError, ValueError):
-                pass
-        _threads_known[:] = [key, cpus]
-    return _threads_known[1]
-
-
-_threads_known: list = [None, 1]  # [(pid, OMP_NUM_THREADS, OPENBLAS_NUM_THREADS), threads]
-
-
-# (process id, workers, pool): made on first use, again after a fork or if more threads are wanted.
-_pool: tuple[int, int, ThreadPoolExecutor] | None = None
-
-
-def _executor(threads: int) -> ThreadPoolExecutor:
-    """The pool, with at least ``threads`` workers (as many as this process may use, so it is rarely replaced:
-    a replaced pool's threads would keep their scratch buffers)."""
-    global _pool
-    if _pool is None or _pool[0] != os.getpid() or _pool[1] < threads:
-        if _pool is not None and _pool[0] == os.getpid():
-            _pool[2].shutdown(wait=False)
-        threads = max(threads, _thread_count())
-        _pool = (os.getpid(), threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="convcalc"))
-    return _pool[2]
 
 
 def _in_parallel(
     function: Callable[[slice, slice], None], samples: int, rows: int, items: int, factor: int = 1
 ) -> None:
-    """Call ``function(samples_slice, rows_slice)`` on disjoint parts of a chunk, in threads.
-
-    The chunk (``samples`` x ``rows``, ``items`` numbers in all) is cut
-    along its longer axis, into parts of at least ``factor *
-    _MIN_PARALLEL_ITEMS`` numbers; each part must touch only its own output.
-    """
-    threads = min(_thread_count(), items // (factor * _MIN_PARALLEL_ITEMS), max(samples, rows))
-    if threads <= 1 or getattr(_worker, "active", False):  # chunk workers already fill the threads
-        function(slice(0, samples), slice(0, rows))
-        return
-    length = samples if samples >= rows else rows
-    bounds = [length * i // threads for i in range(threads + 1)]
-    if samples >= rows:
-        parts = [(slice(a, b), slice(0, rows)) for a, b in zip(bounds, bounds[1:])]
-    else:
-        parts = [(slice(0, samples), slice(a, b)) for a, b in zip(bounds, bounds[1:])]
-    pool = _executor(threads)
-    for future in [pool.submit(function, *part) for part in parts]:
-        future.result()
-
-
-_worker = threading.local()  # .active: this thread computes chunks of a call shared among threads
-
-
-def _run_chunks(chunks: list, work: Callable[[tuple, "_Scratch"], None], workers: int, scratch: "_Scratch") -> None:
-    """``work(chunk, scratch)`` for every chunk; with several workers, worker k takes chunks k, k + workers, ...
-
-    This thread is worker 0 and uses ``scratch``; the others run in the
-    pool, each with its own buffers (kept in that thread for its next call).
-    Chunks must write disjoint parts of the output.
-    """
-    if workers <= 1:
-        for chunk in chunks:
-            work(chunk, scratch)
-        return
-
-    def run(k: int, buffers: _Scratch | None) -> None:
-        _worker.active = True
-        try:
-            if buffers is None:
-                with _Scratch(scratch.dtype) as own:
-                    for chunk in chunks[k::workers]:
-                        work(chunk, own)
-            else:
-                for chunk in chunks[k::workers]:
-                    work(chunk, buffers)
-        finally:
-            _worker.active = False
-
-    pool = _executor(workers - 1)
-    futures = [pool.submit(run, k, None) for k in range(1, workers)]
-    try:
-        run(0, scratch)
-    finally:
-        for future in futures:
-            future.result()
-
-
-class _Scratch:
-    """Buffers reused from chunk to chunk, and kept from call to call (up to ``_KEEP_SCRATCH_BYTES``).
-
-    ``get(name, shape)`` returns a view of the named buffer; a buffer is
-    replaced (the old one released first) only if a later chunk needs more.
-    Used as a context manager: at the end of the call the buffers, smallest
-    first, are kept for the next call in this thread while they total at most
-    ``_KEEP_SCRATCH_BYTES``.  Fresh memory costs a page fault per 4 KiB on
-    first touch, which on small layers takes longer than the convolution.
-    """
-
-    def __init__(self, dtype: np.dtype):
-        self.dtype = np.dtype(dtype)
-        # Raw bytes, so that a float32 call can reuse a float64 call's buffers.
-        self._buffers: dict[str, np.ndarray] = getattr(_kept, "buffers", {})
-        _kept.buffers = {}  # a call made while this one runs starts afresh
-
-    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        nbytes = math.prod(shape) * self.dtype.itemsize
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.size < nbytes:
-            self._buffers.pop(name, None)
-            del buffer  # release before allocating: the plan counts one of each
-            buffer = self._buffers[name] = np.empty(max(nbytes, 1), dtype=np.uint8)
-        return buffer[:nbytes].view(self.dtype).reshape(shape)
-
-    def __enter__(self) -> _Scratch:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        kept, total = {}, 0
-        for name, buffer in sorted(self._buffers.items(), key=lambda item: item[1].size):
-            if total + buffer.size <= _KEEP_SCRATCH_BYTES:
-                kept[name] = buffer
-                total += buffer.size
-        self._buffers = {}
-        _kept.buffers = kept
-
-
-_kept = threading.local()  # .buffers: what the last call in this thread kept
-
-
-def release_scratch() -> None:
-    """Free the scratch buffers kept for the next call in this thread (see ``_KEEP_SCRATCH_BYTES``)."""
-    _kept.buffers = {}
-
-
-# --------------------------------------------------------------------------
-# Fast Conv2D
-# --------------------------------------------------------------------------
+    """``kernel_threads._in_parallel`` with parts of at least ``factor * _MIN_PARALLEL_ITEMS`` numbers."""
+    kernel_threads._in_parallel(function, samples, rows, items, factor * _MIN_PARALLEL_ITEMS)
 
 
 def _input_tile(
@@ -1453,125 +936,6 @@ def _depthwise_taps(
             filters[samples, rows] = part_sums.transpose(0, 1, 2, 4, 3)
 
     _in_parallel(accumulate, nb, rb, sums.size)
-
-
-def _winograd_weights(kernel: np.ndarray, scratch: _Scratch) -> np.ndarray:
-    """The 3x3 kernel transformed for Winograd F(2x2, 3x3): ``G g G^T`` for every (channel, filter).
-
-    kernel : ndarray of shape (3, 3, c, f)
-    returns : ndarray of shape (16, c, f), tap (i, j) of the 4x4 transformed kernel at ``4*i + j``, where
-        ``G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]``.
-    The factors 1/2 are exact in binary, so float32 loses at most an ulp or two.
-    """
-    k = kernel.astype(scratch.dtype, copy=False)
-    rows = scratch.get("winograd_kernel_rows", (4, 3, *k.shape[2:]))
-    _winograd_kernel_pass(k, rows, axis=0)
-    out = scratch.get("winograd_kernel", (4, 4, *k.shape[2:]))
-    _winograd_kernel_pass(rows, out, axis=1)
-    return out.reshape(16, *k.shape[2:])
-
-
-def _winograd_kernel_pass(k: np.ndarray, out: np.ndarray, axis: int) -> None:
-    """``G`` applied along ``axis`` (0 or 1) of k (3 taps there), into out (4 there)."""
-
-    def tap(a, array):
-        return array[a] if axis == 0 else array[:, a]
-
-    np.copyto(tap(0, out), tap(0, k))
-    np.add(tap(0, k), tap(2, k), out=tap(1, out))
-    np.subtract(tap(1, out), tap(1, k), out=tap(2, out))
-    tap(1, out)[...] += tap(1, k)
-    tap(1, out)[...] *= 0.5
-    tap(2, out)[...] *= 0.5
-    np.copyto(tap(3, out), tap(2, k))
-
-
-def _winograd_chunk(columns: np.ndarray, weights: np.ndarray, bias, target: np.ndarray, scratch: _Scratch) -> None:
-    """Winograd F(2x2, 3x3) on one chunk: tiles of 4x4 input pixels give 2x2 output pixels.
-
-    columns : ndarray of shape (nb, 2t+2, 2, u+1, c), the padded input (zeros past its end) with
-        even and odd columns apart: ``columns[:, r, p, j]`` is padded column ``2*j + p`` of row r
-    weights : ndarray of shape (16, c, f) from :func:`_winograd_weights`
-    target : ndarray of shape (nb, rows, cols, f) with rows <= 2t, cols <= 2u
-
-    ``Y = A^T [(G g G^T) * (B^T d B)] A`` per tile d, with
-    ``B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]`` and
-    ``A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]``: the products of the 16 taps
-    are 16 GEMMs (tiles x c) @ (c x f), 2.25x fewer multiplications than
-    the 36 of 2x2 output pixels computed directly.  The transforms are
-    additions only, rows first, then columns; even and odd columns are kept
-    apart so that each addition runs over whole rows of tiles, not over
-    one pixel's channels at a time.  The bias is added to the products of
-    tap (1, 1), which ``A^T . A`` passes to all four output pixels with
-    weight 1.  The transforms stay in this thread: split over threads, they
-    compete with the spinning BLAS threads of the GEMMs between them.
-    """
-    nb, rows, cols, f = target.shape
-    c = columns.shape[4]
-    t, u = (columns.shape[1] - 2) // 2, columns.shape[3] - 1
-    row_sums = scratch.get("winograd_rows", (4, nb, t, 2, u + 1, c))
-    tiles = scratch.get("winograd_tiles", (4, 4, nb, t, u, c))
-
-    def transform_input(samples: slice, tr: slice) -> None:
-        d = columns[samples, 2 * tr.start : 2 * tr.stop + 2]
-        n = tr.stop - tr.start
-        _b_transpose([d[:, k : k + 2 * n : 2] for k in range(4)], [row_sums[i, samples, tr] for i in range(4)])
-        # All four transformed rows at once (4x fewer, 4x longer NumPy calls).
-        v = row_sums[:, samples, tr]
-        # Column k of tile j is padded column 2*j + k: (even, j), (odd, j), (even, j+1), (odd, j+1).
-        _b_transpose(
-            [v[:, :, :, 0, :u], v[:, :, :, 1, :u], v[:, :, :, 0, 1:], v[:, :, :, 1, 1:]],
-            [tiles[:, j, samples, tr] for j in range(4)],
-        )
-
-    transform_input(slice(0, nb), slice(0, t))
-    products = scratch.get("winograd_products", (4, 4, nb, t, u, f))
-    np.matmul(tiles.reshape(16, nb * t * u, c), weights, out=products.reshape(16, nb * t * u, f))
-    if bias is not None:
-        products[1, 1] += bias[:u]
-    half = scratch.get("winograd_half", (2, 4, nb, t, u, f))
-
-    def transform_output(samples: slice, tr: slice) -> None:
-        m = products[:, :, samples, tr]
-        h = half[:, :, samples, tr]
-        # Every column j of the tiles at once.
-        _a_transpose([m[k] for k in range(4)], h[0], h[1])
-        row0, row1 = 2 * tr.start, min(2 * tr.stop, rows)
-        if row1 - row0 == 2 * (tr.stop - tr.start) and cols == 2 * u:
-            # Whole tiles: the column transform writes the output pixels in place, both rows a at once:
-            # output row 2i + a of the band is [a, :, i].
-            band = target[samples, row0:row1]
-            out_rows = band.reshape(band.shape[0], -1, 2, *band.shape[2:]).transpose(2, 0, 1, 3, 4)
-            _a_transpose([h[:, k] for k in range(4)], out_rows[:, :, :, 0::2], out_rows[:, :, :, 1::2])
-            return
-        # Odd sizes: the output pixels apart, then interleaved without the half-empty last tile row or column.
-        pixels = scratch.get("winograd_pixels", (nb, t, 2, 2, u, f))  # [:, i, a, b, j]: output (2i + a, 2j + b)
-        y = pixels[samples, tr]
-        by_row = y.transpose(2, 0, 1, 3, 4, 5)  # [a, :, i, b, j]
-        _a_transpose([h[:, k] for k in range(4)], by_row[:, :, :, 0], by_row[:, :, :, 1])
-        for a in range(2):
-            out_rows = target[samples, row0 + a : row1 : 2]
-            for b in range(2):
-                out = out_rows[:, :, b::2]
-                np.copyto(out, y[:, : out.shape[1], a, b, : out.shape[2]])
-
-    transform_output(slice(0, nb), slice(0, t))
-
-
-def _b_transpose(d: list, out: list) -> None:
-    """``B^T`` along one axis: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) into out."""
-    np.subtract(d[0], d[2], out=out[0])
-    np.add(d[1], d[2], out=out[1])
-    np.subtract(d[2], d[1], out=out[2])
-    np.subtract(d[1], d[3], out=out[3])
-
-
-def _a_transpose(m: list, out0: np.ndarray, out1: np.ndarray) -> None:
-    """``A^T`` along one axis: m0 + m1 + m2 into out0, m1 - m2 - m3 into out1."""
-    np.add(m[0], m[1], out=out0)
-    out0 += m[2]
-    np.subtract(m[1], m[2], out=out1)
-    out1 -= m[3]
 
 
 _CHUNK_METHODS = {

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc import formulas, kernels
+from convcalc import formulas, kernel_geometry, kernel_threads, kernels
 from convcalc.kernels import (
     DEFAULT_SCRATCH_BYTES,
     conv2d,
@@ -772,7 +772,7 @@ def test_scratch_is_kept_for_the_next_call_up_to_its_bound(monkeypatch):
     kernels.release_scratch()
     conv2d(x, kernel, padding="same")
     assert allocated() < out_bytes + 16 * 1024
-    monkeypatch.setattr(kernels, "_KEEP_SCRATCH_BYTES", 0)
+    monkeypatch.setattr(kernel_threads, "_KEEP_SCRATCH_BYTES", 0)
     conv2d(x, kernel, padding="same")
     assert allocated() > out_bytes + 16 * 1024
 
@@ -827,7 +827,7 @@ def test_dilated_convolution_by_space_to_batch_equals_naive(data):
     channels, filters = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
     dtype = data.draw(st.sampled_from([np.float32, np.float64]))
     rng, x = _random_input(data.draw, channels, kw["data_format"], dtype, max_size=11)
-    dh, dw = kernels._pair(kw["dilation_rate"], "dilation_rate", 1)
+    dh, dw = kernel_geometry._pair(kw["dilation_rate"], "dilation_rate", 1)
     if kw["padding"] == "valid" and (spatial(kw, x)[0] < 2 * dh + 1 or spatial(kw, x)[1] < 2 * dw + 1):
         return
     kernel = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
