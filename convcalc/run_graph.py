@@ -134,8 +134,11 @@ class _Walk:
         self.folded: tuple | None = None  # (key, seconds) of the held convolution the last node computed
         self.protected: list[list] = []  # the input arrays of each graph being walked, outermost first
 
-    def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None) -> tuple[list, list | None]:
-        """The graph's output shapes (and arrays) given its inputs'."""
+    def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None,
+              input_masks: list | None = None) -> tuple[list, list | None]:
+        """The graph's output shapes (and arrays) given its inputs'. ``input_masks`` names, per input, the
+        layer whose Keras mask the tensor carries (or None): Keras passes masks into nested models."""
+        self._masks_in = input_masks or []
         shapes: dict[Any, list] = {}
         values: dict[Any, list] | None = {} if arrays is not None else None
         readers = _readers(graph)
@@ -149,17 +152,26 @@ class _Walk:
 
     def _walk(self, graph: Graph, path: Path_, inputs: list, arrays: list | None, shapes: dict, values: dict | None,
               readers: dict, sole: dict, given: dict) -> tuple[list, list | None]:
+        masks_in = self._masks_in
         for node in order(graph):
             began = time.perf_counter()
             try:
                 if isinstance(node.op, InputSpec):
                     out_shapes = [inputs[given[node.key]]]
                     out_values = [arrays[given[node.key]]] if arrays is not None else None
+                    if given[node.key] < len(masks_in) and masks_in[given[node.key]]:
+                        self.masks[(path, node.key)] = masks_in[given[node.key]]
                 elif isinstance(node.op, Graph):
                     argument = graph_module._substitute(node.inputs, shapes)
                     inner = _flat(argument)
                     inner_values = _flat(_values(node.inputs, values)) if values is not None else None
-                    out_shapes, out_values = self.graph(node.op, (*path, (node.name, node.index)), inner, inner_values)
+                    inner_path = (*path, (node.name, node.index))
+                    entering = [self.masks.get((path, ref.node)) for ref in refs_in(node.inputs)]
+                    out_shapes, out_values = self.graph(node.op, inner_path, inner, inner_values, entering)
+                    leaving = [self.masks.get((inner_path, ref.node))
+                               for ref in graph_module._output_refs(node.op.outputs)]
+                    if any(leaving):
+                        self.masks[(path, node.key)] = next(m for m in leaving if m)
                 else:
                     out_shapes, out_values = self.call(node, graph, path, shapes, values, sole.get(node.key), readers)
             except ConvcalcError as error:
@@ -280,6 +292,8 @@ class _Walk:
                 "numbers would differ from Keras's. Drop --run to compute the shapes.")
         if row.type == "Masking" or (row.type == "Embedding" and row.layer.args.get("mask_zero")):
             self.masks[(path, node.key)] = f"layer {row.index} {row.name} ({row.type})"
+        elif carried and row.type in MERGES and row.type != "Concatenate" and len(carried) < len(refs_in(node.inputs)):
+            pass  # Keras's merges drop the mask unless every input carries one (Concatenate keeps any)
         elif carried and row.type in MASK_KEEPERS:
             self.masks[(path, node.key)] = carried[0]
 

@@ -227,6 +227,55 @@ def test_a_layer_reading_a_keras_mask_is_refused_where_keras_would_pass_it(betwe
         assert "GlobalAveragePooling1D reads the Keras mask set by layer 1 embedding (Embedding)" in result.stderr
 
 
+MASK_SOURCES = {
+    # The mask enters a nested model (Keras passes it to the model's input) ...
+    "into a nested model": """
+inner_in = keras.Input(shape=(5, 5))
+inner = keras.Model(inner_in, layers.Softmax()(inner_in), name="inner")
+x = keras.Input(shape=(5,))
+model = keras.Model(x, inner(layers.Embedding(7, 5, mask_zero=True, name="emb")(x)))
+""",
+    # ... and leaves one (the nested model's output carries it).
+    "out of a nested model": """
+inner_in = keras.Input(shape=(5,))
+inner = keras.Model(inner_in, layers.Embedding(7, 5, mask_zero=True, name="emb")(inner_in), name="inner")
+x = keras.Input(shape=(5,))
+model = keras.Model(x, layers.Softmax()(inner(x)))
+""",
+    # Add keeps a mask only when every input carries one (Keras's Merge.compute_mask).
+    "through Add of two masked": """
+x = keras.Input(shape=(5,))
+e = layers.Embedding(7, 5, mask_zero=True, name="emb")(x)
+f = layers.Embedding(7, 5, mask_zero=True, name="other")(x)
+model = keras.Model(x, layers.Softmax()(layers.Add()([e, f])))
+""",
+    "dropped by Add with an unmasked input": """
+x = keras.Input(shape=(5,))
+e = layers.Embedding(7, 5, mask_zero=True, name="emb")(x)
+u = layers.Embedding(7, 5, name="plain")(x)
+model = keras.Model(x, layers.Softmax()(layers.Add()([e, u])))
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(MASK_SOURCES))
+def test_keras_masks_are_followed_through_nested_models_and_merges(case, tmp_path):
+    """A Softmax that Keras would run with a mask is refused wherever the mask comes from; where Keras
+    drops it (a merge with an unmasked input: checked against Keras 3.15 by hand), the run goes on and its
+    numbers are the plain softmax."""
+    source = tmp_path / "m.py"
+    source.write_text("import keras\nfrom keras import layers\n" + MASK_SOURCES[case])
+    result = run("shape", "--file", source, "--model", "model", "--fill", "2", "--save", tmp_path / "y.npy",
+                 "--format", "json")
+    if case.startswith("dropped"):
+        assert result.exit_code == 0, result.stderr
+        y = np.load(tmp_path / "y.npy")
+        np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=1e-5)
+    else:
+        assert result.exit_code == 2
+        assert "Softmax reads the Keras mask set by" in result.stderr and "emb (Embedding)" in result.stderr
+
+
 MHA = """
 import keras
 from keras import layers
