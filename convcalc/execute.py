@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from . import conv_variants, feature_kernels, image_kernels, kernels, layer_kernels, torch_kernels
+from . import graph as graph_module
 from .activations import apply_activation
 from .errors import ConvcalcError, ExitCode
 from .formulas import weight_count
@@ -231,11 +232,19 @@ def _random_crop_refusal(row: LayerRow) -> str | None:
             f"not the {tuple(row.output_shape[1:])} its output shape declares, so no output of that shape exists")
 
 
-def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], consumable: bool = False) -> np.ndarray:
+def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], consumable: bool = False,
+                  options: dict | None = None, masks: list | None = None) -> np.ndarray:
     """One layer of the stack, exactly as Keras's ``call`` at inference.
 
     ``consumable``: x is the run's to overwrite (no later layer reads it); a layer of
-    ``feature_kernels.IN_PLACE`` then writes its result into x."""
+    ``feature_kernels.IN_PLACE`` then writes its result into x.  ``options``: the call's keyword
+    options (checked by :func:`call_refusal`); ``masks``: the Keras masks of its tensors, for the
+    layers that read them (MultiHeadAttention, GlobalAveragePooling1D)."""
+    if row.type == "MultiHeadAttention":
+        return feature_kernels._mha(row, x if isinstance(x, list) else [x], weights, options, masks)
+    if row.type == "GlobalAveragePooling1D" and masks and masks[0] is not None:
+        return feature_kernels.global_average_pooling_1d_masked(x, masks[0], row.data_format,
+                                                                row.layer.args["keepdims"])
     if consumable and row.type in feature_kernels.IN_PLACE and _writable(x):
         result = feature_kernels.IN_PLACE[row.type](row, x, weights)
         if result is not None:
@@ -245,6 +254,31 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], 
     if row.type not in CONVOLUTIONS:  # pragma: no cover - check_runnable refuses every other type before the run
         raise InconsistencyError(f"--run has no kernel for {row.type}.")
     return _convolution(row, x, weights)
+
+
+MHA_TENSOR_OPTIONS = ("query_mask", "value_mask", "key_mask", "attention_mask")
+
+
+def call_refusal(row: LayerRow, options: dict) -> str | None:
+    """Why --run cannot run this call of the layer as Keras would, from its keyword options, or None.
+
+    ``training=True`` makes Keras run the layer as in training (dropout, batch statistics); a
+    tensor option other than a mask is not passed to the kernels (``mask=`` is the layer's input mask;
+    MultiHeadAttention also reads ``query_mask=``, ``value_mask=``, ``key_mask=`` and
+    ``attention_mask=``); MultiHeadAttention's ``return_attention_scores=True`` returns two
+    tensors.  ``use_causal_mask`` is executed."""
+    if options.get("training") not in (None, False):
+        return f"it is called with training={options['training']!r}, which Keras runs as in training"
+    readable = ("mask",) + (MHA_TENSOR_OPTIONS if row.type == "MultiHeadAttention" else ())
+    tensors = [key for key, value in options.items() if value == graph_module.TENSOR_OPTION and key not in readable]
+    if tensors:
+        return f"it is called with the tensor {tensors[0]}=..., which --run does not pass to the layer"
+    unknown = [key for key, value in options.items() if value == graph_module.UNKNOWN_OPTION]
+    if unknown:
+        return f"its call sets {unknown[0]}= to a value convcalc cannot read"
+    if row.type == "MultiHeadAttention" and options.get("return_attention_scores"):
+        return "it is called with return_attention_scores=True, which returns the scores too"
+    return None
 
 
 def _writable(x) -> bool:

@@ -334,7 +334,8 @@ def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str
 
 def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray | None, weights: dict, *,
                          key_dim: int, attention_axes=None, use_gate: bool = False, sliding_window=None,
-                         dropout: float = 0.0, query_mask=None, value_mask=None, key_mask=None) -> np.ndarray:
+                         dropout: float = 0.0, query_mask=None, value_mask=None, key_mask=None,
+                         use_causal_mask: bool = False, attention_mask=None) -> np.ndarray:
     """MultiHeadAttention at inference, as Keras's ``call(query, value, key)``.
 
     Projections ``Q = query . query/kernel + query/bias`` (kernel ``(d_q, heads, key_dim)``),
@@ -342,7 +343,8 @@ def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray |
     ``softmax(Q / sqrt(key_dim) . K)`` over the key's attention axes; the heads' outputs (times
     ``sigmoid(gate)`` with ``use_gate``) go through ``attention_output/kernel`` ``(heads,
     value_dim, *output_shape)``.  ``sliding_window`` w keeps the keys with ``|i - j| < w`` on axis
-    1; masks (``(n, T)`` / ``(n, S)``, true keeps) are the Keras masks of the inputs.  Where every
+    1, ``use_causal_mask`` those with ``j <= i``; masks (``(n, T)`` / ``(n, S)``, true keeps) are
+    the Keras masks of the inputs.  Where every
     key of a query is masked, Keras's rank-4 dot-product path (no dropout) averages every value
     (the logits are all -1e9), its other path gives zeros: both are followed.
     query : (n, *T, d_q); value : (n, *S, d_v); key : (n, *S, d_k) or None.
@@ -357,7 +359,10 @@ def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray |
         a if a >= 0 else rank - 1 + a for a in ((attention_axes,) if isinstance(attention_axes, int) else attention_axes))
     dot, combine, scores_rank = attention_equations(rank, axes)
     scores = np.einsum(dot, k, q * _scalar(1 / math.sqrt(float(key_dim)), q), optimize=True)
-    mask = _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window)
+    mask = _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window, use_causal_mask)
+    if attention_mask is not None:  # the call's attention_mask (n, T, S), AND-ed with the masks above
+        given = np.asarray(attention_mask).astype(bool)
+        mask = given if mask is None else given & mask
     if mask is not None:
         for _ in range(scores.ndim - mask.ndim):  # from the heads axis, as Keras expands it
             mask = np.expand_dims(mask, -2 * len(axes) - 1)
@@ -374,17 +379,21 @@ def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray |
     return out.astype(query.dtype, copy=False)
 
 
-def _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window) -> np.ndarray | None:
-    """Keras's ``_compute_attention_mask``: ``(n, T, 1) & (n, 1, S) & (1, T, S)`` of what is given."""
+def _attention_mask(query, value, query_mask, value_mask, key_mask, sliding_window,
+                    use_causal_mask: bool = False) -> np.ndarray | None:
+    """Keras's ``_compute_attention_mask``: ``(n, T, 1) & (n, 1, S) & (1, T, S)`` of what is given
+    (the causal mask keeps ``j <= i``, Keras's ``_compute_causal_mask``)."""
     masks = []
     if query_mask is not None:
         masks.append(np.asarray(query_mask, bool)[..., np.newaxis])
     for m in (value_mask, key_mask):
         if m is not None:
             masks.append(np.asarray(m, bool)[..., np.newaxis, :])
+    rows = np.arange(query.shape[1]).reshape(1, -1, 1)
+    columns = np.arange(value.shape[1]).reshape(1, 1, -1)
+    if use_causal_mask:
+        masks.append(rows >= columns)
     if sliding_window is not None:
-        rows = np.arange(query.shape[1]).reshape(1, -1, 1)
-        columns = np.arange(value.shape[1]).reshape(1, 1, -1)
         masks.append(np.abs(rows - columns) < sliding_window)
     if not masks:
         return None
@@ -411,12 +420,30 @@ def attention_bytes(row, batch: int, dtype: np.dtype) -> int:
     return batch * values * np.dtype(dtype).itemsize
 
 
-def _mha(row, x, w) -> np.ndarray:
+def _mha(row, x, w, options=None, masks=None) -> np.ndarray:
+    """A MultiHeadAttention call: ``options`` its keyword options (``use_causal_mask``), ``masks`` the
+    Keras masks of its tensors (query, value[, key]), as Keras fills ``query_mask``, ``value_mask``
+    and ``key_mask`` (the key's only when the key is given)."""
     a = row.layer.args
+    options = options or {}
     query, value, *key = x
+    masks = list(masks or []) + [None] * 3
     return multi_head_attention(query, value, key[0] if key else None, w, key_dim=a["key_dim"],
                                 attention_axes=a["attention_axes"], use_gate=a["use_gate"],
-                                sliding_window=a["sliding_window"], dropout=a["dropout"])
+                                sliding_window=a["sliding_window"], dropout=a["dropout"],
+                                query_mask=masks[0], value_mask=masks[1], key_mask=masks[2] if key else None,
+                                use_causal_mask=bool(options.get("use_causal_mask")),
+                                attention_mask=options.get("attention_mask"))
+
+
+def global_average_pooling_1d_masked(x: np.ndarray, mask: np.ndarray, data_format: str, keepdims: bool) -> np.ndarray:
+    """GlobalAveragePooling1D with a Keras mask ``(n, steps)``: the mean of the kept steps, as Keras's
+    ``call(inputs, mask)`` (masked steps set to 0, the sum divided by the count of kept steps)."""
+    steps = 1 if data_format == "channels_last" else 2
+    keep = np.expand_dims(np.asarray(mask, bool), 2 if data_format == "channels_last" else 1)
+    total = np.where(keep, x, np.zeros((), x.dtype)).sum(axis=steps, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / keep.astype(x.dtype).sum(axis=steps, keepdims=keepdims)
 
 
 # ---- application layers ------------------------------------------------------------------------

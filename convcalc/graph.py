@@ -77,6 +77,12 @@ class Node:
     line: int | None = None
     data_format: str | None = None  # the layer's own, else the graph's
     kwargs: dict = field(default_factory=dict)  # an operation's keyword tensors/constants
+    # A layer call's keyword options (``use_causal_mask=True``, ``training=False``): literals as they
+    # are written, a tensor as TENSOR_OPTION, anything else as UNKNOWN_OPTION.  --run reads them.
+    options: dict = field(default_factory=dict)
+
+
+TENSOR_OPTION, UNKNOWN_OPTION = "<tensor>", "<unknown>"
 
 
 @dataclass

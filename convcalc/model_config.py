@@ -16,7 +16,7 @@ from typing import Any
 from .config import DataFormat
 from .errors import ConvcalcError, Where
 from .reading import archive_member, as_text, check_tree, is_archive, json_path, load_json, read_bytes
-from .graph import ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, evaluate
+from .graph import TENSOR_OPTION, ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, evaluate
 from .layers import build_layer
 from .operations import build_operation, is_operation_entry
 from .parse import Call
@@ -263,6 +263,7 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
                 args, kwargs = _call_arguments(node, (*keys, "inbound_nodes", call))
             except ConvcalcError as error:
                 raise error.at(where) from None
+            options = {}
             if getattr(op, "is_operation", False):
                 inputs = list(args)
             else:
@@ -273,9 +274,13 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
                 if isinstance(inputs, list) and not inputs:
                     raise ConvcalcError(f"{json_path((*keys, 'inbound_nodes', call))}: the layer is called on no tensor.",
                                         where)
-                kwargs = {}
+                # Tensors given by other keywords (``mask=``, ``attention_mask=``) are read too: their
+                # nodes run first and --run sees their values; literal options stay options.
+                options = {k: (TENSOR_OPTION if _has_tensor(v) else v) for k, v in kwargs.items()
+                           if k not in ("query", "value", "key")}
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("query", "value", "key") and _has_tensor(v)}
             nodes.append(Node((layer_name, call), layer_name, op, index=index, inputs=inputs, where=where, spec=spec,
-                              shown=call == 0, kwargs=kwargs))
+                              shown=call == 0, kwargs=kwargs, options=options))
     inputs_value = config.get("input_layers")
     structure = list(inputs_value) if isinstance(inputs_value, dict) else None
     input_keys = []

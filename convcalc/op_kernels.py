@@ -339,6 +339,10 @@ def _elementwise(op: Operation, args: list, kwargs: dict):
     x = _first(args, kwargs, "variable" if name == "StopGradient" else "x")
     if name == "Cast":
         return cast(x, _dtype_name(op.config["dtype"]))
+    if name in ("ZerosLike", "OnesLike"):  # ops.zeros_like / ones_like: x's shape, the given dtype or x's
+        dtype_name = _dtype_name(op.config.get("dtype"))
+        return (np.zeros if name == "ZerosLike" else np.ones)(np.shape(x), DTYPES[dtype_name] if dtype_name
+                                                                else np.asarray(x).dtype)
     if name in BOOL_UNARY:
         return BOOL_UNARY[name](x)
     if name == "Argsort":
@@ -656,7 +660,7 @@ OTHER_KERNELS: dict[str, Callable] = {
     "Argmin": _arg_reduction, "Repeat": _repeat, "OneHot": _one_hot, "Moments": _moments,
 }
 UNARY_NAMES = frozenset(FLOAT_UNARY) | frozenset(SAME_UNARY) | frozenset(BOOL_UNARY) | {
-    "Cast", "Argsort", "Cumsum", "Cumprod", "Round"}
+    "Cast", "Argsort", "Cumsum", "Cumprod", "Round", "ZerosLike", "OnesLike"}
 PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "minimum", "reflect", "symmetric",
              "wrap", "empty")
 
@@ -683,7 +687,7 @@ def operation_refusal(op: Operation) -> str | None:
     name, config = op.type_name, op.config
     if _kernel(name) is None:
         return f"--run does not execute the Keras operation {name} (ops.{name})"
-    if name in ("Cast", "OneHot", "Cumsum", "Cumprod", "Prod", "Sum"):
+    if name in ("Cast", "OneHot", "Cumsum", "Cumprod", "Prod", "Sum", "ZerosLike", "OnesLike"):
         reason = _dtype_refusal(op, "dtype")
         if reason or (name == "Cast" and _dtype_name(config.get("dtype")) is None):
             return reason or "--run cannot execute ops.cast without a dtype"

@@ -457,7 +457,10 @@ OTHERS = {"Concatenate": Concatenate, "Stack": Stack, "Reshape": Reshape, "Trans
           "ExpandDims": ExpandDims, "Squeeze": Squeeze, "Matmul": Matmul, "BroadcastTo": BroadcastTo,
           "GetItem": GetItem, "Pad": Pad, "Take": Take, "Tile": Tile, "Split": Split, "Unstack": Unstack,
           "Einsum": Einsum, "AveragePool": Pool, "MaxPool": Pool, "Resize": Resize, "Argmax": ArgReduction,
-          "Argmin": ArgReduction, "Repeat": Repeat, "OneHot": OneHot, "Moments": Moments}
+          "Argmin": ArgReduction, "Repeat": Repeat, "OneHot": OneHot, "Moments": Moments,
+          # the shape of their argument, like ELEMENTWISE (listed here, after the older ones, so that
+          # scripts/make_golden_op_runs.py draws their cases after every older case)
+          "ZerosLike": Elementwise, "OnesLike": Elementwise}
 
 
 def build_operation(class_name: str, config: dict) -> Operation:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .config import DataFormat
 from .errors import ConvcalcError, Where
-from .graph import Graph, InputSpec, Node, TensorRef, evaluate, refs_in
+from .graph import TENSOR_OPTION, UNKNOWN_OPTION, Graph, InputSpec, Node, TensorRef, evaluate, refs_in
 from .parse import Call, Reference
 
 MAX_STEPS = 2_000_000  # statements and expressions interpreted, at most: a file is read in bounded time
@@ -1012,6 +1012,10 @@ class Interpreter:
         if layer.is_input_layer:
             return self.unknown(node, "an InputLayer called on a tensor")
         key = self.new_node(layer.name, layer.layer, reads, layer.line, node.lineno, layer.spec, layer)
+        options = {k: _option(v) for k, v in kwargs.items() if k not in ("inputs", "value", "key")}
+        self.nodes[key].options = options
+        # Tensors given by other keywords (``mask=m``, ``attention_mask=m``) are read too.
+        self.nodes[key].kwargs = {k: v.ref for k, v in kwargs.items() if options.get(k) == TENSOR_OPTION}
         return Tensor(key)
 
     def apply_model(self, model: ModelObject, args, kwargs, node) -> Any:
@@ -1090,6 +1094,7 @@ class Interpreter:
                 return Unknown(model.line, f"model {model.name!r}",
                                f"it depends on the input {node.name!r}, which is not among its inputs")
             stack.extend(ref.node for ref in refs_in(node.inputs) + refs_in(node.kwargs))
+        needed.update(inputs)  # an input no output depends on is still one of the model's inputs
         nodes, seen_layers = [], set()
         for key in sorted(needed):
             original = self.nodes[key]
@@ -1098,7 +1103,8 @@ class Interpreter:
             if layer_object is not None:
                 seen_layers.add(id(layer_object))
             nodes.append(Node(key, original.name, original.op, index=len(nodes) + 1, inputs=original.inputs,
-                              where=original.where, spec=original.spec, shown=shown, line=original.line))
+                              where=original.where, spec=original.spec, shown=shown, line=original.line,
+                              kwargs=original.kwargs, options=original.options))
         outputs = model.outputs
         if isinstance(outputs, dict):
             out = {k: v.ref for k, v in outputs.items()}
@@ -1215,6 +1221,15 @@ def _flatten_values(args, kwargs) -> list:
     for value in [*args, *kwargs.values()]:
         out.extend(value if isinstance(value, (list, tuple)) else [value])
     return out
+
+
+def _option(value) -> Any:
+    """A layer call's keyword option as the graph keeps it (see graph.Node.options)."""
+    if isinstance(value, Tensor):
+        return TENSOR_OPTION
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return UNKNOWN_OPTION
 
 
 def _find_unknown(value: Any) -> Unknown | None:

@@ -17,12 +17,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import fold
+from . import fold, masking
 from . import graph as graph_module
 from . import layer_kernels
 from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError
-from .execute import MERGES, RUNNABLE, InconsistencyError, execute_layer, layer_bytes, refusal
+from .execute import MERGES, RUNNABLE, InconsistencyError, call_refusal, execute_layer, layer_bytes, refusal
 from .formulas import weight_count
 from .graph import Graph, InputSpec, Node, order, refs_in
 from .outcome import LayerRun
@@ -112,6 +112,20 @@ def _folds_into(node: Node, reader: Node | None) -> bool:
             and not refs_in(reader.kwargs))
 
 
+def _explicit_masks(masks: list, explicit: dict) -> list:
+    """The masks a layer call reads: its inputs' Keras masks, replaced by the ones it is given by keyword
+    (``mask=`` for its input, or MultiHeadAttention's ``query_mask=``, ``value_mask=``, ``key_mask=``)."""
+    masks = list(masks)
+    if explicit.get("mask") is not None:
+        given = explicit["mask"]
+        given = list(given) if isinstance(given, (list, tuple)) else [given]
+        masks[:len(given)] = given
+    for i, key in enumerate(("query_mask", "value_mask", "key_mask")):
+        if explicit.get(key) is not None and i < len(masks):
+            masks[i] = explicit[key]
+    return masks
+
+
 def _values(value: Any, tensors: dict) -> Any:
     """A node's argument structure with each TensorRef replaced by its array, each Constant by its value,
     each captured array by a NumPy array."""
@@ -133,12 +147,16 @@ class _Walk:
         self.measured: dict[tuple, tuple] = {}  # (path, node key) -> (shape(s), seconds)
         self.folded: tuple | None = None  # (key, seconds) of the held convolution the last node computed
         self.protected: list[list] = []  # the input arrays of each graph being walked, outermost first
+        self.mask_arrays: dict[tuple, Any] = {}  # (path, node key) -> the Keras mask its output carries (running)
+        self._mask_arrays_in: list = []
 
     def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None,
-              input_masks: list | None = None) -> tuple[list, list | None]:
+              input_masks: list | None = None, input_mask_arrays: list | None = None) -> tuple[list, list | None]:
         """The graph's output shapes (and arrays) given its inputs'. ``input_masks`` names, per input, the
-        layer whose Keras mask the tensor carries (or None): Keras passes masks into nested models."""
+        layer whose Keras mask the tensor carries (or None), ``input_mask_arrays`` gives the masks when
+        running: Keras passes masks into nested models."""
         self._masks_in = input_masks or []
+        self._mask_arrays_in = input_mask_arrays or []
         shapes: dict[Any, list] = {}
         values: dict[Any, list] | None = {} if arrays is not None else None
         readers = _readers(graph)
@@ -152,7 +170,7 @@ class _Walk:
 
     def _walk(self, graph: Graph, path: Path_, inputs: list, arrays: list | None, shapes: dict, values: dict | None,
               readers: dict, sole: dict, given: dict) -> tuple[list, list | None]:
-        masks_in = self._masks_in
+        masks_in, mask_arrays_in = self._masks_in, self._mask_arrays_in
         for node in order(graph):
             began = time.perf_counter()
             try:
@@ -161,17 +179,30 @@ class _Walk:
                     out_values = [arrays[given[node.key]]] if arrays is not None else None
                     if given[node.key] < len(masks_in) and masks_in[given[node.key]]:
                         self.masks[(path, node.key)] = masks_in[given[node.key]]
+                    if given[node.key] < len(mask_arrays_in) and mask_arrays_in[given[node.key]] is not None:
+                        self.mask_arrays[(path, node.key)] = mask_arrays_in[given[node.key]]
                 elif isinstance(node.op, Graph):
                     argument = graph_module._substitute(node.inputs, shapes)
                     inner = _flat(argument)
                     inner_values = _flat(_values(node.inputs, values)) if values is not None else None
                     inner_path = (*path, (node.name, node.index))
                     entering = [self.masks.get((path, ref.node)) for ref in refs_in(node.inputs)]
-                    out_shapes, out_values = self.graph(node.op, inner_path, inner, inner_values, entering)
-                    leaving = [self.masks.get((inner_path, ref.node))
-                               for ref in graph_module._output_refs(node.op.outputs)]
+                    entering_arrays = [self.mask_arrays.get((path, ref.node)) for ref in refs_in(node.inputs)]
+                    if "mask" in node.kwargs:  # called with mask=: Keras sets it on the model's inputs
+                        given_mask = refs_in(node.kwargs["mask"])
+                        entering = [self.masks.get((path, r.node), f"the mask= argument of {node.name}")
+                                    for r in given_mask] or entering
+                        if values is not None:
+                            entering_arrays = _flat(_values(node.kwargs["mask"], values))
+                    out_shapes, out_values = self.graph(node.op, inner_path, inner, inner_values, entering,
+                                                        entering_arrays)
+                    out_refs = graph_module._output_refs(node.op.outputs)
+                    leaving = [self.masks.get((inner_path, ref.node)) for ref in out_refs]
                     if any(leaving):
                         self.masks[(path, node.key)] = next(m for m in leaving if m)
+                    leaving_arrays = [self.mask_arrays.get((inner_path, ref.node)) for ref in out_refs]
+                    if leaving_arrays and leaving_arrays[0] is not None:
+                        self.mask_arrays[(path, node.key)] = leaving_arrays[0]
                 else:
                     out_shapes, out_values = self.call(node, graph, path, shapes, values, sole.get(node.key), readers)
             except ConvcalcError as error:
@@ -236,14 +267,23 @@ class _Walk:
         else:
             weights = self.weights(self._owner_call(node, row, path))
             refs = node.inputs if isinstance(node.inputs, (list, tuple)) else [node.inputs]
+            masks = [self.mask_arrays.get((path, ref.node)) if isinstance(ref, graph_module.TensorRef) else None
+                     for ref in refs]
+            explicit = _values(node.kwargs, values) if node.kwargs else {}
+            masks = _explicit_masks(masks, explicit)
+            options = {**node.options, **{k: v for k, v in explicit.items() if k == "attention_mask"}}
             free = [self._consumable(ref, graph, values, readers) for ref in refs]
             if row.type in MERGES:
                 into_first = bool(free) and free[0] and row.type in layer_kernels.IN_PLACE_MERGES and all(
                     a.shape == arguments[0].shape and a.dtype == arguments[0].dtype for a in arguments)
                 outputs = [layer_kernels.merge(row.type, arguments, row.layer.args.get("axis", -1), into_first)]
             else:
-                result = execute_layer(row, arguments, weights, consumable=len(free) == 1 and free[0])
+                result = execute_layer(row, arguments, weights, consumable=len(free) == 1 and free[0] and not any(
+                    m is not None for m in masks), options=options, masks=masks)
                 outputs = result if isinstance(result, list) else [result]
+            output_mask = masking.output_mask(row, arguments, masks)
+            if output_mask is not None:
+                self.mask_arrays[(path, node.key)] = output_mask
         _check_shapes(row, out_shapes, outputs)
         if self.progress is not None:
             self.progress()
@@ -285,15 +325,21 @@ class _Walk:
     def _follow_masks(self, node: Node, row: LayerRow, path: Path_) -> None:
         """Refuse a layer that would read a Keras mask (the run does not carry masks); note which
         outputs carry one, as Keras propagates them."""
-        carried = [self.masks[(path, ref.node)] for ref in refs_in(node.inputs) if (path, ref.node) in self.masks]
+        refs = refs_in(node.inputs)
+        carried = [self.masks[(path, ref.node)] for ref in refs if (path, ref.node) in self.masks]
+        if "mask" in node.kwargs:  # called with mask=: that tensor is the input's mask
+            carried = [f"the mask= argument of layer {row.index} {row.name}"]
         if carried and row.type in MASK_READERS:
             raise ConvcalcError(
                 f"{row.type} reads the Keras mask set by {carried[0]}, and --run does not carry masks yet: its "
                 "numbers would differ from Keras's. Drop --run to compute the shapes.")
         if row.type == "Masking" or (row.type == "Embedding" and row.layer.args.get("mask_zero")):
             self.masks[(path, node.key)] = f"layer {row.index} {row.name} ({row.type})"
-        elif carried and row.type in MERGES and row.type != "Concatenate" and len(carried) < len(refs_in(node.inputs)):
+        elif carried and row.type in MERGES and row.type != "Concatenate" and len(carried) < len(refs):
             pass  # Keras's merges drop the mask unless every input carries one (Concatenate keeps any)
+        elif row.type == "MultiHeadAttention":
+            if refs and (path, refs[0].node) in self.masks:  # the output carries the query's mask
+                self.masks[(path, node.key)] = self.masks[(path, refs[0].node)]
         elif carried and row.type in MASK_KEEPERS:
             self.masks[(path, node.key)] = carried[0]
 
@@ -311,7 +357,7 @@ class _Walk:
                 raise ConvcalcError(f"{reason}. Drop --run to compute the shapes.")
             scratch = 2 * _tensor_bytes(row.output_shape, self.itemsize)
         else:
-            reason = refusal(row)
+            reason = refusal(row) or call_refusal(row, node.options)
             if reason is not None:
                 known = f"; it executes {', '.join(RUNNABLE)}" if "does not execute" in reason else ""
                 raise ConvcalcError(f"layer {row.index} {row.name} ({row.type}): {reason}{known}. "
@@ -332,13 +378,8 @@ class _Walk:
 
 # Keras layers that use the mask of their input at inference, and the layers that pass it on
 # (``supports_masking = True`` in Keras 3.15); every other layer drops it
-MASK_READERS = ("Softmax", "MultiHeadAttention", "GlobalAveragePooling1D")
-MASK_KEEPERS = (
-    "Dense", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Rescaling", "Identity",
-    "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "ActivityRegularization", "Masking",
-    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Normalization",
-    "MultiHeadAttention", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-)
+MASK_READERS = ("Softmax",)  # MultiHeadAttention and GlobalAveragePooling1D read the masks the run carries
+MASK_KEEPERS = masking.KEEPERS
 
 
 def _flat(argument: Any) -> list:

@@ -443,7 +443,17 @@ def opt(function):
     return function
 
 
+def like(name):
+    """ops.zeros_like / ops.ones_like, with a dtype or without (the input's)."""
+    def make(keras, ops, rng):
+        dtype = pick(rng, [None, "bool", "int32", "float32"])
+        fn = getattr(ops, name)
+        return [(shape(rng), "float32", "normal")], lambda x: fn(x, dtype=dtype)
+    return make
+
+
 MAKERS = {
+    "ZerosLike": like("zeros_like"), "OnesLike": like("ones_like"),
     # elementwise, float
     **{name: unary(key) for name, key in [
         ("Abs", "abs"), ("Absolute", "absolute"), ("Ceil", "ceil"), ("Cos", "cos"), ("Cosh", "cosh"),

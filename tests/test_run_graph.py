@@ -218,13 +218,33 @@ def test_a_batch_over_the_limit_runs_in_parts_with_the_same_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("between, refused", [("Dense(4)", True), ("Conv1D(4, 1)", False)])
-def test_a_layer_reading_a_keras_mask_is_refused_where_keras_would_pass_it(between, refused):
-    """Dense passes Embedding(mask_zero=True)'s mask on to GlobalAveragePooling1D; Conv1D drops it."""
-    result = run("shape", "--input", "6", "Embedding(10, 4, mask_zero=True)", between, "GlobalAveragePooling1D()",
-                 "--fill", "1")
+def test_a_softmax_reading_a_keras_mask_is_refused_where_keras_would_pass_it(between, refused):
+    """Dense passes Embedding(mask_zero=True)'s mask on to Softmax, which --run does not execute with a
+    mask; Conv1D drops it."""
+    result = run("shape", "--input", "6", "Embedding(10, 4, mask_zero=True)", between, "Softmax()", "--fill", "1")
     assert result.exit_code == (2 if refused else 0), result.stderr
     if refused:
-        assert "GlobalAveragePooling1D reads the Keras mask set by layer 1 embedding (Embedding)" in result.stderr
+        assert "Softmax reads the Keras mask set by layer 1 embedding (Embedding)" in result.stderr
+
+
+@pytest.mark.parametrize("between, masked", [("Dense(4)", True), ("Conv1D(4, 1)", False)])
+def test_pooling_averages_the_steps_the_mask_keeps(between, masked, tmp_path):
+    """GlobalAveragePooling1D after Embedding(mask_zero=True) and a layer that keeps the mask (Dense)
+    averages only the non-zero ids' steps, as Keras does; after one that drops it (Conv1D), every step."""
+    ids = np.array([[3, 1, 0, 2, 0, 0]], np.float32)
+    np.save(tmp_path / "ids.npy", ids)
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    kernel = np.eye(4, dtype=np.float32)
+    layer = "dense" if between.startswith("Dense") else "conv1d"
+    weights = {"embedding/embeddings": table, f"{layer}/kernel": kernel if layer == "dense" else kernel[None],
+               f"{layer}/bias": np.zeros(4, np.float32)}
+    np.savez(tmp_path / "w.npz", **weights)
+    result = run("shape", "--input", "6", "Embedding(10, 4, mask_zero=True)", between, "GlobalAveragePooling1D()",
+                 "--sample", tmp_path / "ids.npy", "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npy")
+    assert result.exit_code == 0, result.stderr
+    rows = table[ids[0].astype(int)]
+    expected = rows[ids[0] != 0].mean(axis=0) if masked else rows.mean(axis=0)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy")[0], expected, rtol=1e-6)
 
 
 MASK_SOURCES = {

@@ -1,0 +1,61 @@
+"""--run carries Keras masks (Embedding(mask_zero=True), Masking) through the layers that keep them,
+nested models and merges to MultiHeadAttention and GlobalAveragePooling1D, and executes
+MultiHeadAttention's use_causal_mask: every model of tests/data/golden_masks (made by
+scripts/make_golden_masks.py with Keras 3.15) replayed through the CLI against Keras's output."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run
+
+DATA = Path(__file__).parent / "data" / "golden_masks"
+INDEX = json.loads((DATA / "index.json").read_text())
+ARRAYS = dict(np.load(DATA / "arrays.npz"))
+RTOL, ATOL = 1e-4, 1e-5
+
+
+@pytest.mark.parametrize("case", INDEX["cases"], ids=[c["id"] for c in INDEX["cases"]])
+def test_masked_model_matches_keras(case, tmp_path):
+    cid = case["id"]
+    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
+    samples = []
+    for i in range(case["inputs"]):
+        np.save(tmp_path / f"x{i}.npy", ARRAYS[f"{cid}/x/{i}"])
+        samples += ["--sample", tmp_path / f"x{i}.npy"]
+    result = run("shape", "--file", DATA / case["file"], "--run", *samples, "--weights", tmp_path / "w.npz",
+                 "--save", tmp_path / "y.npy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    expected = ARRAYS[f"{cid}/y"]
+    got = np.load(tmp_path / "y.npy")
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(expected).max())))
+
+
+def test_the_masks_change_the_numbers():
+    """The cases are not vacuous: without its mask, a masked model's output would differ (the padding
+    steps are counted by the pooling and attended to by the attention)."""
+    by_id = {c["id"]: c for c in INDEX["cases"]}
+    assert all(by_id[cid]["masked_positions"] > 0 for cid in by_id if cid != "mha-causal-only")
+
+
+@pytest.mark.parametrize("option, words", [
+    ("training=True", "called with training=True"),
+    ("return_attention_scores=True", "return_attention_scores=True"),
+])
+def test_call_options_that_change_the_numbers_are_refused(option, words, tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text(f"""
+import keras
+from keras import layers
+x = keras.Input(shape=(4, 8))
+m = keras.Input(shape=(4, 4))
+y = layers.MultiHeadAttention(2, 4, name="mha")(x, x, {option})
+model = keras.Model([x, m], y)
+""")
+    result = run("shape", "--file", source, "--model", "model", "--run", "--format", "json")
+    assert result.exit_code == 2
+    assert words in result.stderr and "Drop --run" in result.stderr
+    shapes = run("shape", "--file", source, "--model", "model", "--format", "json")
+    assert shapes.exit_code == 0, shapes.stderr
