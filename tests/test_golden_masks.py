@@ -59,3 +59,46 @@ model = keras.Model([x, m], y)
     assert words in result.stderr and "Drop --run" in result.stderr
     shapes = run("shape", "--file", source, "--model", "model", "--format", "json")
     assert shapes.exit_code == 0, shapes.stderr
+
+
+SOURCES = {
+    # The same models written as Python sources: there the masks are implicit (no mask= in the calls).
+    "emb-mha-gap": """
+x = keras.Input(shape=(6,), name="ids")
+e = layers.Embedding(10, 8, mask_zero=True, name="emb")(x)
+a = layers.MultiHeadAttention(2, 4, name="mha")(e, e)
+model = keras.Model(x, layers.GlobalAveragePooling1D(name="pool")(a))
+""",
+    "emb-mha-causal": """
+x = keras.Input(shape=(6,), name="ids")
+e = layers.Embedding(10, 8, mask_zero=True, name="emb")(x)
+model = keras.Model(x, layers.MultiHeadAttention(2, 4, name="mha")(e, e, use_causal_mask=True))
+""",
+    "emb-dense-gap": """
+x = keras.Input(shape=(6,), name="ids")
+h = layers.Dense(3, name="dense")(layers.Embedding(10, 4, mask_zero=True, name="emb")(x))
+model = keras.Model(x, layers.Dense(2, name="head")(layers.GlobalAveragePooling1D(name="pool")(h)))
+""",
+    "nested-gap": """
+inner_in = keras.Input(shape=(6, 4), name="inner_in")
+inner = keras.Model(inner_in, layers.GlobalAveragePooling1D(name="pool")(layers.Dense(4, name="dense")(inner_in)),
+                    name="inner")
+x = keras.Input(shape=(6,), name="ids")
+model = keras.Model(x, inner(layers.Embedding(10, 4, mask_zero=True, name="emb")(x)))
+""",
+}
+
+
+@pytest.mark.parametrize("cid", sorted(SOURCES))
+def test_the_same_models_as_python_sources_match_keras(cid, tmp_path):
+    case = next(c for c in INDEX["cases"] if c["id"] == cid)
+    source = tmp_path / "m.py"
+    source.write_text("import keras\nfrom keras import layers\n" + SOURCES[cid])
+    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
+    np.save(tmp_path / "x.npy", ARRAYS[f"{cid}/x/0"])
+    result = run("shape", "--file", source, "--model", "model", "--run", "--sample", tmp_path / "x.npy",
+                 "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    expected = ARRAYS[f"{cid}/y"]
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=RTOL,
+                               atol=ATOL * max(1.0, float(np.abs(expected).max())))
