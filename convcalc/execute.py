@@ -276,6 +276,9 @@ def call_refusal(row: LayerRow, options: dict) -> str | None:
     unknown = [key for key, value in options.items() if value == graph_module.UNKNOWN_OPTION]
     if unknown:
         return f"its call sets {unknown[0]}= to a value convcalc cannot read"
+    positional = [key for key in options if key.startswith("argument ")]
+    if positional:
+        return f"its call passes a value as {positional[0]} (by position), which convcalc does not read"
     if row.type == "MultiHeadAttention" and options.get("return_attention_scores"):
         return "it is called with return_attention_scores=True, which returns the scores too"
     return None

@@ -278,6 +278,8 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
                 # nodes run first and --run sees their values; literal options stay options.
                 options = {k: (TENSOR_OPTION if _has_tensor(v) else v) for k, v in kwargs.items()
                            if k not in ("query", "value", "key")}
+                options.update({f"argument {i + 1}": v for i, v in enumerate(args)
+                                if i and not _has_tensor(v) and v is not None})
                 kwargs = {k: v for k, v in kwargs.items() if k not in ("query", "value", "key") and _has_tensor(v)}
             nodes.append(Node((layer_name, call), layer_name, op, index=index, inputs=inputs, where=where, spec=spec,
                               shown=call == 0, kwargs=kwargs, options=options))

@@ -1013,6 +1013,8 @@ class Interpreter:
             return self.unknown(node, "an InputLayer called on a tensor")
         key = self.new_node(layer.name, layer.layer, reads, layer.line, node.lineno, layer.spec, layer)
         options = {k: _option(v) for k, v in kwargs.items() if k not in ("inputs", "value", "key")}
+        options.update({f"argument {i + 1}": _option(v) for i, v in enumerate(args)
+                        if i and not isinstance(v, Tensor) and v is not None})
         self.nodes[key].options = options
         # Tensors given by other keywords (``mask=m``, ``attention_mask=m``) are read too.
         self.nodes[key].kwargs = {k: v.ref for k, v in kwargs.items() if options.get(k) == TENSOR_OPTION}

@@ -43,6 +43,7 @@ def test_the_masks_change_the_numbers():
 @pytest.mark.parametrize("option, words", [
     ("training=True", "called with training=True"),
     ("return_attention_scores=True", "return_attention_scores=True"),
+    ("None, None, None, None, None, True", "argument 8 (by position)"),
 ])
 def test_call_options_that_change_the_numbers_are_refused(option, words, tmp_path):
     source = tmp_path / "m.py"
