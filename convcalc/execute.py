@@ -243,6 +243,10 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], 
     if row.type == "MultiHeadAttention":
         return feature_kernels._mha(row, x if isinstance(x, list) else [x], weights, options, masks)
     if row.type == "GlobalAveragePooling1D" and masks and masks[0] is not None:
+        steps = x.shape[:2] if row.data_format == "channels_last" else (x.shape[0], x.shape[2])
+        if tuple(np.shape(masks[0])) != tuple(steps):
+            raise ConvcalcError(f"layer {row.index} {row.name} (GlobalAveragePooling1D): its mask has shape "
+                                f"{tuple(np.shape(masks[0]))} where Keras needs one value per step, {tuple(steps)}.")
         return feature_kernels.global_average_pooling_1d_masked(x, masks[0], row.data_format,
                                                                 row.layer.args["keepdims"])
     if consumable and row.type in feature_kernels.IN_PLACE and _writable(x):

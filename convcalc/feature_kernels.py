@@ -428,12 +428,27 @@ def _mha(row, x, w, options=None, masks=None) -> np.ndarray:
     options = options or {}
     query, value, *key = x
     masks = list(masks or []) + [None] * 3
+    expected = (query.shape[0], *query.shape[1:-1], *value.shape[1:-1])
+    named = (("query_mask", masks[0], query.shape[:-1]), ("value_mask", masks[1], value.shape[:-1]),
+             ("key_mask", masks[2] if key else None, value.shape[:-1]),
+             ("attention_mask", options.get("attention_mask"), expected))
+    for name, mask, shape in named:
+        if mask is not None and not _broadcasts(np.shape(mask), shape):
+            raise ConvcalcError(f"layer {row.index} {row.name} (MultiHeadAttention): its {name} has shape "
+                                f"{tuple(np.shape(mask))}, which does not broadcast to {tuple(shape)}.")
     return multi_head_attention(query, value, key[0] if key else None, w, key_dim=a["key_dim"],
                                 attention_axes=a["attention_axes"], use_gate=a["use_gate"],
                                 sliding_window=a["sliding_window"], dropout=a["dropout"],
                                 query_mask=masks[0], value_mask=masks[1], key_mask=masks[2] if key else None,
                                 use_causal_mask=bool(options.get("use_causal_mask")),
                                 attention_mask=options.get("attention_mask"))
+
+
+def _broadcasts(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's and TensorFlow's rule)."""
+    if len(shape) > len(target):
+        return False
+    return all(m in (1, t) for m, t in zip(reversed(shape), reversed(target)))
 
 
 def global_average_pooling_1d_masked(x: np.ndarray, mask: np.ndarray, data_format: str, keepdims: bool) -> np.ndarray:

@@ -103,3 +103,21 @@ def test_the_same_models_as_python_sources_match_keras(cid, tmp_path):
     expected = ARRAYS[f"{cid}/y"]
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=RTOL,
                                atol=ATOL * max(1.0, float(np.abs(expected).max())))
+
+
+@pytest.mark.parametrize("call, words", [
+    ("layers.MultiHeadAttention(2, 4, name='mha')(x, x, attention_mask=m)", "its attention_mask has shape (1, 3, 5)"),
+    ("layers.GlobalAveragePooling1D(name='pool')(x, mask=m)", "its mask has shape (1, 3, 5)"),
+])
+def test_a_mask_of_the_wrong_shape_is_one_clear_error(call, words, tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text(f"""
+import keras
+from keras import layers
+x = keras.Input(shape=(4, 8))
+m = keras.Input(shape=(3, 5))
+model = keras.Model([x, m], {call})
+""")
+    result = run("shape", "--file", source, "--model", "model", "--run", "--fill", "1", "--format", "json")
+    assert result.exit_code == 2
+    assert words in result.stderr and "Traceback" not in result.stderr and "internal error" not in result.stderr
