@@ -242,6 +242,15 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], 
     layers that read them (MultiHeadAttention, GlobalAveragePooling1D)."""
     if row.type == "MultiHeadAttention":
         return feature_kernels._mha(row, x if isinstance(x, list) else [x], weights, options, masks)
+    if row.type == "Softmax" and masks and masks[0] is not None:
+        shape, mask_shape = np.shape(x), tuple(np.shape(masks[0]))
+        if len(mask_shape) > len(shape) or any(m not in (1, i) for m, i in zip(mask_shape[::-1], shape[::-1])):
+            raise ConvcalcError(
+                f"layer {row.index} {row.name} (Softmax): Keras fails on this call too: the Keras mask it receives, "
+                f"of shape {mask_shape}, must be broadcastable to its input, of shape {tuple(shape)} (Keras "
+                "compares them from the last axis; a (batch, steps) mask only fits a batch of 1 or steps-wide "
+                "features).")
+        return feature_kernels.softmax(x, row.layer.args["axis"], masks[0])
     if row.type == "GlobalAveragePooling1D" and masks and masks[0] is not None:
         steps = x.shape[:2] if row.data_format == "channels_last" else (x.shape[0], x.shape[2])
         if tuple(np.shape(masks[0])) != tuple(steps):

@@ -143,7 +143,6 @@ class _Walk:
         self.owners = owners or {}  # id() of a layer -> its first call (running only)
         self.progress = progress
         self.live = 0  # bytes of the tensors alive (planning)
-        self.masks: dict[tuple, str] = {}  # (path, node key) -> the layer whose Keras mask its outputs carry
         self.measured: dict[tuple, tuple] = {}  # (path, node key) -> (shape(s), seconds)
         self.folded: tuple | None = None  # (key, seconds) of the held convolution the last node computed
         self.protected: list[list] = []  # the input arrays of each graph being walked, outermost first
@@ -151,11 +150,9 @@ class _Walk:
         self._mask_arrays_in: list = []
 
     def graph(self, graph: Graph, path: Path_, inputs: list, arrays: list | None,
-              input_masks: list | None = None, input_mask_arrays: list | None = None) -> tuple[list, list | None]:
-        """The graph's output shapes (and arrays) given its inputs'. ``input_masks`` names, per input, the
-        layer whose Keras mask the tensor carries (or None), ``input_mask_arrays`` gives the masks when
-        running: Keras passes masks into nested models."""
-        self._masks_in = input_masks or []
+              input_mask_arrays: list | None = None) -> tuple[list, list | None]:
+        """The graph's output shapes (and arrays) given its inputs'. ``input_mask_arrays``: the Keras mask
+        each input carries (or None), when running: Keras passes masks into nested models."""
         self._mask_arrays_in = input_mask_arrays or []
         shapes: dict[Any, list] = {}
         values: dict[Any, list] | None = {} if arrays is not None else None
@@ -170,15 +167,13 @@ class _Walk:
 
     def _walk(self, graph: Graph, path: Path_, inputs: list, arrays: list | None, shapes: dict, values: dict | None,
               readers: dict, sole: dict, given: dict) -> tuple[list, list | None]:
-        masks_in, mask_arrays_in = self._masks_in, self._mask_arrays_in
+        mask_arrays_in = self._mask_arrays_in
         for node in order(graph):
             began = time.perf_counter()
             try:
                 if isinstance(node.op, InputSpec):
                     out_shapes = [inputs[given[node.key]]]
                     out_values = [arrays[given[node.key]]] if arrays is not None else None
-                    if given[node.key] < len(masks_in) and masks_in[given[node.key]]:
-                        self.masks[(path, node.key)] = masks_in[given[node.key]]
                     if given[node.key] < len(mask_arrays_in) and mask_arrays_in[given[node.key]] is not None:
                         self.mask_arrays[(path, node.key)] = mask_arrays_in[given[node.key]]
                 elif isinstance(node.op, Graph):
@@ -186,20 +181,11 @@ class _Walk:
                     inner = _flat(argument)
                     inner_values = _flat(_values(node.inputs, values)) if values is not None else None
                     inner_path = (*path, (node.name, node.index))
-                    entering = [self.masks.get((path, ref.node)) for ref in refs_in(node.inputs)]
                     entering_arrays = [self.mask_arrays.get((path, ref.node)) for ref in refs_in(node.inputs)]
-                    if "mask" in node.kwargs:  # called with mask=: Keras sets it on the model's inputs
-                        given_mask = refs_in(node.kwargs["mask"])
-                        entering = [self.masks.get((path, r.node), f"the mask= argument of {node.name}")
-                                    for r in given_mask] or entering
-                        if values is not None:
-                            entering_arrays = _flat(_values(node.kwargs["mask"], values))
-                    out_shapes, out_values = self.graph(node.op, inner_path, inner, inner_values, entering,
-                                                        entering_arrays)
+                    if "mask" in node.kwargs and values is not None:  # mask=: Keras sets it on the model's inputs
+                        entering_arrays = _flat(_values(node.kwargs["mask"], values))
+                    out_shapes, out_values = self.graph(node.op, inner_path, inner, inner_values, entering_arrays)
                     out_refs = graph_module._output_refs(node.op.outputs)
-                    leaving = [self.masks.get((inner_path, ref.node)) for ref in out_refs]
-                    if any(leaving):
-                        self.masks[(path, node.key)] = next(m for m in leaving if m)
                     leaving_arrays = [self.mask_arrays.get((inner_path, ref.node)) for ref in out_refs]
                     if leaving_arrays and leaving_arrays[0] is not None:
                         self.mask_arrays[(path, node.key)] = leaving_arrays[0]
@@ -322,30 +308,8 @@ class _Walk:
     def _owner_call(self, node: Node, row: LayerRow, path: Path_) -> LayerCall:
         return self.owners.get(id(node.op)) or LayerCall(row, path, id(node.op))
 
-    def _follow_masks(self, node: Node, row: LayerRow, path: Path_) -> None:
-        """Refuse a layer that would read a Keras mask (the run does not carry masks); note which
-        outputs carry one, as Keras propagates them."""
-        refs = refs_in(node.inputs)
-        carried = [self.masks[(path, ref.node)] for ref in refs if (path, ref.node) in self.masks]
-        if "mask" in node.kwargs:  # called with mask=: that tensor is the input's mask
-            carried = [f"the mask= argument of layer {row.index} {row.name}"]
-        if carried and row.type in MASK_READERS:
-            raise ConvcalcError(
-                f"{row.type} reads the Keras mask set by {carried[0]}, and --run does not carry masks yet: its "
-                "numbers would differ from Keras's. Drop --run to compute the shapes.")
-        if row.type == "Masking" or (row.type == "Embedding" and row.layer.args.get("mask_zero")):
-            self.masks[(path, node.key)] = f"layer {row.index} {row.name} ({row.type})"
-        elif carried and row.type in MERGES and row.type != "Concatenate" and len(carried) < len(refs):
-            pass  # Keras's merges drop the mask unless every input carries one (Concatenate keeps any)
-        elif row.type == "MultiHeadAttention":
-            if refs and (path, refs[0].node) in self.masks:  # the output carries the query's mask
-                self.masks[(path, node.key)] = self.masks[(path, refs[0].node)]
-        elif carried and row.type in MASK_KEEPERS:
-            self.masks[(path, node.key)] = carried[0]
-
     def _plan_call(self, node: Node, row: LayerRow, path: Path_) -> None:
         plan = self.plan
-        self._follow_masks(node, row, path)
         call = LayerCall(row, path, id(node.op))
         plan.calls.append(call)
         if getattr(node.op, "is_operation", False):
@@ -374,12 +338,6 @@ class _Walk:
                 for name, weight in zip(call.weight_names, row.weights):
                     plan.weights.setdefault(name, (row, weight.shape))
         plan.peak_bytes = max(plan.peak_bytes, self.live + scratch)
-
-
-# Keras layers that use the mask of their input at inference, and the layers that pass it on
-# (``supports_masking = True`` in Keras 3.15); every other layer drops it
-MASK_READERS = ("Softmax",)  # MultiHeadAttention and GlobalAveragePooling1D read the masks the run carries
-MASK_KEEPERS = masking.KEEPERS
 
 
 def _flat(argument: Any) -> list:

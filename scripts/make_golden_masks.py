@@ -106,6 +106,11 @@ def models(keras):
     a = layers.MultiHeadAttention(2, 4, name="mha")(x, x, attention_mask=m)
     out.append(("mha-attention-mask", "an attention_mask given to the call (0/1 floats, cast to bool)",
                 keras.Model([x, m], a), "steps48+allowed"))
+
+    x = keras.Input(shape=(5,), name="ids5")
+    e = layers.Embedding(7, 5, mask_zero=True, name="emb")(x)
+    out.append(("emb-softmax-batch1", "Softmax reading a (1, 5) mask on a (1, 5, 5) input: broadcastable, so Keras "
+                "applies it (along the last axis)", keras.Model(x, layers.Softmax(name="softmax")(e)), "ids5-batch1"))
     return out
 
 
@@ -125,6 +130,8 @@ def weight_dict(keras, model):
 
 def draw_input(kind, rng):
     """Batch-3 inputs: ids with zeros at the end and inside (never a sample of zeros only)."""
+    if kind == "ids5-batch1":
+        return [np.array([[3, 0, 6, 0, 1]], np.float32)]
     if kind == "steps48+allowed":
         allowed = (rng.random((3, 4, 4)) > 0.4).astype(np.float32)
         allowed[:, :, 0] = 1.0  # every query attends to something

@@ -218,13 +218,13 @@ def test_a_batch_over_the_limit_runs_in_parts_with_the_same_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("between, refused", [("Dense(4)", True), ("Conv1D(4, 1)", False)])
-def test_a_softmax_reading_a_keras_mask_is_refused_where_keras_would_pass_it(between, refused):
-    """Dense passes Embedding(mask_zero=True)'s mask on to Softmax, which --run does not execute with a
-    mask; Conv1D drops it."""
+def test_a_softmax_given_a_mask_that_does_not_broadcast_fails_as_in_keras(between, refused):
+    """Dense passes Embedding(mask_zero=True)'s (1, 6) mask on to Softmax, whose (1, 6, 4) input it does not
+    broadcast to: Keras raises, and so does the run, saying so; Conv1D drops the mask."""
     result = run("shape", "--input", "6", "Embedding(10, 4, mask_zero=True)", between, "Softmax()", "--fill", "1")
     assert result.exit_code == (2 if refused else 0), result.stderr
     if refused:
-        assert "Softmax reads the Keras mask set by layer 1 embedding (Embedding)" in result.stderr
+        assert "(Softmax): Keras fails on this call too" in result.stderr and "(1, 6)" in result.stderr
 
 
 @pytest.mark.parametrize("between, masked", [("Dense(4)", True), ("Conv1D(4, 1)", False)])
@@ -280,20 +280,29 @@ model = keras.Model(x, layers.Softmax()(layers.Add()([e, u])))
 
 @pytest.mark.parametrize("case", sorted(MASK_SOURCES))
 def test_keras_masks_are_followed_through_nested_models_and_merges(case, tmp_path):
-    """A Softmax that Keras would run with a mask is refused wherever the mask comes from; where Keras
-    drops it (a merge with an unmasked input: checked against Keras 3.15 by hand), the run goes on and its
-    numbers are the plain softmax."""
+    """A batch of one: the (1, 5) mask of ids [3, 0, 6, 0, 1] broadcasts to the (1, 5, 5) embeddings, so
+    Keras's Softmax applies it along the last axis (tests/data/golden_masks, emb-softmax-batch1, shows Keras
+    doing so); it reaches the Softmax into and out of nested models and through Add of two masked inputs,
+    and Add with an unmasked input drops it (Keras's Merge.compute_mask)."""
     source = tmp_path / "m.py"
     source.write_text("import keras\nfrom keras import layers\n" + MASK_SOURCES[case])
-    result = run("shape", "--file", source, "--model", "model", "--fill", "2", "--save", tmp_path / "y.npy",
-                 "--format", "json")
+    ids = np.array([[3, 0, 6, 0, 1]], np.float32)
+    np.save(tmp_path / "ids.npy", ids)
+    rng = np.random.default_rng(5)
+    tables = {name: rng.standard_normal((7, 5)).astype(np.float32) for name in ("emb", "other", "plain")}
+    weights = {f"{name}/embeddings": table for name, table in tables.items() if f'name="{name}"' in MASK_SOURCES[case]}
+    np.savez(tmp_path / "w.npz", **weights)
+    result = run("shape", "--file", source, "--model", "model", "--sample", tmp_path / "ids.npy", "--weights",
+                 tmp_path / "w.npz", "--save", tmp_path / "y.npy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    logits = sum(table[ids[0].astype(int)] for name, table in tables.items() if f'name="{name}"' in MASK_SOURCES[case])
+    keep = ids[0] != 0  # along the last axis, as (1, 5) broadcasts against (1, 5, 5)
     if case.startswith("dropped"):
-        assert result.exit_code == 0, result.stderr
-        y = np.load(tmp_path / "y.npy")
-        np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=1e-5)
-    else:
-        assert result.exit_code == 2
-        assert "Softmax reads the Keras mask set by" in result.stderr and "emb (Embedding)" in result.stderr
+        keep = np.ones(5, bool)
+    masked = np.where(keep, logits, -1e9)
+    expected = np.exp(masked - masked.max(-1, keepdims=True))
+    expected = np.where(keep, expected / expected.sum(-1, keepdims=True), 0)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy")[0], expected, rtol=1e-5, atol=1e-6)
 
 
 MHA = """
