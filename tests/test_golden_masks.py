@@ -121,3 +121,27 @@ model = keras.Model([x, m], {call})
     result = run("shape", "--file", source, "--model", "model", "--run", "--fill", "1", "--format", "json")
     assert result.exit_code == 2
     assert words in result.stderr and "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_false_options_in_a_config_are_false(tmp_path):
+    """``use_causal_mask: false`` and ``training: false`` in a config's call kwargs read as False (they
+    are JSON literals): the same numbers as without them, and not those of the causal call."""
+    case = next(c for c in INDEX["cases"] if c["id"] == "mha-causal-only")
+    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"mha-causal-only/w/{name}"] for name in case["weights"]})
+    np.save(tmp_path / "x.npy", ARRAYS["mha-causal-only/x/0"])
+    config = json.loads((DATA / case["file"]).read_text())
+    outputs = {}
+    for label, kwargs in (("causal", {"use_causal_mask": True}), ("false", {"use_causal_mask": False, "training": False}),
+                          ("none", {})):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "MultiHeadAttention":
+                layer["inbound_nodes"][0]["kwargs"] = kwargs
+        path = tmp_path / f"{label}.json"
+        path.write_text(json.dumps(config))
+        result = run("shape", "--file", path, "--run", "--sample", tmp_path / "x.npy", "--weights", tmp_path / "w.npz",
+                     "--save", tmp_path / f"{label}.npy", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        outputs[label] = np.load(tmp_path / f"{label}.npy")
+    np.testing.assert_allclose(outputs["causal"], ARRAYS["mha-causal-only/y"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(outputs["false"], outputs["none"])
+    assert np.abs(outputs["false"] - outputs["causal"]).max() > 1e-2
