@@ -992,10 +992,11 @@ class Interpreter:
 
     def apply(self, layer: LayerObject, args, kwargs, node) -> Any:
         if not args:
-            inputs = kwargs.get("inputs")
+            inputs = kwargs.get("inputs", kwargs.get("query"))  # MultiHeadAttention(query=q, value=v)
             if inputs is None:
                 return self.unknown(node, "a layer called without inputs")
             args = [inputs]
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("inputs", "query")}
         value = args[0]
         tensors = [a for a in args[1:] + [kwargs[k] for k in ("value", "key") if k in kwargs] if isinstance(a, Tensor)]
         if isinstance(value, Tensor) and tensors:  # layer(query, value[, key]): MultiHeadAttention's call

@@ -80,6 +80,11 @@ x = keras.Input(shape=(6,), name="ids")
 h = layers.Dense(3, name="dense")(layers.Embedding(10, 4, mask_zero=True, name="emb")(x))
 model = keras.Model(x, layers.Dense(2, name="head")(layers.GlobalAveragePooling1D(name="pool")(h)))
 """,
+    # query and value by keyword
+    "mha-causal-only": """
+x = keras.Input(shape=(5, 8), name="steps8")
+model = keras.Model(x, layers.MultiHeadAttention(2, 4, name="mha")(query=x, value=x, use_causal_mask=True))
+""",
     "nested-gap": """
 inner_in = keras.Input(shape=(6, 4), name="inner_in")
 inner = keras.Model(inner_in, layers.GlobalAveragePooling1D(name="pool")(layers.Dense(4, name="dense")(inner_in)),
