@@ -20,16 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def tap_span(out_len: int, in_len: int, before: int, offset: int, stride: int) -> tuple[int, int]:
-    """The output positions [first, end) whose input ``i*stride + offset - before`` lies inside [0, in_len).
-
-    >>> tap_span(5, 5, 1, 0, 1)  # the first tap of a 3-wide "same" kernel misses output 0
-    (1, 5)
-    """
-    first = max(-(-(before - offset) // stride), 0)
-    end = min((in_len - 1 + before - offset) // stride + 1, out_len) if in_len - 1 + before - offset >= 0 else 0
-    return first, max(end, first)
+from . import formulas
 
 
 def taps_in_order(kernel_size, dilation_rate, strides, pads, in_size, out_size) -> list[tuple]:
@@ -43,9 +34,9 @@ def taps_in_order(kernel_size, dilation_rate, strides, pads, in_size, out_size) 
     (h, w), (oh, ow) = in_size, out_size
     taps = []
     for a in range(kh):
-        rows = tap_span(oh, h, top, a * dh, sh)
+        rows = formulas.taps_inside(oh, h, top, a * dh, sh)
         for b in range(kw):
-            cols = tap_span(ow, w, left, b * dw, sw)
+            cols = formulas.taps_inside(ow, w, left, b * dw, sw)
             if rows[1] > rows[0] and cols[1] > cols[0]:
                 taps.append((a, b, rows, cols))
     whole = [t for t in taps if t[2] == (0, oh) and t[3] == (0, ow)]

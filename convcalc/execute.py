@@ -244,7 +244,7 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], 
         return feature_kernels._mha(row, x if isinstance(x, list) else [x], weights, options, masks)
     if row.type == "Softmax" and masks and masks[0] is not None:
         shape, mask_shape = np.shape(x), tuple(np.shape(masks[0]))
-        if len(mask_shape) > len(shape) or any(m not in (1, i) for m, i in zip(mask_shape[::-1], shape[::-1])):
+        if not feature_kernels.broadcasts(mask_shape, shape):
             raise ConvcalcError(
                 f"layer {row.index} {row.name} (Softmax): Keras fails on this call too: the Keras mask it receives, "
                 f"of shape {mask_shape}, must be broadcastable to its input, of shape {tuple(shape)} (Keras "

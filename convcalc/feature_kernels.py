@@ -127,6 +127,24 @@ def keras_mask(row, x: np.ndarray) -> np.ndarray | None:
 
 # ---- normalization -----------------------------------------------------------------------------
 
+def batch_norm_affine(weights: dict, epsilon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BatchNormalization at inference as ``x * scale + shift``, in the weights' own shape:
+    ``scale = gamma / sqrt(moving_variance + epsilon)``, ``shift = beta - moving_mean * scale``
+    (``gamma`` and ``beta`` absent when ``scale`` / ``center`` are off).
+
+    >>> [v.tolist() for v in batch_norm_affine({"moving_mean": np.array([1.0]), "moving_variance": np.array([3.0]),
+    ...                                         "gamma": np.array([2.0])}, np.asarray(1.0))]
+    [[1.0], [-1.0]]
+    """
+    scale = 1 / np.sqrt(weights["moving_variance"] + epsilon)
+    if "gamma" in weights:
+        scale = scale * weights["gamma"]
+    shift = -weights["moving_mean"] * scale
+    if "beta" in weights:
+        shift = shift + weights["beta"]
+    return scale, shift
+
+
 def batch_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> np.ndarray:
     """BatchNormalization at inference: ``(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta``.
 
@@ -136,15 +154,9 @@ def batch_normalization(x: np.ndarray, weights: dict, axis, epsilon: float) -> n
     ``beta`` are absent when ``scale`` / ``center`` are off.
     """
     axes = _axes(axis, x.ndim)
-    mean = _broadcast(weights["moving_mean"], axes, x.ndim)
-    inverse = 1 / np.sqrt(_broadcast(weights["moving_variance"], axes, x.ndim) + _scalar(epsilon, x))
-    if "gamma" in weights:
-        inverse = inverse * _broadcast(weights["gamma"], axes, x.ndim)
-    shift = -mean * inverse
-    if "beta" in weights:
-        shift = shift + _broadcast(weights["beta"], axes, x.ndim)
-    y = x * inverse
-    y += shift
+    scale, shift = batch_norm_affine(weights, _scalar(epsilon, x))
+    y = x * _broadcast(scale, axes, x.ndim)
+    y += _broadcast(shift, axes, x.ndim)
     return y
 
 
@@ -433,7 +445,7 @@ def _mha(row, x, w, options=None, masks=None) -> np.ndarray:
              ("key_mask", masks[2] if key else None, value.shape[:-1]),
              ("attention_mask", options.get("attention_mask"), expected))
     for name, mask, shape in named:
-        if mask is not None and not _broadcasts(np.shape(mask), shape):
+        if mask is not None and not broadcasts(np.shape(mask), shape):
             raise ConvcalcError(f"layer {row.index} {row.name} (MultiHeadAttention): its {name} has shape "
                                 f"{tuple(np.shape(mask))}, which does not broadcast to {tuple(shape)}.")
     return multi_head_attention(query, value, key[0] if key else None, w, key_dim=a["key_dim"],
@@ -444,7 +456,7 @@ def _mha(row, x, w, options=None, masks=None) -> np.ndarray:
                                 attention_mask=options.get("attention_mask"))
 
 
-def _broadcasts(shape: tuple, target: tuple) -> bool:
+def broadcasts(shape: tuple, target: tuple) -> bool:
     """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's and TensorFlow's rule)."""
     if len(shape) > len(target):
         return False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import feature_kernels
 from .result import LayerRow
 
 # Layers whose output channel is the last axis of the named kernel (depthwise: its last two,
@@ -43,20 +44,14 @@ def folded_weights(conv: LayerRow, weights: dict, norm: LayerRow, norm_weights: 
         return None
     rank = len(conv.output_shape)
     channel_axis = rank - 1 if conv.data_format != "channels_first" else 1
-    axis = norm.layer.args["axis"]
-    axes = {a % rank for a in (axis if isinstance(axis, (list, tuple)) else (axis,))}
-    if axes != {channel_axis}:
+    if feature_kernels._axes(norm.layer.args["axis"], rank) != (channel_axis,):
         return None
     name = KERNELS[conv.type]
     kernel = np.asarray(weights[name], dtype=dtype)
     filters = conv.output_shape[channel_axis]
-    epsilon = np.asarray(norm.layer.args["epsilon"], dtype=dtype)
-    scale = 1 / np.sqrt(np.asarray(norm_weights["moving_variance"], dtype=dtype).reshape(-1) + epsilon)
-    if "gamma" in norm_weights:
-        scale = scale * np.asarray(norm_weights["gamma"], dtype=dtype).reshape(-1)
-    shift = -np.asarray(norm_weights["moving_mean"], dtype=dtype).reshape(-1) * scale
-    if "beta" in norm_weights:
-        shift = shift + np.asarray(norm_weights["beta"], dtype=dtype).reshape(-1)
+    scale, shift = feature_kernels.batch_norm_affine(
+        {key: np.asarray(value, dtype=dtype).reshape(-1) for key, value in norm_weights.items()},
+        np.asarray(norm.layer.args["epsilon"], dtype=dtype))
     if scale.shape != (filters,) or shift.shape != (filters,):
         return None
     scaled = kernel * (scale.reshape(kernel.shape[-2:]) if conv.type.startswith("Depthwise") else scale)

@@ -468,6 +468,19 @@ def conv_taps(o: int, kernel_size: int, strides: int = 1, pad_before: int = 0, d
     return range(first, first + (kernel_size - 1) * dilation_rate + 1, dilation_rate)
 
 
+def taps_inside(count: int, length: int, pad_before: int, offset: int, strides: int = 1) -> tuple[int, int]:
+    """The outputs [first, end) of ``count`` whose tap at ``offset`` reads inside the input: input position
+    ``o*s + offset - pad_before`` in ``[0, length)`` (the others read the padding).
+
+    >>> taps_inside(5, 5, 1, 0)  # the first tap of a 3-wide "same" kernel misses output 0
+    (1, 5)
+    >>> taps_inside(4, 7, 0, 1, strides=2)  # positions 1, 3, 5 are inside, 7 is not
+    (0, 3)
+    """
+    first = min(max(-(-(pad_before - offset) // strides), 0), count)
+    return first, max(min(-(-(length + pad_before - offset) // strides), count), first)
+
+
 def conv_transpose_taps(o: int, kernel_size: int, strides: int = 1, pad_before: int = 0,
                         dilation_rate: int = 1) -> list[int]:
     """Input positions output ``o`` of a transposed conv reads, as the equivalent direct convolution

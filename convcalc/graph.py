@@ -85,6 +85,12 @@ class Node:
 TENSOR_OPTION, UNKNOWN_OPTION = "<tensor>", "<unknown>"
 
 
+def option_value(value: Any) -> Any:
+    """A layer call's literal option as :attr:`Node.options` keeps it: None, a bool, a number or a string
+    as it is, anything else UNKNOWN_OPTION (the sources turn their tensors into TENSOR_OPTION first)."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else UNKNOWN_OPTION
+
+
 @dataclass
 class Graph:
     """Nodes (in the source's order), the graph's inputs and outputs (TensorRefs, a list or a dict)."""

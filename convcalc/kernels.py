@@ -57,7 +57,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import depthwise, kernel_threads
+from . import depthwise, formulas, kernel_threads
 from .kernel_geometry import (
     _as_arrays, _cached, _channels_last, _conv2d_geometry, _conv2d_transpose_geometry, _Geometry,
 )
@@ -728,12 +728,10 @@ def _fill_padded(
     (top, _), (left, _) = g.pads
     (h, w) = g.in_size
     rows, cols = dest.shape[1:3]
-    # Rows [t0, t1) of dest lie inside x: padded row row0 + r*row_step is x row row0 + r*row_step - top.
-    t0 = min(max(-(-(top - row0) // row_step), 0), rows)
-    t1 = max(min(-(-(h + top - row0) // row_step), rows), t0)
-    # Columns [j0, j1) likewise: padded column col0 + j*step is x column col0 + j*step - left.
-    j0 = min(max(-(-(left - col0) // step), 0), cols)
-    j1 = max(min(-(-(w + left - col0) // step), cols), j0)
+    # Rows [t0, t1) of dest lie inside x: padded row row0 + r*row_step is x row row0 + r*row_step - top;
+    # columns [j0, j1) likewise.
+    t0, t1 = formulas.taps_inside(rows, h, top, row0, row_step)
+    j0, j1 = formulas.taps_inside(cols, w, left, col0, step)
     dest[:, :t0] = 0
     dest[:, t1:] = 0
     dest[:, t0:t1, :j0] = 0

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import feature_kernels
+from . import execute, feature_kernels
 
 # Layers that keep their input's mask (``supports_masking = True`` in Keras 3.15).
 KEEPERS = (
@@ -22,7 +22,7 @@ KEEPERS = (
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Normalization",
     "MultiHeadAttention", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
 )
-MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+MERGES = tuple(name for name in execute.MERGES if name != "Concatenate")  # Concatenate combines masks its own way
 
 
 def output_mask(row, arguments, masks: Sequence) -> np.ndarray | None:

@@ -16,7 +16,7 @@ from typing import Any
 from .config import DataFormat
 from .errors import ConvcalcError, Where
 from .reading import archive_member, as_text, check_tree, is_archive, json_path, load_json, read_bytes
-from .graph import TENSOR_OPTION, UNKNOWN_OPTION, ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, evaluate
+from .graph import TENSOR_OPTION, ArrayConstant, Constant, Graph, InputSpec, Node, TensorRef, evaluate, option_value
 from .layers import build_layer
 from .operations import build_operation, is_operation_entry
 from .parse import Call
@@ -276,10 +276,11 @@ def _functional(name: str, config: dict, entries: list, data_format: DataFormat,
                                         where)
                 # Tensors given by other keywords (``mask=``, ``attention_mask=``) are read too: their
                 # nodes run first and --run sees their values; literal options stay options.
-                options = {k: (TENSOR_OPTION if _has_tensor(v) else _option(v)) for k, v in kwargs.items()
+                # a literal arrives as a Constant: its plain value (``use_causal_mask=false`` stays False)
+                options = {k: (TENSOR_OPTION if _has_tensor(v) else option_value(_plain(v))) for k, v in kwargs.items()
                            if k not in ("query", "value", "key")}
-                options.update({f"argument {i + 1}": _option(v) for i, v in enumerate(args)
-                                if i and not _has_tensor(v) and _option(v) is not None})
+                options.update({f"argument {i + 1}": option_value(_plain(v)) for i, v in enumerate(args)
+                                if i and not _has_tensor(v) and _plain(v) is not None})
                 kwargs = {k: v for k, v in kwargs.items() if k not in ("query", "value", "key") and _has_tensor(v)}
             nodes.append(Node((layer_name, call), layer_name, op, index=index, inputs=inputs, where=where, spec=spec,
                               shown=call == 0, kwargs=kwargs, options=options))
@@ -393,15 +394,6 @@ def _array_constant(value: dict, keys: tuple) -> ArrayConstant:
 
     shape = shape_of(numbers, (*keys, "value"))
     return ArrayConstant(literal(numbers, (*keys, "value")), "float32" if dtype == "bfloat16" else dtype, shape)
-
-
-def _option(value: Any) -> Any:
-    """A layer call's literal keyword option as the graph keeps it (graph.Node.options): a plain value
-    (``use_causal_mask=false`` stays False), anything else UNKNOWN_OPTION."""
-    value = _plain(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return UNKNOWN_OPTION
 
 
 def _plain(item: Any) -> Any:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .config import DataFormat
 from .errors import ConvcalcError, Where
-from .graph import TENSOR_OPTION, UNKNOWN_OPTION, Graph, InputSpec, Node, TensorRef, evaluate, refs_in
+from .graph import TENSOR_OPTION, Graph, InputSpec, Node, TensorRef, evaluate, option_value, refs_in
 from .parse import Call, Reference
 
 MAX_STEPS = 2_000_000  # statements and expressions interpreted, at most: a file is read in bounded time
@@ -1228,11 +1228,7 @@ def _flatten_values(args, kwargs) -> list:
 
 def _option(value) -> Any:
     """A layer call's keyword option as the graph keeps it (see graph.Node.options)."""
-    if isinstance(value, Tensor):
-        return TENSOR_OPTION
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return UNKNOWN_OPTION
+    return TENSOR_OPTION if isinstance(value, Tensor) else option_value(value)
 
 
 def _find_unknown(value: Any) -> Unknown | None:

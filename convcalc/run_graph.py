@@ -22,7 +22,8 @@ from . import graph as graph_module
 from . import layer_kernels
 from .activations import scratch_bytes as activation_scratch
 from .errors import ConvcalcError
-from .execute import MERGES, RUNNABLE, InconsistencyError, call_refusal, execute_layer, layer_bytes, refusal
+from .execute import (MERGES, MHA_TENSOR_OPTIONS, RUNNABLE, InconsistencyError, call_refusal, execute_layer,
+                      layer_bytes, refusal)
 from .formulas import weight_count
 from .graph import Graph, InputSpec, Node, order, refs_in
 from .outcome import LayerRun
@@ -120,7 +121,7 @@ def _explicit_masks(masks: list, explicit: dict) -> list:
         given = explicit["mask"]
         given = list(given) if isinstance(given, (list, tuple)) else [given]
         masks[:len(given)] = given
-    for i, key in enumerate(("query_mask", "value_mask", "key_mask")):
+    for i, key in enumerate(MHA_TENSOR_OPTIONS[:3]):  # query_mask, value_mask, key_mask
         if explicit.get(key) is not None and i < len(masks):
             masks[i] = explicit[key]
     return masks

@@ -17,20 +17,28 @@ ARRAYS = dict(np.load(DATA / "arrays.npz"))
 RTOL, ATOL = 1e-4, 1e-5
 
 
-@pytest.mark.parametrize("case", INDEX["cases"], ids=[c["id"] for c in INDEX["cases"]])
-def test_masked_model_matches_keras(case, tmp_path):
-    cid = case["id"]
+def _replay(cid: str, tmp_path, *source) -> np.ndarray:
+    """The case's weights and inputs written out, ``convcalc shape <source> --run`` on them, its output."""
+    case = next(c for c in INDEX["cases"] if c["id"] == cid)
     np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
     samples = []
     for i in range(case["inputs"]):
         np.save(tmp_path / f"x{i}.npy", ARRAYS[f"{cid}/x/{i}"])
         samples += ["--sample", tmp_path / f"x{i}.npy"]
-    result = run("shape", "--file", DATA / case["file"], "--run", *samples, "--weights", tmp_path / "w.npz",
-                 "--save", tmp_path / "y.npy", "--format", "json")
+    result = run("shape", *source, "--run", *samples, "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npy",
+                 "--format", "json")
     assert result.exit_code == 0, result.stderr
+    return np.load(tmp_path / "y.npy")
+
+
+def _assert_keras(got: np.ndarray, cid: str) -> None:
     expected = ARRAYS[f"{cid}/y"]
-    got = np.load(tmp_path / "y.npy")
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(expected).max())))
+
+
+@pytest.mark.parametrize("case", INDEX["cases"], ids=[c["id"] for c in INDEX["cases"]])
+def test_masked_model_matches_keras(case, tmp_path):
+    _assert_keras(_replay(case["id"], tmp_path, "--file", DATA / case["file"]), case["id"])
 
 
 def test_the_masks_change_the_numbers():
@@ -97,17 +105,9 @@ model = keras.Model(x, inner(layers.Embedding(10, 4, mask_zero=True, name="emb")
 
 @pytest.mark.parametrize("cid", sorted(SOURCES))
 def test_the_same_models_as_python_sources_match_keras(cid, tmp_path):
-    case = next(c for c in INDEX["cases"] if c["id"] == cid)
     source = tmp_path / "m.py"
     source.write_text("import keras\nfrom keras import layers\n" + SOURCES[cid])
-    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"{cid}/w/{name}"] for name in case["weights"]})
-    np.save(tmp_path / "x.npy", ARRAYS[f"{cid}/x/0"])
-    result = run("shape", "--file", source, "--model", "model", "--run", "--sample", tmp_path / "x.npy",
-                 "--weights", tmp_path / "w.npz", "--save", tmp_path / "y.npy", "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    expected = ARRAYS[f"{cid}/y"]
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=RTOL,
-                               atol=ATOL * max(1.0, float(np.abs(expected).max())))
+    _assert_keras(_replay(cid, tmp_path, "--file", source, "--model", "model"), cid)
 
 
 @pytest.mark.parametrize("call, words", [
@@ -131,10 +131,7 @@ model = keras.Model([x, m], {call})
 def test_false_options_in_a_config_are_false(tmp_path):
     """``use_causal_mask: false`` and ``training: false`` in a config's call kwargs read as False (they
     are JSON literals): the same numbers as without them, and not those of the causal call."""
-    case = next(c for c in INDEX["cases"] if c["id"] == "mha-causal-only")
-    np.savez(tmp_path / "w.npz", **{name: ARRAYS[f"mha-causal-only/w/{name}"] for name in case["weights"]})
-    np.save(tmp_path / "x.npy", ARRAYS["mha-causal-only/x/0"])
-    config = json.loads((DATA / case["file"]).read_text())
+    config = json.loads((DATA / "mha-causal-only.json").read_text())
     outputs = {}
     for label, kwargs in (("causal", {"use_causal_mask": True}), ("false", {"use_causal_mask": False, "training": False}),
                           ("none", {})):
@@ -143,10 +140,7 @@ def test_false_options_in_a_config_are_false(tmp_path):
                 layer["inbound_nodes"][0]["kwargs"] = kwargs
         path = tmp_path / f"{label}.json"
         path.write_text(json.dumps(config))
-        result = run("shape", "--file", path, "--run", "--sample", tmp_path / "x.npy", "--weights", tmp_path / "w.npz",
-                     "--save", tmp_path / f"{label}.npy", "--format", "json")
-        assert result.exit_code == 0, result.stderr
-        outputs[label] = np.load(tmp_path / f"{label}.npy")
+        outputs[label] = _replay("mha-causal-only", tmp_path, "--file", path)
     np.testing.assert_allclose(outputs["causal"], ARRAYS["mha-causal-only/y"], rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(outputs["false"], outputs["none"])
     assert np.abs(outputs["false"] - outputs["causal"]).max() > 1e-2

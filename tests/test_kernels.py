@@ -919,7 +919,7 @@ def test_depthwise_read_in_place_equals_naive(data):
 
 
 def test_depthwise_taps_reach_only_the_pixels_whose_input_they_read():
-    """tap_span against a brute-force scan of output positions, and the whole-image tap first."""
+    """formulas.taps_inside against a brute-force scan of output positions, and the whole-image tap first."""
     from convcalc import depthwise
 
     for out_len in range(0, 7):
@@ -928,7 +928,7 @@ def test_depthwise_taps_reach_only_the_pixels_whose_input_they_read():
                 for offset in range(0, 7):
                     for stride in range(1, 4):
                         inside = [i for i in range(out_len) if 0 <= i * stride + offset - before < in_len]
-                        first, end = depthwise.tap_span(out_len, in_len, before, offset, stride)
+                        first, end = formulas.taps_inside(out_len, in_len, before, offset, stride)
                         assert list(range(first, end)) == inside
     taps = depthwise.taps_in_order((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), (5, 5), (5, 5))
     assert taps[0] == (1, 1, (0, 5), (0, 5)) and len(taps) == 9
