@@ -239,25 +239,11 @@ def execute_layer(row: LayerRow, x: np.ndarray, weights: dict[str, np.ndarray], 
     ``consumable``: x is the run's to overwrite (no later layer reads it); a layer of
     ``feature_kernels.IN_PLACE`` then writes its result into x.  ``options``: the call's keyword
     options (checked by :func:`call_refusal`); ``masks``: the Keras masks of its tensors, for the
-    layers that read them (MultiHeadAttention, GlobalAveragePooling1D)."""
-    if row.type == "MultiHeadAttention":
-        return feature_kernels._mha(row, x if isinstance(x, list) else [x], weights, options, masks)
-    if row.type == "Softmax" and masks and masks[0] is not None:
-        shape, mask_shape = np.shape(x), tuple(np.shape(masks[0]))
-        if not feature_kernels.broadcasts(mask_shape, shape):
-            raise ConvcalcError(
-                f"layer {row.index} {row.name} (Softmax): Keras fails on this call too: the Keras mask it receives, "
-                f"of shape {mask_shape}, must be broadcastable to its input, of shape {tuple(shape)} (Keras "
-                "compares them from the last axis; a (batch, steps) mask only fits a batch of 1 or steps-wide "
-                "features).")
-        return feature_kernels.softmax(x, row.layer.args["axis"], masks[0])
-    if row.type == "GlobalAveragePooling1D" and masks and masks[0] is not None:
-        steps = x.shape[:2] if row.data_format == "channels_last" else (x.shape[0], x.shape[2])
-        if tuple(np.shape(masks[0])) != tuple(steps):
-            raise ConvcalcError(f"layer {row.index} {row.name} (GlobalAveragePooling1D): its mask has shape "
-                                f"{tuple(np.shape(masks[0]))} where Keras needs one value per step, {tuple(steps)}.")
-        return feature_kernels.global_average_pooling_1d_masked(x, masks[0], row.data_format,
-                                                                row.layer.args["keepdims"])
+    layers of ``feature_kernels.CALLS`` that read them or its options."""
+    if row.type in feature_kernels.CALLS:
+        result = feature_kernels.CALLS[row.type](row, x, weights, options or {}, masks or [])
+        if result is not None:
+            return result
     if consumable and row.type in feature_kernels.IN_PLACE and _writable(x):
         result = feature_kernels.IN_PLACE[row.type](row, x, weights)
         if result is not None:

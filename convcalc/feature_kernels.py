@@ -542,6 +542,41 @@ IN_PLACE: dict[str, Callable] = {
 (``run_graph`` decides): ``(row, x, weights) -> x``, or None to take the usual kernel."""
 
 
+def _softmax_call(row, x, w, options: dict, masks: list) -> np.ndarray | None:
+    """Softmax given its input's Keras mask (None without one: the plain kernel). Keras takes the mask only
+    where it broadcasts to the input, compared from the last axis, and raises elsewhere: so does this."""
+    if not masks or masks[0] is None:
+        return None
+    shape, mask_shape = np.shape(x), tuple(np.shape(masks[0]))
+    if not broadcasts(mask_shape, shape):
+        raise ConvcalcError(
+            f"layer {row.index} {row.name} (Softmax): Keras fails on this call too: the Keras mask it receives, "
+            f"of shape {mask_shape}, must be broadcastable to its input, of shape {tuple(shape)} (Keras "
+            "compares them from the last axis; a (batch, steps) mask only fits a batch of 1 or steps-wide "
+            "features).")
+    return softmax(x, row.layer.args["axis"], masks[0])
+
+
+def _pooling_call(row, x, w, options: dict, masks: list) -> np.ndarray | None:
+    """GlobalAveragePooling1D given its input's Keras mask, one value per step (None without one)."""
+    if not masks or masks[0] is None:
+        return None
+    steps = x.shape[:2] if row.data_format == "channels_last" else (x.shape[0], x.shape[2])
+    if tuple(np.shape(masks[0])) != tuple(steps):
+        raise ConvcalcError(f"layer {row.index} {row.name} (GlobalAveragePooling1D): its mask has shape "
+                            f"{tuple(np.shape(masks[0]))} where Keras needs one value per step, {tuple(steps)}.")
+    return global_average_pooling_1d_masked(x, masks[0], row.data_format, row.layer.args["keepdims"])
+
+
+CALLS: dict[str, Callable] = {
+    "MultiHeadAttention": lambda row, x, w, options, masks: _mha(row, _list(x), w, options, masks),
+    "Softmax": _softmax_call,
+    "GlobalAveragePooling1D": _pooling_call,
+}
+"""Layers whose call reads the Keras masks of its tensors or its keyword options:
+``(row, x, weights, options, masks) -> y``, or None to take the usual kernel."""
+
+
 BYTES: dict[str, Callable] = {"MultiHeadAttention": attention_bytes}
 """Output plus scratch ``(row, batch, dtype) -> bytes`` of the layers whose scratch outgrows
 their input and output (the general bound of :mod:`convcalc.execute` covers the others)."""
