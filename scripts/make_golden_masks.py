@@ -5,7 +5,7 @@ GlobalAveragePooling1D) from real Keras.
 Each model sets a Keras mask with ``Embedding(mask_zero=True)`` or ``Masking``, carries it
 through layers that keep it (Dense, merges, Concatenate, a nested model, attention) and
 ends in a layer that reads it; every weight gets a random value. Recorded per model
-``<id>``: ``<id>.json`` (``model.to_json()``), and in ``arrays.npz``: ``<id>/x`` (the
+``<id>``: ``<id>.json`` (``model.to_json()``), and in ``cases.npz``: ``<id>/x`` (the
 input: integer ids with zeros, or floats with masked steps), ``<id>/w/<layer>/<weight>``
 (by path: ``mha/query/kernel``, ``inner/dense/kernel`` in a nested model) and
 ``<id>/y`` (``model(x, training=False)``). ``index.json`` lists the models with their
@@ -18,14 +18,13 @@ Run it (only this script needs TensorFlow):
     /work/tfvenv/bin/python scripts/make_golden_masks.py [--seed N] [--out DIR]
 """
 
-import json
-
 import numpy as np
 
 import golden_common as common
 
 DEFAULT_OUT = common.REPO_ROOT / "tests" / "data" / "golden_masks"
 DEFAULT_SEED = 77
+MAX_BYTES = 2**20
 
 
 def models(keras):
@@ -156,7 +155,7 @@ def draw_input(kind, rng):
 def main():
     parser = common.golden_parser(__doc__, DEFAULT_OUT, "output directory", DEFAULT_SEED)
     args = parser.parse_args()
-    keras, _ = common.load_keras()
+    keras, tf = common.load_keras()
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -181,9 +180,9 @@ def main():
         cases.append({"id": cid, "title": title, "file": f"{cid}.json", "inputs": len(inputs),
                       "weights": list(weights), "masked_positions": masked, "output_shape": list(y.shape)})
         print(f"{cid}: output {y.shape}, {len(weights)} weights, {masked} masked positions")
-    (args.out / "arrays.npz").write_bytes(common.npz_bytes(arrays))
-    header = {"keras": keras.__version__, "seed": args.seed, "script": "scripts/make_golden_masks.py"}
-    (args.out / "index.json").write_text(json.dumps({"header": header, "cases": cases}, indent=1) + "\n")
+    head = common.header(keras, tf, "scripts/make_golden_masks.py", seed=args.seed)
+    size = common.write_cases(args.out, head, {"cases": cases}, arrays, MAX_BYTES, "mask")
+    print(f"wrote {args.out}: {len(cases)} models, {size} bytes")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from conftest import run
 
 DATA = Path(__file__).parent / "data" / "golden_masks"
 INDEX = json.loads((DATA / "index.json").read_text())
-ARRAYS = dict(np.load(DATA / "arrays.npz"))
+ARRAYS = dict(np.load(DATA / "cases.npz"))
 RTOL, ATOL = 1e-4, 1e-5
 
 
