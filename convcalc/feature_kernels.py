@@ -105,7 +105,7 @@ def repeat_vector(x: np.ndarray, n: int) -> np.ndarray:
 
 def masking(x: np.ndarray, mask_value) -> np.ndarray:
     """Masking: a position (all axes but the last) whose features all equal ``mask_value`` becomes
-    zeros; every other value passes unchanged.  (The Keras mask it also sets is not propagated.)"""
+    zeros; every other value passes unchanged.  (The Keras mask it also sets: :func:`keras_mask`.)"""
     keep = np.any(x != _scalar(mask_value, x), axis=-1, keepdims=True)
     return np.where(keep, x, np.zeros((), x.dtype))
 
@@ -113,9 +113,9 @@ def masking(x: np.ndarray, mask_value) -> np.ndarray:
 def keras_mask(row, x: np.ndarray) -> np.ndarray | None:
     """The Keras mask a layer sets on its output from its input ``x``, or None: Masking keeps the
     positions with a feature other than ``mask_value``; ``Embedding(mask_zero=True)`` keeps the ids
-    other than 0 (as Keras compares them, before the int32 cast).  Layers that consume masks
-    (Softmax, MultiHeadAttention) take them as arguments of their kernels here; a walk that carries
-    masks through the layers between is the graph executor's.  Returns a bool array shaped like
+    other than 0 (as Keras compares them, before the int32 cast).  The layers that read masks
+    take them through ``CALLS``; ``convcalc.masking`` says how the layers between pass them on, and
+    ``run_graph`` carries them.  Returns a bool array shaped like
     ``x`` without its last axis (Masking) or like ``x`` (Embedding)."""
     args = row.layer.args
     if row.type == "Masking":
