@@ -873,6 +873,7 @@ def test_strided_depthwise_by_column_phases_equals_naive(data):
     budget = data.draw(st.sampled_from([None, 4000]))
     with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
             mock.patch.object(kernels, "_depthwise_einsum", lambda g: False), \
+            mock.patch.object(kernels, "_depthwise_rows", lambda g: False), \
             mock.patch.dict(kernel_geometry._cache, clear=True):  # plans made with the rule are remembered
         # One filter per channel read in place goes tap by tap over views instead (next test).
         in_place = multiplier == 1 and x.flags.c_contiguous and kw["data_format"] == "channels_last" \
@@ -917,6 +918,7 @@ def test_depthwise_read_in_place_equals_naive(data):
     with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
             mock.patch.object(kernels, "_DEPTHWISE_VIEW_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**23]))), \
             mock.patch.object(kernels, "_depthwise_einsum", lambda g: False), \
+            mock.patch.object(kernels, "_depthwise_rows", lambda g: False), \
             mock.patch.dict(kernel_geometry._cache, clear=True):  # plans made with the rule are remembered
         assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise_views"
         _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, dtype)
@@ -948,28 +950,62 @@ def test_depthwise_by_einsum_equals_naive(data):
     with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
             mock.patch.object(kernels, "_DEPTHWISE_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**22]))), \
             mock.patch.object(kernels, "_depthwise_einsum", lambda g: True), \
+            mock.patch.object(kernels, "_depthwise_rows", lambda g: False), \
             mock.patch.dict(kernel_geometry._cache, clear=True):
         assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise_einsum"
         _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, np.float64 if dtype == np.float64 else np.float32)
 
 
-@pytest.mark.parametrize("shape, kernel, strides, einsum", [
-    ((8, 56, 56, 64), 3, 1, False),  # long tap passes over few channels: tap by tap
-    ((2, 112, 112, 32), 5, 1, False),
-    ((8, 28, 28, 192), 3, 1, False),
-    ((1, 28, 28, 144), 3, 2, True),  # strided
-    ((2, 112, 112, 32), 5, 2, True),
-    ((4, 14, 14, 64), 3, 1, True),  # small outputs
-    ((1, 7, 7, 32), 7, 1, True),
-    ((2, 56, 56, 192), 5, 1, True),  # large kernels over many channels
-    ((2, 56, 56, 576), 3, 1, True),  # many channels
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_depthwise_by_einsum_over_rows_equals_naive(data):
+    """Depthwise Conv2D, one filter per channel: every tap summed over whole output rows by one einsum, strided
+    columns read from the input's column phases.  Any strides, dilations, kernel sizes (taps past the kernel in
+    the last phase), both data formats, cast inputs, inputs read in place, chunks of a few rows, several
+    threads; the memory estimate holds (tracemalloc)."""
+    dilation = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    strides = (1, 1) if max(dilation) > 1 else (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
+              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
+              strides=strides, dilation_rate=dilation)
+    channels = data.draw(st.integers(2, 5))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int32]))
+    rng, x = _random_input(data.draw, channels, kw["data_format"], np.float64, max_size=11)
+    x = (x * 4).astype(dtype)
+    kh, kwidth = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    out_size = conv2d_expected_size(x, np.zeros((kh, kwidth, 1, channels)), kw)
+    if min(out_size) < 1:
+        return
+    kernel = rng.standard_normal((kh, kwidth, 1, channels))
+    bias = rng.standard_normal(channels) if data.draw(st.booleans()) else None
+    kw["groups"] = channels
+    budget = data.draw(st.sampled_from([None, 3000]))
+    with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
+            mock.patch.object(kernels, "_DEPTHWISE_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**22]))), \
+            mock.patch.dict(kernel_geometry._cache, clear=True):
+        assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise_rows"
+        _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, np.float64 if dtype == np.float64 else np.float32)
+
+
+@pytest.mark.parametrize("shape, kernel, strides, method", [
+    # stride 1 along the columns: einsum over whole rows
+    ((8, 56, 56, 64), 3, 1, "depthwise_rows"),
+    ((2, 112, 112, 32), 5, (2, 1), "depthwise_rows"),
+    ((1, 7, 7, 576), 3, 1, "depthwise_rows"),
+    ((1, 224, 224, 512), 7, 1, "depthwise_einsum"),  # the kernel along a row would take 22 MiB
+    # strided columns: over whole rows from column phases for few channels, else einsum per pixel
+    ((2, 112, 112, 32), 5, 2, "depthwise_rows"),
+    ((4, 56, 56, 64), 3, (1, 2), "depthwise_rows"),
+    ((1, 28, 28, 144), 3, 2, "depthwise_einsum"),
+    ((4, 28, 28, 384), 3, (1, 2), "depthwise_einsum"),
 ])
-def test_depthwise_sums_taps_by_einsum_where_measured_faster(shape, kernel, strides, einsum):
-    """The rule of _depthwise_einsum on layers measured both ways (benchmarks/kernels.py's timing)."""
+def test_depthwise_method_where_measured_fastest(shape, kernel, strides, method):
+    """The rules of _depthwise_rows and _depthwise_einsum on layers measured all three ways
+    (benchmarks/kernels.py's timing)."""
     channels = shape[3]
     plan = _plan("conv2d", np.zeros(shape, np.float32), np.zeros((kernel, kernel, 1, channels), np.float32),
                  dict(padding="same", strides=strides, groups=channels, data_format="channels_last"), None)
-    assert (plan.method == "depthwise_einsum") == einsum
+    assert plan.method == method
 
 
 def test_depthwise_taps_reach_only_the_pixels_whose_input_they_read():
