@@ -18,11 +18,14 @@ Then the scratch memory peak of convcalc.conv2d on a 32x112x112x64 batch
 it), against the 512 MiB limit.
 
     python benchmarks/kernels.py [--runs 15] [--rounds 5] [--threads N] [--no-naive] [--only TEXT] [--repeat N]
+                                 [--random N [--seed S]]
 
 ``--repeat N`` measures the whole suite N times, minutes apart for each
 case: the table then pools every pass's calls (the best of all of them,
 and their median), which is steadier than one pass on a shared machine,
-and each pass's own geometric mean is printed too.
+and each pass's own geometric mean is printed too.  ``--random N`` measures
+N layers drawn at random (seeded by ``--seed``) instead of the suite, with
+the same targets.
 
 Without torch the comparison is against the naive reference only.  Targets
 (issue 12): geometric mean >= 0.7x torch's throughput; no case < 0.35x
@@ -98,6 +101,42 @@ SUITE = [
     Case("depthwise 3x3/2 same, 28x28x144, batch 1", (1, 28, 28, 144), (3, 3, 1, 144),
          args=dict(strides=2, padding="same", groups=144), depthwise=True),
 ]
+
+def random_cases(count: int, seed: int) -> list[Case]:
+    """``count`` layers drawn at random (seeded): Conv2D, Conv2DTranspose and depthwise, kernels 1-7, strides
+    1-2, dilation 1-2, 7x7 to 112x112 images, 1-256 channels, batches 1-8, both paddings; at most a
+    56x56x256 batch of 8.  Checks the suite's choices on shapes nobody picked (``--random N``)."""
+    import random
+
+    rng = random.Random(seed)
+    cases: list[Case] = []
+    drawn: set[tuple] = set()
+    while len(cases) < count:
+        kind = rng.choice(["conv", "conv", "conv", "transpose", "depthwise"])
+        hw, batch = rng.choice([7, 14, 28, 32, 56, 64, 112]), rng.choice([1, 2, 4, 8])
+        cin, cout = rng.choice([1, 3, 16, 32, 64, 128, 256]), rng.choice([16, 32, 64, 128, 256])
+        k, s = rng.choice([1, 3, 3, 3, 5, 7]), rng.choice([1, 1, 2])
+        d = 1 if s > 1 or k == 1 else rng.choice([1, 1, 2])
+        padding = rng.choice(["same", "valid"])
+        if kind == "depthwise":
+            cin = cout = rng.choice([32, 64, 96, 144, 192, 384])
+        key = (kind, hw, batch, cin, cout if kind != "depthwise" else cin, k, s, d, padding)
+        if hw < (k - 1) * d + 1 or batch * hw * hw * max(cin, cout) > 8 * 56 * 56 * 256 or key in drawn:
+            continue
+        drawn.add(key)
+        name = f"{k}x{k}/{s} d{d} {padding}, {hw}x{hw}x{cin}"
+        args = dict(strides=s, padding=padding, dilation_rate=d)
+        if kind == "depthwise":
+            cases.append(Case(f"depthwise {name}, batch {batch}", (batch, hw, hw, cin), (k, k, 1, cin),
+                              args=dict(args, groups=cin), depthwise=True))
+        elif kind == "transpose":
+            cases.append(Case(f"transposed {name} -> {cout}, batch {batch}", (batch, hw, hw, cin),
+                              (k, k, cout, cin), transpose=True, args=args))
+        else:
+            cases.append(Case(f"{name} -> {cout}, batch {batch}", (batch, hw, hw, cin), (k, k, cin, cout),
+                              args=args))
+    return cases
+
 
 MEMORY_CASE = Case("3x3 same, 112x112x64 -> 64, batch 32", (32, 112, 112, 64), (3, 3, 64, 64),
                    args=dict(padding="same"))
@@ -276,6 +315,9 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure the whole suite this many times; the table pools every pass's calls")
+    parser.add_argument("--random", type=int, default=0, metavar="N",
+                        help="measure N random layers (see random_cases) instead of the suite")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random")
     opts = parser.parse_args()
 
     numpy_threads = blas_threads()
@@ -295,7 +337,8 @@ def main() -> int:
         f"{'case':50} {'convcalc':>9} {'torch':>9} {'ratio':>6} {'(median)':>8} {'naive/sample':>12} "
         f"{'x naive':>8} {'rel err':>8}"
     )
-    cases = [case for case in SUITE if not opts.only or opts.only in case.name]
+    suite = random_cases(opts.random, opts.seed) if opts.random else SUITE
+    cases = [case for case in suite if not opts.only or opts.only in case.name]
     pooled: dict[str, tuple[list, list]] = {case.name: ([], []) for case in cases}  # every timed call
     failures, pass_means = [], []
     for repeat in range(opts.repeat):

@@ -13,9 +13,11 @@ Two implementations of each, side by side:
   transforms only add and halve, so float32 stays within a few ulps),
   and so does a dilated stride-1 one, split into its dilation phases
   (space-to-batch, as TensorFlow does: each phase sub-image is an undilated
-  convolution); depthwise convolutions multiply and accumulate tap by tap instead
-  (with stride 2 along the columns, from the padded input's even and odd
-  columns stored apart, so that each tap reads whole rows).
+  convolution); depthwise convolutions have no channel sum for BLAS: one
+  einsum call sums every tap over whole output rows (a multiply-add along
+  runs of ``ow * c`` numbers; strided columns read from the input's column
+  phases), or per pixel (strided layers of many channels), or, with depth
+  multipliers, tap by tap.
   Conv2DTranspose does one batched GEMM per chunk and scatter-adds each
   kernel tap's products into a strided slice of the output (no zero
   insertion); with stride 1 it is a direct convolution with the flipped
