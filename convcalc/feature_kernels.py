@@ -378,6 +378,11 @@ def multi_head_attention(query: np.ndarray, value: np.ndarray, key: np.ndarray |
     if mask is not None:
         for _ in range(scores.ndim - mask.ndim):  # from the heads axis, as Keras expands it
             mask = np.expand_dims(mask, -2 * len(axes) - 1)
+        if not broadcasts(mask.shape, scores.shape):
+            raise ConvcalcError(
+                f"Keras fails on this call too: its attention mask, of shape {mask.shape} as Keras builds it "
+                f"from the inputs' masks, does not broadcast to the attention scores, of shape {scores.shape} "
+                "(Keras's Softmax raises 'The mask must be broadcastable'; padding masks fit one attention axis).")
         scores = np.where(mask, scores, _scalar(LARGE_NEGATIVE, scores))
     norm = tuple(range(scores_rank - len(axes), scores_rank))
     probabilities = np.exp(scores - scores.max(axis=norm, keepdims=True))

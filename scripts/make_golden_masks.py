@@ -110,6 +110,35 @@ def models(keras):
     e = layers.Embedding(7, 5, mask_zero=True, name="emb")(x)
     out.append(("emb-softmax-batch1", "Softmax reading a (1, 5) mask on a (1, 5, 5) input: broadcastable, so Keras "
                 "applies it (along the last axis)", keras.Model(x, layers.Softmax(name="softmax")(e)), "ids5-batch1"))
+
+    # The other merges: each keeps the OR of its inputs' masks, as Add does.
+    for merge in ("Multiply", "Average", "Maximum", "Minimum", "Subtract"):
+        x = ids_input()
+        e = layers.Embedding(10, 4, mask_zero=True, name="emb")(x)
+        f = layers.Embedding(12, 4, mask_zero=True, name="emb2")(x)
+        m = getattr(layers, merge)(name=merge.lower())([e, f])
+        out.append((f"emb-{merge.lower()}-gap", f"two masked embeddings merged by {merge} (masks OR-ed)",
+                    keras.Model(x, layers.GlobalAveragePooling1D(name="pool")(m)), "ids"))
+
+    q_ids, kv_ids = keras.Input(shape=(6,), name="q_ids"), keras.Input(shape=(6,), name="kv_ids")
+    q = layers.Embedding(10, 8, mask_zero=True, name="q_emb")(q_ids)
+    v = layers.Embedding(10, 8, mask_zero=True, name="v_emb")(kv_ids)
+    k = layers.Embedding(10, 8, mask_zero=True, name="k_emb")(kv_ids)
+    a = layers.MultiHeadAttention(2, 4, name="mha")(q, v, key=k)
+    out.append(("mha-query-value-key-masks", "query, value and a separate key, each with its own padding mask",
+                keras.Model([q_ids, kv_ids], layers.GlobalAveragePooling1D(name="pool")(a)), "ids+ids"))
+
+    x = keras.Input(shape=(5, 3), name="steps")
+    h = layers.LayerNormalization(name="norm")(layers.Masking(0.0, name="masking")(x))
+    h = layers.BatchNormalization(name="bn")(layers.Dense(4, name="dense")(h))
+    out.append(("masking-norms-gap", "Masking -> LayerNormalization -> Dense -> BatchNormalization -> pooling "
+                "(the normalizations keep the mask)",
+                keras.Model(x, layers.GlobalAveragePooling1D(name="pool")(h)), "steps"))
+
+    x = keras.Input(shape=(5, 3), name="steps")
+    h = layers.Conv1D(4, 2, padding="same", name="conv")(layers.Masking(0.0, name="masking")(x))
+    out.append(("masking-conv-gap", "Masking -> Conv1D -> pooling (a convolution drops the mask: every step pooled)",
+                keras.Model(x, layers.GlobalAveragePooling1D(name="pool")(h)), "steps"))
     return out
 
 
@@ -149,6 +178,10 @@ def draw_input(kind, rng):
     ids[1, 5] = 0
     if kind == "query+ids":
         return [rng.standard_normal((3, 4, 8)).astype(np.float32), ids]
+    if kind == "ids+ids":
+        other = rng.integers(1, 10, (3, 6)).astype(np.float32)
+        other[0, 2] = other[2, 3:] = 0
+        return [ids, other]
     return [ids]
 
 

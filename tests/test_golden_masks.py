@@ -1,5 +1,6 @@
-"""--run carries Keras masks (Embedding(mask_zero=True), Masking) through the layers that keep them,
-nested models and merges to MultiHeadAttention and GlobalAveragePooling1D, and executes
+"""--run carries Keras masks (Embedding(mask_zero=True), Masking) through the layers that keep them
+(normalizations, Dense; a convolution drops them), nested models and every merge to MultiHeadAttention
+(query, value and key masks) and GlobalAveragePooling1D, and executes
 MultiHeadAttention's use_causal_mask: every model of tests/data/golden_masks (made by
 scripts/make_golden_masks.py with Keras 3.15) replayed through the CLI against Keras's output."""
 
@@ -144,3 +145,28 @@ def test_false_options_in_a_config_are_false(tmp_path):
     np.testing.assert_allclose(outputs["causal"], ARRAYS["mha-causal-only/y"], rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(outputs["false"], outputs["none"])
     assert np.abs(outputs["false"] - outputs["causal"]).max() > 1e-2
+
+
+def test_padding_masks_over_two_attention_axes_fail_as_in_keras(tmp_path):
+    """Keras 3.15 raises on self-attention over two axes with a padding mask (its Softmax: 'The mask must be
+    broadcastable'); the run says so, with exit 2, instead of numbers Keras never gives."""
+    source = tmp_path / "m.py"
+    source.write_text("""
+import keras
+from keras import layers
+x = keras.Input(shape=(3, 4), name="grid")
+e = layers.Embedding(10, 8, mask_zero=True, name="emb")(x)
+model = keras.Model(x, layers.MultiHeadAttention(2, 4, attention_axes=(1, 2), name="mha")(e, e))
+""")
+    grid = np.random.default_rng(0).integers(0, 10, (3, 3, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", grid)
+    result = run("shape", "--file", source, "--model", "model", "--run", "--sample", tmp_path / "x.npy",
+                 "--save", tmp_path / "y.npy", "--format", "json")
+    assert result.exit_code == 2
+    assert "Keras fails on this call too" in result.stderr and "attention scores" in result.stderr
+    assert "internal error" not in result.stderr and not (tmp_path / "y.npy").exists()
+    grid[grid == 0] = 1  # nothing masked: the mask's shape is what fails, in Keras 3.15 as here
+    np.save(tmp_path / "x.npy", grid)
+    unmasked = run("shape", "--file", source, "--model", "model", "--run", "--sample", tmp_path / "x.npy",
+                   "--format", "json")
+    assert unmasked.exit_code == 2 and "Keras fails on this call too" in unmasked.stderr
