@@ -128,6 +128,10 @@ def models(keras):
     out.append(("mha-query-value-key-masks", "query, value and a separate key, each with its own padding mask",
                 keras.Model([q_ids, kv_ids], layers.GlobalAveragePooling1D(name="pool")(a)), "ids+ids"))
 
+    # Self-attention over two axes (attention_axes=(1, 2)) with a padding mask has no case: Keras 3.15
+    # raises on it (its mask does not broadcast to the scores); tests/test_golden_masks.py checks that
+    # --run refuses it too.
+
     x = keras.Input(shape=(5, 3), name="steps")
     h = layers.LayerNormalization(name="norm")(layers.Masking(0.0, name="masking")(x))
     h = layers.BatchNormalization(name="bn")(layers.Dense(4, name="dense")(h))
