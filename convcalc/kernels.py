@@ -8,7 +8,11 @@ Two implementations of each, side by side:
   BLAS matrix products.  Conv2D gathers each chunk's windows into a matrix
   (im2col: pixel-major, or taps-major for few input channels) and does one
   GEMM per chunk; a 1x1 stride-1 convolution is one GEMM on the input
-  itself; a 3x3 stride-1 one with enough channels uses Winograd F(2x2, 3x3)
+  itself; a stride-1 one with at least twice as many input channels as
+  filters multiplies every input pixel by every tap first (one batched
+  GEMM) and adds each tap's products over the pixels they reach (moving
+  kh*kw*filters numbers per pixel instead of im2col's kh*kw*c_in); a 3x3
+  stride-1 one with enough channels uses Winograd F(2x2, 3x3)
   (16 GEMMs per chunk of 4x4 tiles, 2.25x fewer multiplications; the
   transforms only add and halve, so float32 stays within a few ulps),
   and so does a dilated stride-1 one, split into its dilation phases
@@ -113,6 +117,9 @@ _WINOGRAD_MIN_TILES = 192
 _WINOGRAD_MIN_CHANNELS = 48
 _WINOGRAD_WIDE_CHANNELS = 128
 _WINOGRAD_MIN_IMAGE_TILES = 400
+# A stride-1 Conv2D with at least this many times as many input channels as
+# filters multiplies first and adds the products up (see _gathers_products).
+_GATHER_MIN_CHANNEL_RATIO = 2
 # Windows whose rows hold at most this many numbers (kw * channels) are
 # gathered taps-major (see _im2col_taps_chunk).
 _TAPS_MAJOR_MAX_RUN = 16
@@ -148,7 +155,7 @@ _TUNING = (
     "_WINOGRAD_CHUNK_BYTES", "_WINOGRAD_MIN_TILES", "_WINOGRAD_MIN_CHANNELS", "_WINOGRAD_WIDE_CHANNELS",
     "_WINOGRAD_MIN_IMAGE_TILES", "_TAPS_MAJOR_MAX_RUN", "_DIRECT_TRANSPOSE_GROWTH", "_DIRECT_TRANSPOSE_CHANNELS", "_WIDE_TAPS_BYTES",
     "_DEPTHWISE_EINSUM_MAX_PIXELS", "_DEPTHWISE_EINSUM_CHANNELS",
-    "_DEPTHWISE_ROWS_STRIDED_CHANNELS",
+    "_DEPTHWISE_ROWS_STRIDED_CHANNELS", "_GATHER_MIN_CHANNEL_RATIO",
 )
 _tuning_values = operator.itemgetter(*_TUNING)  # their values, read in one call (small layers feel each microsecond)
 
@@ -339,6 +346,8 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
     # The input can be read in place when nothing is padded, cast or transposed.
     needs_tile = not x_contiguous_cl or any(p for pair in g.pads for p in pair)
     kernel_bytes = kh * kw * c * f // g.groups * item  # the kernel cast to the compute dtype
+    if _gathers_products(g):
+        return _gemm_gather_plan(g, x_contiguous_cl, max_bytes)
     if _winograd_applies(g):
         # The kernel transformed (16, c, f), and its rows transformed on the way (4, 3, c, f).
         # (and the bias repeated along a row of output pixels, (ow, f)).
@@ -433,6 +442,44 @@ def _conv2d_plan(g: _Geometry, x_contiguous_cl: bool, max_scratch_bytes: int | N
                 g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow, None, min_split
             )
     return _Plan(method, samples, rows, workers * chunk_bytes(samples, rows) + fixed, workers)
+
+
+def _gathers_products(g: _Geometry) -> bool:
+    """Whether a stride-1 Conv2D multiplies each input pixel by every tap first, then adds the products up
+    (see :func:`_gemm_gather_chunk`): with many more input channels than filters.
+
+    im2col copies kh*kw*c numbers per output pixel for a GEMM of kh*kw*c*f
+    multiply-adds per pixel: with few filters the copy costs more than the
+    GEMM.  Multiplying first, then adding each tap's products (kh*kw*f
+    numbers per pixel) moves ``c / f`` times fewer numbers, for the same
+    multiplications over the input's pixels (a few more than the output's).
+    """
+    return (
+        g.groups == 1
+        and g.strides == (1, 1)
+        and g.kernel_size != (1, 1)
+        and g.in_channels >= _GATHER_MIN_CHANNEL_RATIO * g.filters
+    )
+
+
+def _gemm_gather_plan(g: _Geometry, x_contiguous_cl: bool, max_bytes: int) -> _Plan:
+    """Chunks of :func:`_gemm_gather_chunk`: samples, then bands of output rows (each recomputing the
+    products of the kh*dh - dh input rows it shares with the next)."""
+    item, (kh, kw), (keh, _) = g.dtype.itemsize, g.kernel_size, g.effective_kernel
+    (h, w), (oh, ow), c, f = g.in_size, g.out_size, g.in_channels, g.filters
+
+    def chunk_bytes(samples: int, rows: int) -> int:
+        in_rows = min(rows + keh - 1, h)
+        total = kh * kw * samples * in_rows * w * f  # every tap's products of the input band
+        if not x_contiguous_cl:
+            total += samples * in_rows * w * c  # the band as a contiguous (pixels, c) matrix
+        if g.channels_first:
+            total += samples * rows * ow * f
+        return total * item
+
+    fixed = 2 * kh * kw * c * f * item + ow * f * item + _ufunc_buffer_bytes(item)
+    samples, rows = _split(g.batch, oh, chunk_bytes, max_bytes - fixed, _GEMM_CHUNK_BYTES, ow)
+    return _Plan("gemm_gather", samples, rows, chunk_bytes(samples, rows) + fixed, 1)
 
 
 def _depthwise_in_place(g: _Geometry) -> bool:
@@ -1101,6 +1148,48 @@ def _depthwise_einsum_chunk(windows: np.ndarray, taps: np.ndarray, target: np.nd
     _in_parallel(accumulate, nb, rb, target.size)
 
 
+def _gemm_gather_chunk(
+    x_cl: np.ndarray, in_place: bool, matrix: np.ndarray, target: np.ndarray, n0: int, r0: int, taps: list,
+    g: _Geometry, scratch: _Scratch,
+) -> None:
+    """Output rows [r0, r0 + rb) of samples [n0, n0 + nb) of a stride-1 Conv2D (see :func:`_gathers_products`).
+
+    One batched GEMM multiplies the input rows the chunk reads by every tap's (c, f) matrix; then each
+    tap's products, shifted by the tap's offset, are added over the output pixels whose input they are
+    (``taps``: :func:`convcalc.depthwise.taps_in_order`, the rectangles that read inside the input), so
+    the padding is never materialized.
+    """
+    nb, rb, ow, f = target.shape
+    (h, w), c = g.in_size, g.in_channels
+    (dh, dw), ((top, _), (left, _)) = g.dilation_rate, g.pads
+    kh, kw = g.kernel_size
+    lo = min(max(r0 - top, 0), h)
+    hi = max(min(r0 + rb - 1 + (kh - 1) * dh - top + 1, h), lo)
+    band = x_cl[n0 : n0 + nb, lo:hi]
+    if not in_place:
+        band = scratch.get("rows", band.shape)
+        band[...] = x_cl[n0 : n0 + nb, lo:hi]
+    products = scratch.get("products", (kh, kw, nb, hi - lo, w, f))
+    np.matmul(band.reshape(-1, c), matrix, out=products.reshape(kh * kw, -1, f))
+    started = False
+    for a, b, (i0, i1), (j0, j1) in taps:
+        i0, i1 = max(i0, r0), min(i1, r0 + rb)
+        if i1 <= i0:
+            continue
+        first_row, first_col = i0 + a * dh - top - lo, j0 + b * dw - left
+        source = products[a, b, :, first_row : first_row + i1 - i0, first_col : first_col + j1 - j0]
+        out = target[:, i0 - r0 : i1 - r0, j0:j1]
+        if not started:
+            started = True
+            if (i0, i1, j0, j1) == (r0, r0 + rb, 0, ow):
+                out[...] = source
+                continue
+            target[...] = 0
+        out += source
+    if not started:
+        target[...] = 0
+
+
 _CHUNK_METHODS = {
     "depthwise_einsum": _depthwise_einsum_chunk,
     "gemm": _gemm_chunk,
@@ -1165,6 +1254,11 @@ def _conv2d_into(
     bias = _bias_row(bias, ow, g.dtype)
     if plan.method == "winograd":
         weights = _winograd_weights(kernel, scratch)
+    elif plan.method == "gemm_gather":
+        (kh, kw), c, f = g.kernel_size, g.in_channels, g.filters
+        weights = np.ascontiguousarray(kernel.astype(g.dtype, copy=False).reshape(kh * kw, c, f))
+        taps = _cached(depthwise.taps_in_order, g.kernel_size, g.dilation_rate, g.strides, g.pads, g.in_size,
+                       g.out_size, exact=6)
     elif plan.method == "depthwise_views":
         weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, "depthwise")
         taps = _cached(depthwise.taps_in_order, g.kernel_size, g.dilation_rate, g.strides, g.pads, g.in_size,
@@ -1190,6 +1284,10 @@ def _conv2d_into(
             for p in range(2):
                 _fill_padded(columns[:, :, p], x_cl, n0, n1, r0, p, 2, g)
             _winograd_chunk(columns, weights, bias, target, scratch)
+        elif plan.method == "gemm_gather":
+            _gemm_gather_chunk(x_cl, in_place, weights, target, n0, r0, taps, g, scratch)
+            if bias is not None:
+                target += bias
         elif plan.method == "im2col_wide":
             width = (ow - 1) * sw + kew
             tile = scratch.get("tile", (n1 - n0, r1 - r0 + keh, width, 1))
