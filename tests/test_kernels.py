@@ -935,67 +935,53 @@ def test_depthwise_read_in_place_equals_naive(data):
         _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, dtype)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_depthwise_by_einsum_equals_naive(data):
-    """Depthwise Conv2D with every tap of a pixel summed in one einsum: any strides, dilations, kernel sizes,
-    depth multipliers, both data formats, cast inputs, chunks of a few rows, several threads; the memory
-    estimate holds (tracemalloc)."""
+def _depthwise_einsum_case(data, method: str, multipliers: int) -> None:
+    """A random depthwise Conv2D (any strides, dilations, kernel sizes, both data formats, cast inputs, chunks of
+    a few rows, one or several threads) planned with ``method`` (the rules patched to take it), against the loop
+    reference, within its memory estimate (tracemalloc)."""
     dilation = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
     strides = (1, 1) if max(dilation) > 1 else (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
     kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
               data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
               strides=strides, dilation_rate=dilation)
-    channels, multiplier = data.draw(st.integers(2, 5)), data.draw(st.integers(1, 3))
+    channels, multiplier = data.draw(st.integers(2, 5)), data.draw(st.integers(1, multipliers))
     dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int32]))
     rng, x = _random_input(data.draw, channels, kw["data_format"], np.float64, max_size=11)
     x = (x * 4).astype(dtype)
     kh, kwidth = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
-    out_size = conv2d_expected_size(x, np.zeros((kh, kwidth, 1, channels)), kw)
-    if min(out_size) < 1:
+    if min(conv2d_expected_size(x, np.zeros((kh, kwidth, 1, channels)), kw)) < 1:
         return
     kernel = rng.standard_normal((kh, kwidth, 1, channels * multiplier))
     bias = rng.standard_normal(channels * multiplier) if data.draw(st.booleans()) else None
     kw["groups"] = channels
     budget = data.draw(st.sampled_from([None, 3000]))
+    rules = {"depthwise_rows": (False, True), "depthwise_einsum": (True, False)}[method]
     with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
             mock.patch.object(kernels, "_DEPTHWISE_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**22]))), \
-            mock.patch.object(kernels, "_depthwise_einsum", lambda g: True), \
-            mock.patch.object(kernels, "_depthwise_rows", lambda g: False), \
-            mock.patch.dict(kernel_geometry._cache, clear=True):
-        assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise_einsum"
+            mock.patch.object(kernels, "_depthwise_einsum", lambda g: rules[0]), \
+            mock.patch.object(kernels, "_depthwise_rows", lambda g: rules[1] and _DEPTHWISE_ROWS_RULE(g)), \
+            mock.patch.dict(kernel_geometry._cache, clear=True):  # plans made with the real rules are remembered
+        assert _plan("conv2d", x, kernel, kw, budget).method == method
         _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, np.float64 if dtype == np.float64 else np.float32)
+
+
+_DEPTHWISE_ROWS_RULE = kernels._depthwise_rows  # unpatched: the rows path also needs its own conditions
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_depthwise_by_einsum_equals_naive(data):
+    """Depthwise Conv2D with every tap of a pixel summed in one einsum, depth multipliers included."""
+    _depthwise_einsum_case(data, "depthwise_einsum", multipliers=3)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_depthwise_by_einsum_over_rows_equals_naive(data):
     """Depthwise Conv2D, one filter per channel: every tap summed over whole output rows by one einsum, strided
-    columns read from the input's column phases.  Any strides, dilations, kernel sizes (taps past the kernel in
-    the last phase), both data formats, cast inputs, inputs read in place, chunks of a few rows, several
-    threads; the memory estimate holds (tracemalloc)."""
-    dilation = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
-    strides = (1, 1) if max(dilation) > 1 else (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
-    kw = dict(padding=data.draw(st.sampled_from(["valid", "same"])),
-              data_format=data.draw(st.sampled_from(["channels_last", "channels_first"])),
-              strides=strides, dilation_rate=dilation)
-    channels = data.draw(st.integers(2, 5))
-    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int32]))
-    rng, x = _random_input(data.draw, channels, kw["data_format"], np.float64, max_size=11)
-    x = (x * 4).astype(dtype)
-    kh, kwidth = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
-    out_size = conv2d_expected_size(x, np.zeros((kh, kwidth, 1, channels)), kw)
-    if min(out_size) < 1:
-        return
-    kernel = rng.standard_normal((kh, kwidth, 1, channels))
-    bias = rng.standard_normal(channels) if data.draw(st.booleans()) else None
-    kw["groups"] = channels
-    budget = data.draw(st.sampled_from([None, 3000]))
-    with mock.patch.object(kernels, "_MIN_PARALLEL_ITEMS", data.draw(st.sampled_from([1, 1 << 16]))), \
-            mock.patch.object(kernels, "_DEPTHWISE_CHUNK_BYTES", data.draw(st.sampled_from([1, 2**22]))), \
-            mock.patch.dict(kernel_geometry._cache, clear=True):
-        assert _plan("conv2d", x, kernel, kw, budget).method == "depthwise_rows"
-        _fast_within_estimate_equals_naive(x, kernel, bias, kw, budget, np.float64 if dtype == np.float64 else np.float32)
+    columns read from the input's column phases (taps past the kernel in the last phase)."""
+    with mock.patch.object(kernels, "_DEPTHWISE_ROWS_STRIDED_CHANNELS", 10**9):
+        _depthwise_einsum_case(data, "depthwise_rows", multipliers=1)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
