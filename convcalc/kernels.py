@@ -490,7 +490,7 @@ def _depthwise_in_place(g: _Geometry) -> bool:
 
 
 def _depthwise_rows(g: _Geometry) -> bool:
-    """Whether a depthwise Conv2D sums its taps by einsum over whole output rows (see :func:`_depthwise_rows_chunk`).
+    """Whether a depthwise Conv2D sums its taps by einsum over whole output rows (see :func:`convcalc.depthwise.row_sums`).
 
     One filter per channel; with column stride s > 1, undilated columns
     (read from the input's s column phases, see :func:`_row_phases`) and
@@ -512,21 +512,13 @@ def _depthwise_rows(g: _Geometry) -> bool:
 
 
 def _row_phases(g: _Geometry) -> tuple[int, int]:
-    """(phases, taps per phase) of a depthwise Conv2D's columns summed over whole rows.
-
-    With column stride s, output column j reads padded column ``j*s + b``
-    for kernel column b = s*t + p: column ``j + t`` of phase p (the padded
-    columns p, p + s, p + 2s, ...).  Stored phase by phase, a tap's input
-    for a row of outputs is then one run of ``ow * c`` numbers, at a
-    uniform step from tap to tap: s phases of ``ceil(kw / s)`` taps (the
-    ones past the kernel weigh zero).  Stride 1 is one phase of kw taps.
-    """
-    sw, kw = g.strides[1], g.kernel_size[1]
-    return sw, -(-kw // sw)
+    """(phases, taps per phase) of a depthwise Conv2D's columns summed over whole rows
+    (:func:`convcalc.depthwise.row_phases`)."""
+    return depthwise.row_phases(g.strides[1], g.kernel_size[1])
 
 
 def _depthwise_einsum(g: _Geometry) -> bool:
-    """Whether a depthwise Conv2D sums each output's taps in one ``np.einsum`` (see :func:`_depthwise_einsum_chunk`).
+    """Whether a depthwise Conv2D sums each output's taps in one ``np.einsum`` (see :func:`convcalc.depthwise.pixel_sums`).
 
     Tap by tap, each of the kh*kw multiplies and adds is a NumPy call over
     the whole chunk: fast per number (long contiguous runs) but paid per
@@ -1096,58 +1088,9 @@ def _depthwise_taps(
     _in_parallel(accumulate, nb, rb, sums.size)
 
 
-def _depthwise_rows_chunk(runs: np.ndarray, taps: np.ndarray, target: np.ndarray) -> None:
-    """Depthwise: one einsum per thread sums every tap over whole output rows.
-
-    runs : (nb, rb, kh, phases, taps per phase, ow * c) view, the input of each tap for each output row
-    taps : ndarray (kh, phases, taps per phase, ow * c), each tap's weights repeated along an output row
-
-    einsum adds each tap's products to the row in one loop over the run (a
-    multiply-add, no products stored), and the row stays in cache while its
-    taps are added: fewer passes than tap by tap, longer loops than einsum
-    per pixel.
-    """
-    nb, rb, ow, c = target.shape
-    rows = target.reshape(nb, rb, ow * c)
-
-    def accumulate(samples: slice, part: slice) -> None:
-        np.einsum("nhapbz,apbz->nhz", runs[samples, part], taps, out=rows[samples, part], optimize=False)
-
-    _in_parallel(accumulate, nb, rb, target.size)
-
-
-def _row_runs(tile: np.ndarray, rows: int, g: _Geometry) -> np.ndarray:
-    """The runs of :func:`_depthwise_rows_chunk` over a tile of contiguous pixels: (n, padded rows, width, c)
-    for column stride 1, else (n, padded rows, phases, columns, c) (see :func:`_row_phases`)."""
-    (kh, _), (sh, _), (dh, dw), ow = g.kernel_size, g.strides, g.dilation_rate, g.out_size[1]
-    phases, taps = _row_phases(g)
-    item, c = tile.itemsize, tile.shape[-1]
-    if phases == 1:
-        sn, sr, sc, _ = tile.strides
-        sp, sb = 0, sc * dw
-    else:
-        sn, sr, sp, sc, _ = tile.strides
-        sb = sc
-    return as_strided(tile, shape=(tile.shape[0], rows, kh, phases, taps, ow * c),
-                      strides=(sn, sr * sh, sr * dh, sp, sb, item), writeable=False)
-
-
 def _depthwise_einsum_chunk(windows: np.ndarray, taps: np.ndarray, target: np.ndarray, scratch: _Scratch) -> None:
-    """Depthwise, every tap of a pixel summed in one einsum call per thread (see :func:`_depthwise_einsum`).
-
-    taps : ndarray (kh, kw, c, m), the kernel (filter k*m + j reads channel k)
-    """
-    nb, rb, ow, kh, kw, c = windows.shape
-    multiplier = taps.shape[3]
-    if multiplier == 1:
-        subscripts, weights, filters = "nhwabc,abc->nhwc", taps[:, :, :, 0], target
-    else:
-        subscripts, weights, filters = "nhwabc,abcm->nhwcm", taps, target.reshape(nb, rb, ow, c, multiplier)
-
-    def accumulate(samples: slice, rows: slice) -> None:
-        np.einsum(subscripts, windows[samples, rows], weights, out=filters[samples, rows], optimize=False)
-
-    _in_parallel(accumulate, nb, rb, target.size)
+    """:func:`convcalc.depthwise.pixel_sums` over the chunk's windows, split over threads."""
+    depthwise.pixel_sums(windows, taps, target, _in_parallel)
 
 
 def _gemm_gather_chunk(
@@ -1312,7 +1255,9 @@ def _conv2d_into(
                 tile = scratch.get("tile", (n1 - n0, tile_rows, phases, ow + phase_taps - 1, g.in_channels))
                 for p in range(phases):
                     _fill_padded(tile[:, :, p], x_cl, n0, n1, r0 * sh, p, phases, g)
-            _depthwise_rows_chunk(_row_runs(tile, r1 - r0, g), weights, target)
+            runs = depthwise.row_runs(tile, r1 - r0, ow, g.kernel_size[0], g.strides[0], g.dilation_rate,
+                                      (phases, phase_taps))
+            depthwise.row_sums(runs, weights, target, _in_parallel)
             if bias is not None:
                 target += bias
         elif plan.method == "depthwise" and copy_tile and _depthwise_phases(g):
