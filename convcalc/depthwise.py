@@ -8,16 +8,19 @@ threads and picks one of three ways to sum each output's kh*kw products:
   runs of ``ow * c`` numbers while the row stays in cache (strided columns
   read from the input's column phases, :func:`row_phases`);
 - :func:`pixel_sums`: one einsum over each pixel's taps, c numbers at a
-  time (strided layers of many channels, depth multipliers);
-- :func:`depthwise_chunk`: tap by tap, read in place (below).
+  time (strided layers of many channels; with depth multipliers, small
+  outputs, large kernels or many channels);
+- tap by tap, otherwise: :func:`depthwise_chunk` reads in place (below),
+  ``kernels`` copies a padded tile for depth multipliers.
 
 Tap by tap, NumPy does whole-array passes, one multiply and one add per
-kernel tap, read in place over views of the input.  Tap (a, b) reads input row ``i*sh + a*dh - top`` for output row ``i``
-(and likewise for columns), so where that row lies in the padding the tap
-adds nothing: each tap is computed only over the rectangle of output
-pixels whose input it reaches, straight from a strided view of the input.
-That spares the copy of the input into a padded tile, the one pass of the
-direct method that is not arithmetic.
+kernel tap, read in place over views of the input.  Tap (a, b) reads input
+row ``i*sh + a*dh - top`` for output row ``i`` (and likewise for columns),
+so where that row lies in the padding the tap adds nothing: each tap is
+computed only over the rectangle of output pixels whose input it reaches,
+straight from a strided view of the input.  That spares the copy of the
+input into a padded tile, the one pass of the direct method that is not
+arithmetic.
 
 The first tap that reaches every output pixel (the centre tap of a "same"
 convolution, every tap of a "valid" one) writes the output; otherwise the

@@ -99,6 +99,8 @@ DEFAULT_SCRATCH_BYTES = 256 * 2**20
 _GEMM_CHUNK_BYTES = 16 * 2**20
 _DEPTHWISE_CHUNK_BYTES = 4 * 2**20
 _DEPTHWISE_VIEW_CHUNK_BYTES = 2 * 2**20
+# Depthwise sums over whole rows: chunks of this much output, side by side
+# (2 MiB measured fastest among 128 KiB to 8 MiB; small ones pay per chunk).
 _DEPTHWISE_ROWS_CHUNK_BYTES = 2 * 2**20
 # ... but a GEMM with few rows pays more for threading than it gains.
 _MIN_GEMM_ROWS = 1024
@@ -132,13 +134,13 @@ _DIRECT_TRANSPOSE_CHANNELS = 16
 # NumPy's element-wise loops run over ow*c contiguous numbers instead of c,
 # unless that copy would be larger than this.
 _WIDE_TAPS_BYTES = 4 * 2**20
-# A depthwise Conv2D sums its taps in one einsum (see _depthwise_einsum) with
-# outputs of at most this many pixels per sample, or at least this many
-# channels: strided, with a kernel of 25 taps or more, or any.
-_DEPTHWISE_EINSUM_MAX_PIXELS = 256
-# ... unless it sums them over whole rows (see _depthwise_rows): with strided
-# columns, only below this many channels.
+# A depthwise Conv2D sums its taps over whole output rows (see _depthwise_rows),
+# with strided columns only below this many channels; ...
 _DEPTHWISE_ROWS_STRIDED_CHANNELS = 96
+# ... else per pixel in one einsum (see _depthwise_einsum) with outputs of at
+# most this many pixels per sample, or at least this many channels: strided,
+# with a kernel of 25 taps or more, or any.
+_DEPTHWISE_EINSUM_MAX_PIXELS = 256
 _DEPTHWISE_EINSUM_CHANNELS = (64, 96, 384)
 # Element-wise work (depthwise taps, window gathering) is split
 # over threads (NumPy releases the GIL in its loops; BLAS has its own
@@ -153,8 +155,8 @@ _TUNING = (
     "DEFAULT_SCRATCH_BYTES", "_GEMM_CHUNK_BYTES", "_DEPTHWISE_CHUNK_BYTES", "_DEPTHWISE_VIEW_CHUNK_BYTES",
     "_DEPTHWISE_ROWS_CHUNK_BYTES", "_MIN_GEMM_ROWS", "_MIN_SPLIT_MACS",
     "_WINOGRAD_CHUNK_BYTES", "_WINOGRAD_MIN_TILES", "_WINOGRAD_MIN_CHANNELS", "_WINOGRAD_WIDE_CHANNELS",
-    "_WINOGRAD_MIN_IMAGE_TILES", "_TAPS_MAJOR_MAX_RUN", "_DIRECT_TRANSPOSE_GROWTH", "_DIRECT_TRANSPOSE_CHANNELS", "_WIDE_TAPS_BYTES",
-    "_DEPTHWISE_EINSUM_MAX_PIXELS", "_DEPTHWISE_EINSUM_CHANNELS",
+    "_WINOGRAD_MIN_IMAGE_TILES", "_TAPS_MAJOR_MAX_RUN", "_DIRECT_TRANSPOSE_GROWTH", "_DIRECT_TRANSPOSE_CHANNELS",
+    "_WIDE_TAPS_BYTES", "_DEPTHWISE_EINSUM_MAX_PIXELS", "_DEPTHWISE_EINSUM_CHANNELS",
     "_DEPTHWISE_ROWS_STRIDED_CHANNELS", "_GATHER_MIN_CHANNEL_RATIO",
 )
 _tuning_values = operator.itemgetter(*_TUNING)  # their values, read in one call (small layers feel each microsecond)
@@ -490,12 +492,13 @@ def _depthwise_in_place(g: _Geometry) -> bool:
 
 
 def _depthwise_rows(g: _Geometry) -> bool:
-    """Whether a depthwise Conv2D sums its taps by einsum over whole output rows (see :func:`convcalc.depthwise.row_sums`).
+    """Whether a depthwise Conv2D sums its taps by einsum over whole output rows
+    (see :func:`convcalc.depthwise.row_sums`).
 
     One filter per channel; with column stride s > 1, undilated columns
     (read from the input's s column phases, see :func:`_row_phases`) and
     fewer than ``_DEPTHWISE_ROWS_STRIDED_CHANNELS`` channels (with more,
-    einsum per pixel measured 1.2-2x faster: the extra taps of the phases
+    einsum per pixel measured 1.1-2.3x faster: the extra taps of the phases
     and the copy cost more than its short loops); and the kernel repeated
     along a row no larger than ``_WIDE_TAPS_BYTES``.  Measured against
     tap by tap and einsum per pixel on 60 random layers: 1.1-3.8x faster
@@ -518,7 +521,8 @@ def _row_phases(g: _Geometry) -> tuple[int, int]:
 
 
 def _depthwise_einsum(g: _Geometry) -> bool:
-    """Whether a depthwise Conv2D sums each output's taps in one ``np.einsum`` (see :func:`convcalc.depthwise.pixel_sums`).
+    """Whether a depthwise Conv2D sums each output's taps in one ``np.einsum``
+    (see :func:`convcalc.depthwise.pixel_sums`).
 
     Tap by tap, each of the kh*kw multiplies and adds is a NumPy call over
     the whole chunk: fast per number (long contiguous runs) but paid per
@@ -1107,15 +1111,15 @@ def _gemm_gather_chunk(
     nb, rb, ow, f = target.shape
     (h, w), c = g.in_size, g.in_channels
     (dh, dw), ((top, _), (left, _)) = g.dilation_rate, g.pads
-    kh, kw = g.kernel_size
+    kh = g.kernel_size[0]
     lo = min(max(r0 - top, 0), h)
     hi = max(min(r0 + rb - 1 + (kh - 1) * dh - top + 1, h), lo)
     band = x_cl[n0 : n0 + nb, lo:hi]
     if not in_place:
         band = scratch.get("rows", band.shape)
         band[...] = x_cl[n0 : n0 + nb, lo:hi]
-    products = scratch.get("products", (kh, kw, nb, hi - lo, w, f))
-    np.matmul(band.reshape(-1, c), matrix, out=products.reshape(kh * kw, -1, f))
+    products = scratch.get("products", (*g.kernel_size, nb, hi - lo, w, f))
+    np.matmul(band.reshape(-1, c), matrix, out=products.reshape(matrix.shape[0], -1, f))
     started = False
     for a, b, (i0, i1), (j0, j1) in taps:
         i0, i1 = max(i0, r0), min(i1, r0 + rb)
@@ -1202,14 +1206,14 @@ def _conv2d_into(
     elif plan.method == "gemm_gather":
         (kh, kw), c, f = g.kernel_size, g.in_channels, g.filters
         weights = np.ascontiguousarray(kernel.astype(g.dtype, copy=False).reshape(kh * kw, c, f))
-        taps = _cached(depthwise.taps_in_order, g.kernel_size, g.dilation_rate, g.strides, g.pads, g.in_size,
-                       g.out_size, exact=6)
     elif plan.method == "depthwise_views":
         weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, "depthwise")
-        taps = _cached(depthwise.taps_in_order, g.kernel_size, g.dilation_rate, g.strides, g.pads, g.in_size,
-                       g.out_size, exact=6)
     else:
         weights = _conv2d_weights(kernel.astype(g.dtype, copy=False), g, plan.method)
+    if plan.method in ("gemm_gather", "depthwise_views"):
+        # Every tap with the output rectangle it reaches (the rest of the output reads the padding).
+        taps = _cached(depthwise.taps_in_order, g.kernel_size, g.dilation_rate, g.strides, g.pads, g.in_size,
+                       g.out_size, exact=6)
     bias_in_gemm = bias is not None and _bias_in_gemm(plan.method, g.groups)
     if bias_in_gemm:
         weights = _with_bias_row(weights, bias[0])
